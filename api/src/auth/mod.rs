@@ -1,0 +1,72 @@
+//! Authentication (who is calling) and the request's `Viewer`.
+//!
+//! The HTTP layer decodes the bearer token once per request into a `Viewer`; a present but
+//! invalid token fails the whole request with `UNAUTHENTICATED`, it never falls back to
+//! anonymous. Role gates are `RoleGuard`s; row-level rules live in each domain's `policy`.
+
+mod graphql;
+mod guard;
+pub mod jwt;
+pub mod password;
+pub mod service;
+mod throttle;
+pub mod tokens;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_graphql::{Context, ErrorExtensions};
+pub use entity::enums::Role;
+pub use graphql::{AuthMutation, AuthQuery};
+pub use guard::RoleGuard;
+pub use service::AuthService;
+use tokio::sync::OnceCell;
+
+use crate::error::AppError;
+use crate::partners::policy::PartnerScope;
+
+/// An authenticated caller, loaded from its live session (so revocation takes effect at once).
+#[derive(Debug)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+    pub partner_id: Option<i64>,
+    pub session_id: i64,
+    /// The partner organisations this caller may see, computed at most once per request.
+    pub(crate) scope: OnceCell<PartnerScope>,
+}
+
+impl Actor {
+    pub fn new(user_id: i64, role: Role, partner_id: Option<i64>, session_id: i64) -> Self {
+        Actor {
+            user_id,
+            role,
+            partner_id,
+            session_id,
+            scope: OnceCell::new(),
+        }
+    }
+
+    pub fn is_vendor_staff(&self) -> bool {
+        matches!(self.role, Role::ChannelManager | Role::DirectRep)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum Viewer {
+    #[default]
+    Anonymous,
+    User(Arc<Actor>),
+}
+
+/// The client's network address, when the transport knows it (used by the login throttle).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+/// The authenticated caller, or `UNAUTHENTICATED`.
+pub fn actor(ctx: &Context<'_>) -> async_graphql::Result<Arc<Actor>> {
+    match ctx.data_opt::<Viewer>() {
+        Some(Viewer::User(actor)) => Ok(actor.clone()),
+        _ => Err(AppError::unauthenticated().extend()),
+    }
+}

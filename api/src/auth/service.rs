@@ -1,0 +1,266 @@
+//! Login, refresh-token rotation, logout, and turning a bearer token into an `Actor`.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use entity::{session, setting, user};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, TransactionTrait,
+};
+
+use super::jwt::JwtKeys;
+use super::password::verify_password;
+use super::throttle::{self, ThrottleKeys};
+use super::tokens::{random_secret, token_hash};
+use super::Actor;
+use crate::config::AuthConfig;
+use crate::error::{AppError, AppResult};
+
+const JWT_SECRET_SETTING: &str = "jwt_secret";
+
+pub struct AuthService {
+    keys: JwtKeys,
+    config: AuthConfig,
+}
+
+/// What a successful login or refresh hands to the client.
+pub struct Session {
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
+    pub user: user::Model,
+}
+
+fn wrong_credentials() -> AppError {
+    AppError::Unauthenticated("invalid email or password".into())
+}
+
+fn invalid_refresh_token() -> AppError {
+    AppError::Unauthenticated("invalid or expired refresh token".into())
+}
+
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl AuthService {
+    /// Uses the configured secret, or the one every replica shares through the database
+    /// (created by whichever replica starts first).
+    pub async fn new(db: &DatabaseConnection, config: AuthConfig) -> AppResult<Self> {
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => shared_secret(db).await?,
+        };
+        let keys = JwtKeys::new(
+            secret.as_bytes(),
+            &config.issuer,
+            &config.audience,
+            config.access_token_ttl,
+        );
+        Ok(AuthService { keys, config })
+    }
+
+    pub async fn login(
+        &self,
+        db: &DatabaseConnection,
+        email: &str,
+        password: &str,
+        addr: Option<IpAddr>,
+    ) -> AppResult<Session> {
+        let email = normalize_email(email);
+        let keys = ThrottleKeys::new(&email, addr);
+        throttle::check(db, &keys, &self.config.throttle).await?;
+        let found = user::Entity::find()
+            .filter(user::Column::Email.eq(email.as_str()))
+            .one(db)
+            .await?;
+        let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
+        let password_ok = verify_password(password.to_owned(), stored_hash).await?;
+        let user = match found {
+            Some(user) if password_ok && user.is_active => user,
+            _ => {
+                throttle::record_failure(db, &keys, &self.config.throttle).await?;
+                return Err(wrong_credentials());
+            }
+        };
+        throttle::clear_account(db, &keys).await?;
+        self.start_session(db, user).await
+    }
+
+    async fn start_session(
+        &self,
+        db: &DatabaseConnection,
+        user: user::Model,
+    ) -> AppResult<Session> {
+        let now = Utc::now();
+        let refresh_token = random_secret(32);
+        let refresh_expires = now + self.refresh_ttl()?;
+        let created = session::ActiveModel {
+            user_id: Set(user.id),
+            refresh_token_hash: Set(token_hash(&refresh_token)),
+            previous_token_hash: Set(None),
+            expires_at: Set(refresh_expires),
+            revoked_at: Set(None),
+            created_at: Set(now),
+            last_used_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let (access_token, access_expires) = self.keys.issue(user.id, created.id)?;
+        Ok(Session {
+            access_token,
+            access_token_expires_at: access_expires,
+            refresh_token,
+            refresh_token_expires_at: refresh_expires,
+            user,
+        })
+    }
+
+    fn refresh_ttl(&self) -> AppResult<chrono::Duration> {
+        chrono::Duration::from_std(self.config.refresh_token_ttl).map_err(AppError::internal)
+    }
+
+    /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting
+    /// an already-rotated one means it was copied, so the whole session is revoked.
+    pub async fn refresh(
+        &self,
+        db: &DatabaseConnection,
+        refresh_token: &str,
+    ) -> AppResult<Session> {
+        let hash = token_hash(refresh_token);
+        let now = Utc::now();
+        let txn = db.begin().await?;
+        let current = session::Entity::find()
+            .filter(session::Column::RefreshTokenHash.eq(hash.as_str()))
+            .find_also_related(user::Entity)
+            .one(&txn)
+            .await?;
+        let Some((found, Some(user))) = current else {
+            revoke_if_reused(&txn, &hash, now).await?;
+            txn.commit().await?;
+            return Err(invalid_refresh_token());
+        };
+        if found.revoked_at.is_some() || found.expires_at <= now || !user.is_active {
+            return Err(invalid_refresh_token());
+        }
+        let new_token = random_secret(32);
+        let expires = now + self.refresh_ttl()?;
+        // Compare-and-swap on the old hash: of two concurrent refreshes only one rotates.
+        let rotated = session::Entity::update_many()
+            .col_expr(
+                session::Column::RefreshTokenHash,
+                token_hash(&new_token).into(),
+            )
+            .col_expr(
+                session::Column::PreviousTokenHash,
+                Some(hash.clone()).into(),
+            )
+            .col_expr(session::Column::ExpiresAt, expires.into())
+            .col_expr(session::Column::LastUsedAt, now.into())
+            .filter(session::Column::Id.eq(found.id))
+            .filter(session::Column::RefreshTokenHash.eq(hash.as_str()))
+            .exec(&txn)
+            .await?;
+        if rotated.rows_affected != 1 {
+            return Err(invalid_refresh_token());
+        }
+        txn.commit().await?;
+        let (access_token, access_expires) = self.keys.issue(user.id, found.id)?;
+        Ok(Session {
+            access_token,
+            access_token_expires_at: access_expires,
+            refresh_token: new_token,
+            refresh_token_expires_at: expires,
+            user,
+        })
+    }
+
+    /// Ends the caller's session, or every session of the caller's account.
+    pub async fn logout(
+        &self,
+        db: &DatabaseConnection,
+        actor: &Actor,
+        everywhere: bool,
+    ) -> AppResult<u64> {
+        let mut revoke = session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Some(Utc::now()).into())
+            .filter(session::Column::RevokedAt.is_null());
+        revoke = if everywhere {
+            revoke.filter(session::Column::UserId.eq(actor.user_id))
+        } else {
+            revoke.filter(session::Column::Id.eq(actor.session_id))
+        };
+        Ok(revoke.exec(db).await?.rows_affected)
+    }
+
+    /// A valid signature is not enough: the session must still be live and the user active.
+    pub async fn authenticate(&self, db: &DatabaseConnection, bearer: &str) -> AppResult<Actor> {
+        let claims = self.keys.verify(bearer)?;
+        let rejected = || AppError::Unauthenticated("session has ended; log in again".into());
+        let user_id: i64 = claims.sub.parse().map_err(|_| rejected())?;
+        let (found, user) = session::Entity::find_by_id(claims.sid)
+            .find_also_related(user::Entity)
+            .one(db)
+            .await?
+            .ok_or_else(rejected)?;
+        let user = user.ok_or_else(rejected)?;
+        if found.user_id != user_id || found.revoked_at.is_some() || !user.is_active {
+            return Err(rejected());
+        }
+        Ok(Actor::new(user.id, user.role, user.partner_id, found.id))
+    }
+}
+
+async fn revoke_if_reused(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let reused = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Some(now).into())
+        .filter(session::Column::PreviousTokenHash.eq(hash))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if reused.rows_affected > 0 {
+        tracing::warn!("a rotated refresh token was presented again; its session is revoked");
+    }
+    Ok(())
+}
+
+/// Ends every session of a user (deactivation, password change).
+pub async fn revoke_user_sessions(db: &impl ConnectionTrait, user_id: i64) -> AppResult<u64> {
+    Ok(session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Some(Utc::now()).into())
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+async fn shared_secret(db: &DatabaseConnection) -> AppResult<String> {
+    let candidate = setting::ActiveModel {
+        key: Set(JWT_SECRET_SETTING.into()),
+        value: Set(random_secret(48)),
+    };
+    // Insert-if-absent, then read back: concurrent first starts agree on one secret.
+    setting::Entity::insert(candidate)
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .do_nothing()
+        .exec(db)
+        .await?;
+    setting::Entity::find_by_id(JWT_SECRET_SETTING.to_owned())
+        .one(db)
+        .await?
+        .map(|s| s.value)
+        .ok_or_else(|| AppError::internal("jwt secret missing after insert"))
+}

@@ -1,0 +1,288 @@
+//! `partnergraph serve | migrate | user create | schema`. Every flag has an environment
+//! variable of the same meaning.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use entity::enums::Role;
+use sea_orm::DatabaseConnection;
+
+use crate::config::{AuthConfig, Limits, DEFAULT_BIND, DEFAULT_DATABASE_URL};
+use crate::relay::local_id;
+use crate::users::service::{create_user, NewUser};
+use crate::{db, demo, http, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "partnergraph",
+    version,
+    about = "GraphQL API backend for partner relationship management"
+)]
+struct Cli {
+    /// `sqlite://FILE?mode=rwc` (created if missing) or `postgres://USER:PASS@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "PARTNERGRAPH_LOG_JSON", global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API.
+    Serve(ServeArgs),
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PARTNERGRAPH_BIND", default_value = DEFAULT_BIND)]
+    bind: SocketAddr,
+    /// Seed a demo program into an empty database and print its logins.
+    #[arg(long, env = "PARTNERGRAPH_DEMO")]
+    demo: bool,
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "PARTNERGRAPH_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    access_token_ttl: u64,
+    /// Refresh-token lifetime in seconds.
+    #[arg(long, env = "PARTNERGRAPH_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    refresh_token_ttl: u64,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// PARTNER, CHANNEL_MANAGER or DIRECT_REP.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The partner organisation (global ID or numeric id) of a PARTNER user.
+        #[arg(long)]
+        partner: Option<String>,
+        /// Display name; defaults to the email's local part.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    match text.to_ascii_uppercase().replace('-', "_").as_str() {
+        "PARTNER" => Ok(Role::Partner),
+        "CHANNEL_MANAGER" => Ok(Role::ChannelManager),
+        "DIRECT_REP" => Ok(Role::DirectRep),
+        _ => Err("expected PARTNER, CHANNEL_MANAGER or DIRECT_REP".into()),
+    }
+}
+
+fn parse_partner_ref(text: &str) -> Option<i64> {
+    text.parse().ok().or_else(|| {
+        local_id(
+            &async_graphql::ID(text.to_owned()),
+            crate::partners::NODE_KIND,
+        )
+    })
+}
+
+/// The JWT secret comes only from the environment: flags show up in process listings.
+fn auth_config(args: &ServeArgs) -> Result<AuthConfig, String> {
+    let jwt_secret = std::env::var("PARTNERGRAPH_JWT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if let Some(secret) = &jwt_secret {
+        if secret.len() < 32 {
+            return Err("PARTNERGRAPH_JWT_SECRET must be at least 32 characters".into());
+        }
+    }
+    Ok(AuthConfig {
+        jwt_secret,
+        access_token_ttl: Duration::from_secs(args.access_token_ttl),
+        refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl),
+        ..AuthConfig::default()
+    })
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_json);
+    let result = match cli.command {
+        Command::Schema => {
+            print!("{}", crate::schema::sdl());
+            Ok(())
+        }
+        Command::Migrate => open_database(&cli.database_url).await.map(|_| {
+            tracing::info!("database is up to date");
+        }),
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    role,
+                    partner,
+                    name,
+                },
+        } => create_user_command(&cli.database_url, email, role, partner, name).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_database(url: &str) -> Result<DatabaseConnection, String> {
+    let connection = db::connect(url, None)
+        .await
+        .map_err(|e| format!("cannot open database {}: {e}", redact(url)))?;
+    db::migrate(&connection)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(connection)
+}
+
+/// Hides the password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
+    let auth = auth_config(&args)?;
+    let connection = open_database(database_url).await?;
+    if args.demo {
+        demo::seed_and_report(&connection)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    crate::auth::password::warm_up();
+    let state = crate::build_state(connection, auth, Limits::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("PartnerGraph listening on http://{local}/graphql");
+    axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn create_user_command(
+    database_url: &str,
+    email: String,
+    role: Role,
+    partner: Option<String>,
+    name: Option<String>,
+) -> Result<(), String> {
+    let partner_id = match partner.as_deref() {
+        None => None,
+        Some(text) => Some(
+            parse_partner_ref(text)
+                .ok_or_else(|| format!("--partner {text:?} is not a partner id"))?,
+        ),
+    };
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    let connection = open_database(database_url).await?;
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+    let new = NewUser {
+        email,
+        name,
+        role,
+        partner_id,
+        password,
+    };
+    match create_user(&connection, new)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Ok(user) => {
+            println!(
+                "created user {} ({})",
+                user.email,
+                crate::relay::global_id(crate::users::NODE_KIND, user.id).0
+            );
+            Ok(())
+        }
+        Err(errors) => Err(errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field.as_deref().unwrap_or("input"), e.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_in_either_spelling() {
+        assert_eq!(parse_role("channel-manager"), Ok(Role::ChannelManager));
+        assert_eq!(parse_role("DIRECT_REP"), Ok(Role::DirectRep));
+        assert!(parse_role("admin").is_err());
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://pg:secret@localhost/db"),
+            "postgres://pg:***@localhost/db"
+        );
+        assert_eq!(redact("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
+    }
+}

@@ -1,0 +1,92 @@
+//! One error type for the whole API, with stable machine-readable codes.
+//!
+//! Resolvers end service calls with `.extend()?` (async-graphql's `ResultExt`): a bare `?`
+//! would go through async-graphql's blanket `From<Display>` and lose `extensions.code`.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    RateLimited(String),
+    /// Details are logged, never shown to the client.
+    #[error("internal server error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        AppError::Unauthenticated("authentication required".into())
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("you are not allowed to do this".into())
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        AppError::NotFound(what.to_string())
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        let detail = detail.to_string();
+        tracing::error!(error = %detail, "internal error");
+        AppError::Internal(detail)
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string())
+            .extend_with(|_, ext| ext.set("code", self.code()))
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::Conflict("a record with these values already exists".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                AppError::BadUserInput("a referenced record does not exist".into())
+            }
+            _ => AppError::internal(describe_db_error(&err)),
+        }
+    }
+}
+
+fn describe_db_error(err: &DbErr) -> String {
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            format!("database: {e}")
+        }
+        other => format!("database: {other}"),
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,43 @@
+//! PartnerGraph: a GraphQL API backend for partner relationship management.
+//!
+//! `build_state` + `http::router` give the whole server; `main.rs` only parses the CLI.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod loaders;
+pub mod partners;
+pub mod relay;
+pub mod schema;
+pub mod state;
+pub mod telemetry;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::AuthService;
+use crate::config::{AuthConfig, Limits};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// Everything a router needs, built once at start-up.
+pub async fn build_state(
+    db: DatabaseConnection,
+    auth: AuthConfig,
+    limits: Limits,
+) -> AppResult<AppState> {
+    let auth = Arc::new(AuthService::new(&db, auth).await?);
+    let schema = schema::build_schema(db.clone(), auth.clone(), &limits);
+    Ok(AppState {
+        db,
+        schema,
+        auth,
+        limits: Arc::new(limits),
+    })
+}

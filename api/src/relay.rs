@@ -1,0 +1,261 @@
+//! Relay conventions shared by every domain: opaque global IDs, cursor connections with
+//! `totalCount`, and the `userErrors` type of mutation payloads.
+
+use async_graphql::ResultExt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Enum, Object, OutputType, SimpleObject, ID};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+use crate::error::{AppError, AppResult};
+
+pub const MAX_PAGE_SIZE: u64 = 100;
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// `base64url("Kind:id")`: opaque to clients, but it names its type so `node(id:)` works.
+pub fn global_id(kind: &str, id: i64) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+}
+
+/// `(kind, id)` of a well-formed global ID.
+pub fn decode_global_id(id: &str) -> Option<(String, i64)> {
+    let raw = URL_SAFE_NO_PAD.decode(id).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (kind, local) = text.split_once(':')?;
+    Some((kind.to_owned(), local.parse().ok()?))
+}
+
+/// The local id if `id` is a global ID of `kind`.
+pub fn local_id(id: &ID, kind: &str) -> Option<i64> {
+    decode_global_id(id).and_then(|(k, local)| (k == kind).then_some(local))
+}
+
+fn encode_cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("cursor:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<i64> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|text| text.strip_prefix("cursor:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| AppError::BadUserInput(format!("invalid cursor {cursor:?}")))
+}
+
+/// The four Relay arguments, as a resolver receives them.
+#[derive(Debug, Default, Clone)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// Validated pagination: a window of at most `MAX_PAGE_SIZE` rows in id order.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    limit: u64,
+    after: Option<i64>,
+    before: Option<i64>,
+    from_end: bool,
+}
+
+impl PageArgs {
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
+    pub fn validate(&self) -> AppResult<Page> {
+        let size = |n: i32, name: &str| -> AppResult<u64> {
+            if n < 0 || n as u64 > MAX_PAGE_SIZE {
+                return Err(AppError::BadUserInput(format!(
+                    "`{name}` must be between 0 and {MAX_PAGE_SIZE}"
+                )));
+            }
+            Ok(n as u64)
+        };
+        let (limit, from_end) = match (self.first, self.last) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::BadUserInput(
+                    "pass either `first` or `last`, not both".into(),
+                ))
+            }
+            (Some(first), None) => (size(first, "first")?, false),
+            (None, Some(last)) => (size(last, "last")?, true),
+            (None, None) => (DEFAULT_PAGE_SIZE, false),
+        };
+        Ok(Page {
+            limit,
+            after: self.after.as_deref().map(decode_cursor).transpose()?,
+            before: self.before.as_deref().map(decode_cursor).transpose()?,
+            from_end,
+        })
+    }
+}
+
+type CountFuture = Pin<Box<dyn Future<Output = AppResult<u64>> + Send>>;
+
+/// Extra connection fields. `totalCount` runs its COUNT only when a client asks for it.
+pub struct ConnectionFields {
+    count: Arc<dyn Fn() -> CountFuture + Send + Sync>,
+}
+
+#[Object]
+impl ConnectionFields {
+    /// How many items the whole list holds, across all pages.
+    async fn total_count(&self) -> async_graphql::Result<i64> {
+        let count = (self.count)().await.extend()?;
+        Ok(count as i64)
+    }
+}
+
+pub type RelayConnection<T> = Connection<String, T, ConnectionFields>;
+
+/// Pages through `select` (already filtered to what the caller may see) in `id` order and
+/// wraps the rows as `T`.
+pub async fn paginate<E, C, T>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    id_column: C,
+    args: &PageArgs,
+    id_of: fn(&E::Model) -> i64,
+    to_node: fn(E::Model) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ColumnTrait,
+    T: OutputType,
+{
+    let page = args.validate()?;
+    let count_select = select.clone();
+    let count_db = db.clone();
+    let fields = ConnectionFields {
+        count: Arc::new(move || {
+            let select = count_select.clone();
+            let db = count_db.clone();
+            Box::pin(async move { Ok(select.count(&db).await?) })
+        }),
+    };
+
+    let mut window = select;
+    if let Some(after) = page.after {
+        window = window.filter(id_column.gt(after));
+    }
+    if let Some(before) = page.before {
+        window = window.filter(id_column.lt(before));
+    }
+    window = if page.from_end {
+        window.order_by_desc(id_column)
+    } else {
+        window.order_by_asc(id_column)
+    };
+    let mut rows = window.limit(page.limit + 1).all(db).await?;
+    let has_more = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    if page.from_end {
+        rows.reverse();
+    }
+    // Relay lets a server answer `false` for the direction it cannot check cheaply;
+    // a given cursor is only proof that the other direction has items.
+    let (has_previous, has_next) = if page.from_end {
+        (has_more, page.before.is_some())
+    } else {
+        (page.after.is_some(), has_more)
+    };
+    let mut connection = Connection::with_additional_fields(has_previous, has_next, fields);
+    connection.edges.extend(
+        rows.into_iter()
+            .map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))),
+    );
+    Ok(connection)
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UserErrorCode {
+    /// A required value is missing or blank.
+    Required,
+    /// The value is malformed or out of range.
+    Invalid,
+    /// The value must be unique and is already used.
+    Taken,
+    /// A referenced object does not exist or is not visible to the caller.
+    NotFound,
+    /// The object changed since the caller read it (`version` mismatch).
+    StaleVersion,
+    /// The workflow does not allow this transition from the current status.
+    IllegalTransition,
+    /// A business rule refuses the change.
+    RuleViolation,
+}
+
+/// A problem the caller can fix, reported in a mutation payload (nothing was changed).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// The input field at fault (e.g. `name`, `tiers.1.min`), or null for the whole input.
+    pub field: Option<String>,
+    pub message: String,
+    pub code: UserErrorCode,
+}
+
+impl UserError {
+    pub fn new(field: &str, code: UserErrorCode, message: impl Into<String>) -> Self {
+        UserError {
+            field: Some(field.to_owned()),
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_ids_round_trip_and_name_their_type() {
+        let id = global_id("Partner", 42);
+        assert_eq!(decode_global_id(&id), Some(("Partner".to_owned(), 42)));
+        assert_eq!(local_id(&id, "Partner"), Some(42));
+        assert_eq!(local_id(&id, "User"), None);
+        assert_eq!(decode_global_id("not base64!"), None);
+    }
+
+    #[test]
+    fn page_size_is_bounded() {
+        let args = PageArgs::new(Some(101), None, None, None);
+        assert!(args.validate().is_err());
+        let args = PageArgs::new(Some(-1), None, None, None);
+        assert!(args.validate().is_err());
+        let args = PageArgs::new(Some(1), None, Some(1), None);
+        assert!(args.validate().is_err());
+        assert!(PageArgs::new(Some(100), None, None, None)
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(7)).unwrap(), 7);
+        assert!(decode_cursor("bogus").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::AuthService;
+use crate::config::Limits;
+use crate::schema::AppSchema;
+
+/// What every request handler shares. Nothing here is per-replica state: a second replica
+/// on the same database behaves identically.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    pub auth: Arc<AuthService>,
+    pub limits: Arc<Limits>,
+}

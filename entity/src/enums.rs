@@ -1,0 +1,48 @@
+//! Enumerations stored as short strings, so both SQLite and PostgreSQL keep them readably.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum Role {
+    #[sea_orm(string_value = "PARTNER")]
+    Partner,
+    #[sea_orm(string_value = "CHANNEL_MANAGER")]
+    ChannelManager,
+    #[sea_orm(string_value = "DIRECT_REP")]
+    DirectRep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum PartnerType {
+    #[sea_orm(string_value = "RESELLER")]
+    Reseller,
+    #[sea_orm(string_value = "VAR")]
+    Var,
+    #[sea_orm(string_value = "DISTRIBUTOR")]
+    Distributor,
+    #[sea_orm(string_value = "REFERRAL")]
+    Referral,
+    #[sea_orm(string_value = "SYSTEM_INTEGRATOR")]
+    SystemIntegrator,
+    #[sea_orm(string_value = "MSP")]
+    Msp,
+    #[sea_orm(string_value = "OEM")]
+    Oem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum PartnerStatus {
+    #[sea_orm(string_value = "PROSPECT")]
+    Prospect,
+    #[sea_orm(string_value = "ONBOARDING")]
+    Onboarding,
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    #[sea_orm(string_value = "DORMANT")]
+    Dormant,
+    #[sea_orm(string_value = "TERMINATED")]
+    Terminated,
+}
