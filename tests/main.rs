@@ -1,1 +1,9 @@
+//! Black-box tests: every test drives the HTTP router (or the schema) as a client would.
 
+mod common;
+
+mod auth;
+mod database;
+mod graphql_http;
+mod partners;
+mod schema;

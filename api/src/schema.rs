@@ -48,7 +48,7 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
         users::NODE_KIND => users::service::find_visible(db, &actor, local)
             .await
             .extend()?
-            .map(|u| Node::User(User(u))),
+            .map(|u| Node::User(User::seen(u))),
         _ => None,
     };
     Ok(node)

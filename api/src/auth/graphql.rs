@@ -22,7 +22,7 @@ impl AuthQuery {
         let actor = actor(ctx)?;
         crate::loaders::load_one::<user::Entity>(ctx, actor.user_id)
             .await?
-            .map(User)
+            .map(User::own)
             .ok_or_else(|| AppError::unauthenticated().extend())
     }
 }
@@ -65,7 +65,7 @@ impl From<Session> for SessionPayload {
             access_token_expires_at: Some(session.access_token_expires_at),
             refresh_token: Some(session.refresh_token),
             refresh_token_expires_at: Some(session.refresh_token_expires_at),
-            user: Some(User(session.user)),
+            user: Some(User::own(session.user)),
             user_errors: Vec::new(),
         }
     }

@@ -46,19 +46,28 @@ impl JwtKeys {
     }
 
     pub fn issue(&self, user_id: i64, session_id: i64) -> AppResult<(String, DateTime<Utc>)> {
-        let now = Utc::now();
-        let expires_at = now + chrono::Duration::from_std(self.ttl).map_err(AppError::internal)?;
+        let expires_at =
+            Utc::now() + chrono::Duration::from_std(self.ttl).map_err(AppError::internal)?;
+        let token = self.issue_until(user_id, session_id, expires_at)?;
+        Ok((token, expires_at))
+    }
+
+    /// A token expiring at `expires_at` (tests use it to mint expired tokens).
+    pub fn issue_until(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> AppResult<String> {
         let claims = Claims {
             sub: user_id.to_string(),
             sid: session_id,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            iat: now.timestamp(),
+            iat: Utc::now().timestamp(),
             exp: expires_at.timestamp(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(AppError::internal)?;
-        Ok((token, expires_at))
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
     }
 
     /// Any malformed, forged, expired or foreign token is `UNAUTHENTICATED`.

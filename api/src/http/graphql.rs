@@ -247,22 +247,19 @@ async fn execute(
     single_response(response, media)
 }
 
-fn negotiated(headers: &HeaderMap) -> Result<MediaType, Response> {
-    preferred_media(headers).ok_or_else(|| {
-        HttpError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "NOT_ACCEPTABLE",
-            "responses are application/graphql-response+json or application/json",
-        )
-        .into_response(MediaType::Json)
-    })
+fn not_acceptable() -> Response {
+    HttpError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "NOT_ACCEPTABLE",
+        "responses are application/graphql-response+json or application/json",
+    )
+    .into_response(MediaType::Json)
 }
 
 pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
-    let media = match negotiated(&headers) {
-        Ok(media) => media,
-        Err(response) => return response,
+    let Some(media) = preferred_media(&headers) else {
+        return not_acceptable();
     };
     let query = Query::<HashMap<String, String>>::try_from_uri(request.uri())
         .map(|q| q.0)
@@ -318,10 +315,10 @@ fn parse_body(body: &Bytes, max_batch: usize) -> Result<(Vec<Params>, bool), Htt
 
 pub async fn post_graphql(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
-    let media = match negotiated(&headers) {
-        Ok(MediaType::Html) => MediaType::Json,
-        Ok(media) => media,
-        Err(response) => return response,
+    let media = match preferred_media(&headers) {
+        Some(MediaType::Html) => MediaType::Json,
+        Some(media) => media,
+        None => return not_acceptable(),
     };
     if !is_json_body(&headers) {
         return HttpError::new(

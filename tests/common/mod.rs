@@ -1,0 +1,302 @@
+//! Shared fixtures: a `TestApp` with its own fresh, migrated database per test, and helpers
+//! that send real HTTP requests through the router.
+//!
+//! Without `TEST_DATABASE_URL` each test gets a SQLite file in a temporary directory. With
+//! `TEST_DATABASE_URL=postgres://…` each test gets its own PostgreSQL schema, dropped after.
+
+#![allow(dead_code)]
+
+use std::sync::Once;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use partnergraph::config::{AuthConfig, Limits};
+use partnergraph::state::AppState;
+use partnergraph::{build_state, db, demo, http};
+use rand::Rng;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+pub const DEMO_PASSWORD: &str = demo::DEMO_PASSWORD;
+pub const MANAGER: &str = "manager@vendor.example";
+pub const REP: &str = "rep@vendor.example";
+pub const ALICE_NORTHWIND: &str = "alice@northwind.example";
+pub const DAVE_SUMMIT: &str = "dave@summit-distribution.example";
+pub const BOB_TIERTWO: &str = "bob@tiertwo.example";
+
+pub const LOGIN: &str =
+    "mutation($i: LoginInput!){ login(input: $i){ accessToken refreshToken user { id role partner { name } } userErrors { field message code } } }";
+
+enum Storage {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Postgres { admin_url, schema } = self {
+            let (url, schema) = (admin_url.clone(), schema.clone());
+            // Drop runs outside async code; a throwaway runtime on its own thread cleans up.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let admin = db::connect(&url, None).await.ok()?;
+                    admin
+                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await
+                        .ok()?;
+                    admin.close().await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub db: DatabaseConnection,
+    /// Where the database lives, so a second replica can share it.
+    url: String,
+    search_path: Option<String>,
+    _storage: Storage,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn content_type(&self) -> String {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+fn announce_backend(postgres: bool) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if postgres {
+            eprintln!("tests run on PostgreSQL (TEST_DATABASE_URL)");
+        } else {
+            eprintln!("tests run on SQLite; set TEST_DATABASE_URL=postgres://… to run them on PostgreSQL too");
+        }
+    });
+}
+
+/// Auth settings for tests: a fixed secret, and the production throttle.
+pub fn test_auth_config() -> AuthConfig {
+    AuthConfig {
+        jwt_secret: Some("test-secret-that-is-long-enough-for-hs256".into()),
+        ..AuthConfig::default()
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_auth(test_auth_config()).await
+    }
+
+    /// A fresh database holding the demo program (`serve --demo`).
+    pub async fn demo() -> Self {
+        let app = Self::new().await;
+        assert!(
+            demo::seed(&app.db).await.expect("seed demo"),
+            "demo seeded into an empty database"
+        );
+        app
+    }
+
+    pub async fn with_auth(auth: AuthConfig) -> Self {
+        let (storage, url, search_path) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                announce_backend(true);
+                let schema = format!("t_{:016x}", rand::thread_rng().gen::<u64>());
+                let admin = db::connect(&url, None)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .expect("create test schema");
+                admin.close().await.ok();
+                let storage = Storage::Postgres {
+                    admin_url: url.clone(),
+                    schema: schema.clone(),
+                };
+                (storage, url, Some(schema))
+            }
+            _ => {
+                announce_backend(false);
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (Storage::Sqlite(dir), url, None)
+            }
+        };
+        let connection = db::connect(&url, search_path.as_deref())
+            .await
+            .expect("connect");
+        db::migrate(&connection).await.expect("migrate");
+        let state = build_state(connection.clone(), auth, Limits::default())
+            .await
+            .expect("build state");
+        TestApp {
+            router: http::router(state.clone()),
+            state,
+            db: connection,
+            url,
+            search_path,
+            _storage: storage,
+        }
+    }
+
+    /// A second server process on the same database, as a second replica would be.
+    pub async fn replica(&self, auth: AuthConfig) -> Router {
+        let connection = db::connect(&self.url, self.search_path.as_deref())
+            .await
+            .expect("connect");
+        let state = build_state(connection, auth, Limits::default())
+            .await
+            .expect("build state");
+        http::router(state)
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        send_to(&self.router, request).await
+    }
+
+    /// POSTs a GraphQL request as JSON and returns the HTTP response.
+    pub async fn post(&self, token: Option<&str>, body: Value) -> TestResponse {
+        self.send(graphql_request(token, &body)).await
+    }
+
+    /// Runs a GraphQL operation and returns the response body (HTTP 200 required).
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        gql_on(&self.router, token, query, variables).await
+    }
+
+    /// Logs a demo user in and returns the access token.
+    pub async fn login(&self, email: &str) -> String {
+        login_on(&self.router, email, DEMO_PASSWORD).await
+    }
+}
+
+pub fn graphql_request(token: Option<&str>, body: &Value) -> Request<Body> {
+    let mut builder = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header(
+            "accept",
+            "application/graphql-response+json, application/json;q=0.9",
+        );
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder.body(Body::from(body.to_string())).expect("request")
+}
+
+pub async fn send_to(router: &Router, request: Request<Body>) -> TestResponse {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn gql_on(router: &Router, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let body = json!({ "query": query, "variables": variables });
+    let response = send_to(router, graphql_request(token, &body)).await;
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "GraphQL request failed: {}",
+        response.text()
+    );
+    response.json()
+}
+
+pub async fn login_on(router: &Router, email: &str, password: &str) -> String {
+    let response = gql_on(
+        router,
+        None,
+        LOGIN,
+        json!({ "i": { "email": email, "password": password } }),
+    )
+    .await;
+    response["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login of {email} failed: {response}"))
+        .to_owned()
+}
+
+/// `extensions.code` of the first error, if any.
+pub fn error_code(response: &Value) -> Option<String> {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Node names of a connection's edges.
+pub fn edge_names(connection: &Value) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+/// The global ID of the partner named `name`, looked up as the demo manager.
+pub async fn partner_id(app: &TestApp, name: &str) -> String {
+    let manager = app.login(MANAGER).await;
+    let response = app
+        .gql(
+            Some(&manager),
+            "{ partners(first: 100) { edges { node { id name } } } }",
+            json!({}),
+        )
+        .await;
+    response["data"]["partners"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .find(|e| e["node"]["name"] == name)
+        .unwrap_or_else(|| panic!("no partner {name}"))["node"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
