@@ -245,6 +245,7 @@ async fn create_user_command(
         role,
         partner_id,
         password,
+        is_org_admin: false,
     };
     match create_user(&connection, new)
         .await

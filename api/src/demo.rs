@@ -1,16 +1,23 @@
-//! `serve --demo`: a small, believable partner program seeded into an empty database.
-//! Later domains add their own demo data here.
+//! `serve --demo`: a small, believable partner program seeded into an empty database,
+//! through the same services the API uses. Later domains add their own demo data here.
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use entity::enums::{PartnerStatus, PartnerType, Role};
 use entity::{partner, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, TransactionTrait,
+    PaginatorTrait,
 };
 
 use crate::auth::password::hash_password;
-use crate::error::AppResult;
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use crate::money::MoneyInput;
+use crate::partners::onboarding;
+use crate::partners::service::{self as partners, PartnerFields};
+use crate::recruitment::service::{self as recruitment, CriterionInput, ProspectFields};
+use crate::tiers::service::{self as tiers, TierFields};
+use crate::training::service as training;
 
 pub const DEMO_PASSWORD: &str = "partnergraph-demo";
 
@@ -20,6 +27,7 @@ pub struct DemoLogin {
     pub role: Role,
     /// Index into `PARTNERS`.
     pub partner: Option<usize>,
+    pub org_admin: bool,
     pub note: &'static str,
 }
 
@@ -29,8 +37,13 @@ struct DemoPartner {
     status: PartnerStatus,
     website: &'static str,
     country: &'static str,
+    region: &'static str,
+    verticals: &'static [&'static str],
+    /// Index into `TIERS`.
+    tier: usize,
     /// Index into `PARTNERS` of the distributor above it.
     parent: Option<usize>,
+    started_days_ago: i64,
 }
 
 const PARTNERS: [DemoPartner; 6] = [
@@ -40,7 +53,11 @@ const PARTNERS: [DemoPartner; 6] = [
         status: PartnerStatus::Active,
         website: "https://northwind.example",
         country: "US",
+        region: "NA",
+        verticals: &["RETAIL", "HEALTHCARE"],
+        tier: 1,
         parent: None,
+        started_days_ago: 700,
     },
     DemoPartner {
         name: "Summit Distribution",
@@ -48,7 +65,11 @@ const PARTNERS: [DemoPartner; 6] = [
         status: PartnerStatus::Active,
         website: "https://summit-distribution.example",
         country: "GB",
+        region: "EMEA",
+        verticals: &["MANUFACTURING", "PUBLIC_SECTOR"],
+        tier: 2,
         parent: None,
+        started_days_ago: 1500,
     },
     DemoPartner {
         name: "TierTwo",
@@ -56,7 +77,11 @@ const PARTNERS: [DemoPartner; 6] = [
         status: PartnerStatus::Active,
         website: "https://tiertwo.example",
         country: "DE",
+        region: "EMEA",
+        verticals: &["MANUFACTURING"],
+        tier: 0,
         parent: Some(1),
+        started_days_ago: 200,
     },
     DemoPartner {
         name: "Contoso Cloud Services",
@@ -64,7 +89,11 @@ const PARTNERS: [DemoPartner; 6] = [
         status: PartnerStatus::Active,
         website: "https://contoso-cloud.example",
         country: "CA",
+        region: "NA",
+        verticals: &["FINANCIAL_SERVICES"],
+        tier: 1,
         parent: None,
+        started_days_ago: 400,
     },
     DemoPartner {
         name: "Fabrikam Integrators",
@@ -72,7 +101,11 @@ const PARTNERS: [DemoPartner; 6] = [
         status: PartnerStatus::Onboarding,
         website: "https://fabrikam.example",
         country: "FR",
+        region: "EMEA",
+        verticals: &["HEALTHCARE"],
+        tier: 0,
         parent: None,
+        started_days_ago: 12,
     },
     DemoPartner {
         name: "Alpine Referrals",
@@ -80,7 +113,11 @@ const PARTNERS: [DemoPartner; 6] = [
         status: PartnerStatus::Dormant,
         website: "https://alpine-referrals.example",
         country: "CH",
+        region: "EMEA",
+        verticals: &[],
+        tier: 0,
         parent: Some(1),
+        started_days_ago: 900,
     },
 ];
 
@@ -90,6 +127,7 @@ pub const LOGINS: [DemoLogin; 5] = [
         name: "Maria Chen",
         role: Role::ChannelManager,
         partner: None,
+        org_admin: false,
         note: "channel manager: runs the program",
     },
     DemoLogin {
@@ -97,6 +135,7 @@ pub const LOGINS: [DemoLogin; 5] = [
         name: "Raj Patel",
         role: Role::DirectRep,
         partner: None,
+        org_admin: false,
         note: "direct rep: owns direct accounts",
     },
     DemoLogin {
@@ -104,26 +143,383 @@ pub const LOGINS: [DemoLogin; 5] = [
         name: "Alice Walker",
         role: Role::Partner,
         partner: Some(0),
-        note: "partner user, reseller Northwind",
+        org_admin: true,
+        note: "partner user (org admin), reseller Northwind",
     },
     DemoLogin {
         email: "dave@summit-distribution.example",
         name: "Dave Okafor",
         role: Role::Partner,
         partner: Some(1),
-        note: "partner user, distributor Summit Distribution",
+        org_admin: true,
+        note: "partner user (org admin), distributor Summit Distribution",
     },
     DemoLogin {
         email: "bob@tiertwo.example",
         name: "Bob Tanaka",
         role: Role::Partner,
         partner: Some(2),
+        org_admin: false,
         note: "partner user, reseller TierTwo (tier two under Summit)",
     },
 ];
 
+struct DemoTier {
+    name: &'static str,
+    rank: i32,
+    protection_days: i32,
+    rebate: bool,
+    mdf: bool,
+    min_revenue_usd: i64,
+    registrations: i32,
+    won_deals: i32,
+    certifications: i32,
+}
+
+const TIERS: [DemoTier; 4] = [
+    DemoTier {
+        name: "Registered",
+        rank: 1,
+        protection_days: 30,
+        rebate: false,
+        mdf: false,
+        min_revenue_usd: 0,
+        registrations: 0,
+        won_deals: 0,
+        certifications: 0,
+    },
+    DemoTier {
+        name: "Silver",
+        rank: 2,
+        protection_days: 60,
+        rebate: false,
+        mdf: false,
+        min_revenue_usd: 50_000,
+        registrations: 3,
+        won_deals: 1,
+        certifications: 1,
+    },
+    DemoTier {
+        name: "Gold",
+        rank: 3,
+        protection_days: 90,
+        rebate: true,
+        mdf: true,
+        min_revenue_usd: 250_000,
+        registrations: 10,
+        won_deals: 4,
+        certifications: 2,
+    },
+    DemoTier {
+        name: "Platinum",
+        rank: 4,
+        protection_days: 120,
+        rebate: true,
+        mdf: true,
+        min_revenue_usd: 1_000_000,
+        registrations: 25,
+        won_deals: 10,
+        certifications: 4,
+    },
+];
+
+const CRITERIA: [(&str, &str, i32); 7] = [
+    ("market_reach", "Market reach", 20),
+    ("vertical_fit", "Vertical fit", 15),
+    ("technical_capability", "Technical capability", 15),
+    ("customer_overlap", "Customer base overlap", 10),
+    ("complementary_portfolio", "Complementary portfolio", 15),
+    ("revenue_potential", "Revenue potential", 15),
+    ("ease_of_activation", "Ease of activation", 10),
+];
+
+struct DemoProspect {
+    name: &'static str,
+    partner_type: PartnerType,
+    website: &'static str,
+    country: &'static str,
+    region: &'static str,
+    /// In `CRITERIA` order.
+    ratings: [i32; 7],
+}
+
+const PROSPECTS: [DemoProspect; 4] = [
+    DemoProspect {
+        name: "Initrode Systems",
+        partner_type: PartnerType::Var,
+        website: "initrode.example",
+        country: "US",
+        region: "NA",
+        ratings: [8, 9, 7, 6, 8, 7, 9],
+    },
+    DemoProspect {
+        name: "Hooli Cloud Partners",
+        partner_type: PartnerType::Msp,
+        website: "hooli-partners.example",
+        country: "US",
+        region: "NA",
+        ratings: [9, 5, 9, 4, 7, 9, 5],
+    },
+    DemoProspect {
+        name: "Vandelay Industries",
+        partner_type: PartnerType::Distributor,
+        website: "vandelay.example",
+        country: "IT",
+        region: "EMEA",
+        ratings: [6, 4, 3, 7, 5, 6, 8],
+    },
+    DemoProspect {
+        name: "Pied Piper Integrations",
+        partner_type: PartnerType::SystemIntegrator,
+        website: "piedpiper.example",
+        country: "US",
+        region: "NA",
+        ratings: [3, 8, 10, 2, 6, 4, 3],
+    },
+];
+
+const ONBOARDING_STEPS: [&str; 5] = [
+    "Partner agreement signed",
+    "Portal users invited",
+    "Sales certification started",
+    "Joint business plan drafted",
+    "First deal registered",
+];
+
+const COURSES: [&str; 4] = [
+    "Product Fundamentals",
+    "Selling the Platform",
+    "Technical Deployment",
+    "Security and Compliance",
+];
+
 async fn is_empty(db: &impl ConnectionTrait) -> AppResult<bool> {
     Ok(partner::Entity::find().count(db).await? == 0 && user::Entity::find().count(db).await? == 0)
+}
+
+fn expect<T>(result: Result<T, Vec<crate::relay::UserError>>, what: &str) -> AppResult<T> {
+    result.map_err(|errors| {
+        AppError::internal(format!(
+            "demo {what}: {}",
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })
+}
+
+async fn insert_user(
+    db: &DatabaseConnection,
+    login: &DemoLogin,
+    partner_id: Option<i64>,
+    password_hash: &str,
+) -> AppResult<user::Model> {
+    let now = Utc::now();
+    Ok(user::ActiveModel {
+        email: Set(login.email.into()),
+        name: Set(login.name.into()),
+        role: Set(login.role),
+        partner_id: Set(partner_id),
+        password_hash: Set(password_hash.to_owned()),
+        is_active: Set(true),
+        is_org_admin: Set(login.org_admin),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+async fn seed_program(db: &DatabaseConnection) -> AppResult<Vec<i64>> {
+    let mut tier_ids = Vec::new();
+    for tier in &TIERS {
+        let fields = TierFields {
+            name: Some(tier.name.into()),
+            rank: Some(tier.rank),
+            description: Some(Some(format!("{} partners", tier.name))),
+            protection_days: Some(tier.protection_days),
+            rebate_eligible: Some(tier.rebate),
+            mdf_eligible: Some(tier.mdf),
+            min_won_revenue: Some(MoneyInput {
+                amount: tier.min_revenue_usd.into(),
+                currency: "USD".into(),
+            }),
+            min_approved_registrations: Some(tier.registrations),
+            min_won_deals: Some(tier.won_deals),
+            min_active_certifications: Some(tier.certifications),
+            criteria_period_months: Some(12),
+        };
+        tier_ids.push(expect(tiers::create(db, fields).await?, "tier")?.id);
+    }
+    let steps: Vec<(String, Option<String>)> = ONBOARDING_STEPS
+        .iter()
+        .map(|s| (s.to_string(), None))
+        .collect();
+    onboarding::replace_template(db, &steps).await?;
+    let criteria = CRITERIA
+        .iter()
+        .map(|(key, label, weight)| CriterionInput {
+            key: key.to_string(),
+            label: label.to_string(),
+            description: None,
+            weight: *weight,
+        })
+        .collect();
+    expect(recruitment::set_criteria(db, criteria).await?, "profile")?;
+    Ok(tier_ids)
+}
+
+async fn seed_partners(
+    db: &DatabaseConnection,
+    manager: &Actor,
+    tier_ids: &[i64],
+) -> AppResult<Vec<i64>> {
+    let today = Utc::now().date_naive();
+    let mut ids: Vec<i64> = Vec::new();
+    for demo in &PARTNERS {
+        let initial = if demo.status == PartnerStatus::Onboarding {
+            PartnerStatus::Onboarding
+        } else {
+            PartnerStatus::Active
+        };
+        let fields = PartnerFields {
+            name: Some(demo.name.into()),
+            partner_type: Some(demo.partner_type),
+            website: Some(Some(demo.website.into())),
+            region: Some(Some(demo.region.into())),
+            country: Some(Some(demo.country.into())),
+            verticals: Some(demo.verticals.iter().map(|v| v.to_string()).collect()),
+            parent_id: Some(demo.parent.map(|i| ids[i])),
+            channel_manager_id: Some(Some(manager.user_id)),
+            partnership_started_on: Some(Some(today - Duration::days(demo.started_days_ago))),
+            ..Default::default()
+        };
+        let created = expect(
+            partners::create(
+                db,
+                manager,
+                fields,
+                Some(initial),
+                Some(tier_ids[demo.tier]),
+            )
+            .await?,
+            "partner",
+        )?;
+        if demo.status != initial {
+            expect(
+                partners::change_status(
+                    db,
+                    manager,
+                    created.id,
+                    demo.status,
+                    Some("no registrations in two quarters".into()),
+                )
+                .await?,
+                "status",
+            )?;
+        }
+        ids.push(created.id);
+    }
+    Ok(ids)
+}
+
+async fn seed_training(
+    db: &DatabaseConnection,
+    manager: &Actor,
+    users: &[user::Model],
+) -> AppResult<()> {
+    let mut course_ids = Vec::new();
+    for title in COURSES {
+        course_ids.push(
+            expect(
+                training::create_course(db, title.into(), None, Some(90)).await?,
+                "course",
+            )?
+            .id,
+        );
+    }
+    expect(
+        training::create_program(
+            db,
+            "Certified Sales Professional".into(),
+            None,
+            12,
+            vec![course_ids[0], course_ids[1]],
+        )
+        .await?,
+        "program",
+    )?;
+    expect(
+        training::create_program(
+            db,
+            "Certified Technical Specialist".into(),
+            None,
+            24,
+            vec![course_ids[0], course_ids[2], course_ids[3]],
+        )
+        .await?,
+        "program",
+    )?;
+    let earlier = Utc::now() - Duration::days(40);
+    // (user index in LOGINS, courses completed)
+    for (user, courses) in [(2, vec![0, 1]), (3, vec![0, 1, 2]), (4, vec![0])] {
+        for course in courses {
+            expect(
+                training::record_completion(
+                    db,
+                    manager,
+                    &users[user],
+                    course_ids[course],
+                    Some(earlier),
+                )
+                .await?,
+                "completion",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+async fn seed_prospects(db: &DatabaseConnection) -> AppResult<()> {
+    for prospect in &PROSPECTS {
+        let fields = ProspectFields {
+            name: Some(prospect.name.into()),
+            website: Some(prospect.website.into()),
+            partner_type: Some(prospect.partner_type),
+            country: Some(prospect.country.into()),
+            region: Some(prospect.region.into()),
+            notes: None,
+            ratings: CRITERIA
+                .iter()
+                .zip(prospect.ratings)
+                .map(|((key, _, _), value)| (key.to_string(), value))
+                .collect(),
+        };
+        expect(recruitment::create(db, fields).await?, "prospect")?;
+    }
+    Ok(())
+}
+
+async fn tick_onboarding(
+    db: &DatabaseConnection,
+    partner_id: i64,
+    manager: &Actor,
+    done: usize,
+) -> AppResult<()> {
+    for item in onboarding::items_of(db, partner_id)
+        .await?
+        .into_iter()
+        .take(done)
+    {
+        let mut model: entity::onboarding_item::ActiveModel = item.into();
+        model.completed_at = Set(Some(Utc::now()));
+        model.completed_by_id = Set(Some(manager.user_id));
+        model.update(db).await?;
+    }
+    Ok(())
 }
 
 /// Seeds the demo program if the database is empty. Returns whether it seeded.
@@ -133,42 +529,25 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     }
     // One hash for every demo login: they share the published demo password anyway.
     let password_hash = hash_password(DEMO_PASSWORD.to_owned()).await?;
-    let txn = db.begin().await?;
-    let now = Utc::now();
-    let mut partner_ids: Vec<i64> = Vec::with_capacity(PARTNERS.len());
-    for demo in &PARTNERS {
-        let created = partner::ActiveModel {
-            name: Set(demo.name.into()),
-            partner_type: Set(demo.partner_type),
-            status: Set(demo.status),
-            website: Set(Some(demo.website.into())),
-            country: Set(Some(demo.country.into())),
-            parent_id: Set(demo.parent.map(|i| partner_ids[i])),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        partner_ids.push(created.id);
+    let manager_user = insert_user(db, &LOGINS[0], None, &password_hash).await?;
+    let manager = Actor::new(manager_user.id, Role::ChannelManager, None, 0);
+    let tier_ids = seed_program(db).await?;
+    let partner_ids = seed_partners(db, &manager, &tier_ids).await?;
+    let mut users = vec![manager_user];
+    for login in &LOGINS[1..] {
+        users.push(
+            insert_user(
+                db,
+                login,
+                login.partner.map(|i| partner_ids[i]),
+                &password_hash,
+            )
+            .await?,
+        );
     }
-    for login in &LOGINS {
-        user::ActiveModel {
-            email: Set(login.email.into()),
-            name: Set(login.name.into()),
-            role: Set(login.role),
-            partner_id: Set(login.partner.map(|i| partner_ids[i])),
-            password_hash: Set(password_hash.clone()),
-            is_active: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-    }
-    txn.commit().await?;
+    seed_training(db, &manager, &users).await?;
+    seed_prospects(db).await?;
+    tick_onboarding(db, partner_ids[4], &manager, 2).await?;
     Ok(true)
 }
 

@@ -10,11 +10,15 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod loaders;
+pub mod money;
 pub mod partners;
+pub mod recruitment;
 pub mod relay;
 pub mod schema;
 pub mod state;
 pub mod telemetry;
+pub mod tiers;
+pub mod training;
 pub mod users;
 
 use std::sync::Arc;

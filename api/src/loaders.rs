@@ -25,12 +25,173 @@ impl HasId for entity::partner::Entity {
     }
 }
 
-impl HasId for entity::user::Entity {
-    fn id_column() -> Self::Column {
-        entity::user::Column::Id
+macro_rules! has_id {
+    ($($module:ident),*) => {$(
+        impl HasId for entity::$module::Entity {
+            fn id_column() -> Self::Column {
+                entity::$module::Column::Id
+            }
+            fn id_of(model: &Self::Model) -> i64 {
+                model.id
+            }
+        }
+    )*};
+}
+
+has_id!(user, tier, course, certification_program);
+
+/// A one-to-many relation that nested list fields load in batches: rows of `Entity`
+/// grouped by the parent id in `column`.
+pub trait Grouping: Send + Sync + 'static {
+    type Entity: EntityTrait;
+    fn column() -> <Self::Entity as EntityTrait>::Column;
+    fn key(model: &<Self::Entity as EntityTrait>::Model) -> i64;
+    /// Order within a group.
+    fn sort(rows: &mut [<Self::Entity as EntityTrait>::Model]);
+}
+
+pub struct GroupLoader<G> {
+    db: DatabaseConnection,
+    grouping: PhantomData<fn() -> G>,
+}
+
+impl<G: Grouping> Loader<i64> for GroupLoader<G>
+where
+    <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
+{
+    type Value = Vec<<G::Entity as EntityTrait>::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let rows = G::Entity::find()
+            .filter(G::column().is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut groups: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            groups.entry(G::key(&row)).or_default().push(row);
+        }
+        for rows in groups.values_mut() {
+            G::sort(rows);
+        }
+        Ok(groups)
     }
-    fn id_of(model: &Self::Model) -> i64 {
-        model.id
+}
+
+pub type GroupedLoader<G> = DataLoader<GroupLoader<G>, HashMapCache>;
+
+fn grouped_loader<G: Grouping>(db: &DatabaseConnection) -> GroupedLoader<G>
+where
+    <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
+{
+    DataLoader::with_cache(
+        GroupLoader {
+            db: db.clone(),
+            grouping: PhantomData,
+        },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+}
+
+/// The rows of `G` under `parent`, through the request's loader.
+pub async fn load_group<G: Grouping>(
+    ctx: &Context<'_>,
+    parent: i64,
+) -> async_graphql::Result<Vec<<G::Entity as EntityTrait>::Model>>
+where
+    <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
+{
+    let loader = ctx.data::<GroupedLoader<G>>()?;
+    Ok(loader
+        .load_one(parent)
+        .await
+        .map_err(|e| e.extend())?
+        .unwrap_or_default())
+}
+
+pub struct DomainsByPartner;
+impl Grouping for DomainsByPartner {
+    type Entity = entity::partner_domain::Entity;
+    fn column() -> entity::partner_domain::Column {
+        entity::partner_domain::Column::PartnerId
+    }
+    fn key(model: &entity::partner_domain::Model) -> i64 {
+        model.partner_id
+    }
+    fn sort(rows: &mut [entity::partner_domain::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct VerticalsByPartner;
+impl Grouping for VerticalsByPartner {
+    type Entity = entity::partner_vertical::Entity;
+    fn column() -> entity::partner_vertical::Column {
+        entity::partner_vertical::Column::PartnerId
+    }
+    fn key(model: &entity::partner_vertical::Model) -> i64 {
+        model.partner_id
+    }
+    fn sort(rows: &mut [entity::partner_vertical::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct OnboardingByPartner;
+impl Grouping for OnboardingByPartner {
+    type Entity = entity::onboarding_item::Entity;
+    fn column() -> entity::onboarding_item::Column {
+        entity::onboarding_item::Column::PartnerId
+    }
+    fn key(model: &entity::onboarding_item::Model) -> i64 {
+        model.partner_id
+    }
+    fn sort(rows: &mut [entity::onboarding_item::Model]) {
+        rows.sort_by_key(|r| (r.position, r.id));
+    }
+}
+
+pub struct RatingsByProspect;
+impl Grouping for RatingsByProspect {
+    type Entity = entity::prospect_rating::Entity;
+    fn column() -> entity::prospect_rating::Column {
+        entity::prospect_rating::Column::ProspectId
+    }
+    fn key(model: &entity::prospect_rating::Model) -> i64 {
+        model.prospect_id
+    }
+    fn sort(rows: &mut [entity::prospect_rating::Model]) {
+        rows.sort_by_key(|r| r.criterion_id);
+    }
+}
+
+pub struct CoursesByProgram;
+impl Grouping for CoursesByProgram {
+    type Entity = entity::certification_program_course::Entity;
+    fn column() -> entity::certification_program_course::Column {
+        entity::certification_program_course::Column::ProgramId
+    }
+    fn key(model: &entity::certification_program_course::Model) -> i64 {
+        model.program_id
+    }
+    fn sort(rows: &mut [entity::certification_program_course::Model]) {
+        rows.sort_by_key(|r| r.course_id);
+    }
+}
+
+pub struct CompletionsByUser;
+impl Grouping for CompletionsByUser {
+    type Entity = entity::course_completion::Entity;
+    fn column() -> entity::course_completion::Column {
+        entity::course_completion::Column::UserId
+    }
+    fn key(model: &entity::course_completion::Model) -> i64 {
+        model.user_id
+    }
+    fn sort(rows: &mut [entity::course_completion::Model]) {
+        rows.sort_by_key(|r| r.course_id);
     }
 }
 
@@ -85,6 +246,16 @@ pub fn attach(request: async_graphql::Request, db: &DatabaseConnection) -> async
     request
         .data(entity_loader::<entity::partner::Entity>(db))
         .data(entity_loader::<entity::user::Entity>(db))
+        .data(entity_loader::<entity::tier::Entity>(db))
+        .data(entity_loader::<entity::course::Entity>(db))
+        .data(entity_loader::<entity::certification_program::Entity>(db))
+        .data(grouped_loader::<DomainsByPartner>(db))
+        .data(grouped_loader::<VerticalsByPartner>(db))
+        .data(grouped_loader::<OnboardingByPartner>(db))
+        .data(grouped_loader::<RatingsByProspect>(db))
+        .data(grouped_loader::<CoursesByProgram>(db))
+        .data(grouped_loader::<CompletionsByUser>(db))
+        .data(crate::recruitment::ProfileCache::default())
 }
 
 /// Loads one row through the request's loader for `E`.

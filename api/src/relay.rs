@@ -138,7 +138,7 @@ pub async fn paginate<E, C, T>(
     id_column: C,
     args: &PageArgs,
     id_of: fn(&E::Model) -> i64,
-    to_node: fn(E::Model) -> T,
+    to_node: impl Fn(E::Model) -> T,
 ) -> AppResult<RelayConnection<T>>
 where
     E: EntityTrait,
@@ -147,15 +147,7 @@ where
     T: OutputType,
 {
     let page = args.validate()?;
-    let count_select = select.clone();
-    let count_db = db.clone();
-    let fields = ConnectionFields {
-        count: Arc::new(move || {
-            let select = count_select.clone();
-            let db = count_db.clone();
-            Box::pin(async move { Ok(select.count(&db).await?) })
-        }),
-    };
+    let fields = count_fields(db, &select);
 
     let mut window = select;
     if let Some(after) = page.after {
@@ -190,6 +182,84 @@ where
     Ok(connection)
 }
 
+fn encode_offset_cursor(offset: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+}
+
+fn decode_offset_cursor(cursor: &str) -> AppResult<u64> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|text| text.strip_prefix("offset:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| AppError::BadUserInput(format!("invalid cursor {cursor:?}")))
+}
+
+fn count_fields<E>(db: &DatabaseConnection, select: &Select<E>) -> ConnectionFields
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let count_select = select.clone();
+    let count_db = db.clone();
+    ConnectionFields {
+        count: Arc::new(move || {
+            let select = count_select.clone();
+            let db = count_db.clone();
+            Box::pin(async move { Ok(select.count(&db).await?) })
+        }),
+    }
+}
+
+/// Pages through a list in an order other than `id` (ranked lists, queues): cursors are
+/// positions in `select`'s own order, which must be total (end it with the id).
+pub async fn paginate_ordered<E, T>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    args: &PageArgs,
+    to_node: impl Fn(E::Model) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    T: OutputType,
+{
+    let page = args.validate()?;
+    let after = args
+        .after
+        .as_deref()
+        .map(decode_offset_cursor)
+        .transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(decode_offset_cursor)
+        .transpose()?;
+    let start = after.map_or(0, |a| a + 1);
+    let end = match before {
+        Some(before) => before,
+        None if page.from_end => select.clone().count(db).await?,
+        None => u64::MAX,
+    };
+    let (offset, limit) = if page.from_end {
+        let first = end.saturating_sub(page.limit).max(start);
+        (first, end.saturating_sub(first))
+    } else {
+        (start, page.limit.min(end.saturating_sub(start)))
+    };
+    let fields = count_fields(db, &select);
+    let rows = select.offset(offset).limit(limit + 1).all(db).await?;
+    let has_more_after = rows.len() as u64 > limit && offset + limit < end;
+    let mut connection = Connection::with_additional_fields(offset > 0, has_more_after, fields);
+    connection.edges.extend(
+        rows.into_iter()
+            .take(limit as usize)
+            .enumerate()
+            .map(|(i, row)| Edge::new(encode_offset_cursor(offset + i as u64), to_node(row))),
+    );
+    Ok(connection)
+}
+
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum UserErrorCode {
     /// A required value is missing or blank.
@@ -218,6 +288,11 @@ pub struct UserError {
 }
 
 impl UserError {
+    /// A payload's `userErrors` for one problem.
+    pub fn one(field: &str, code: UserErrorCode, message: impl Into<String>) -> Vec<UserError> {
+        vec![UserError::new(field, code, message)]
+    }
+
     pub fn new(field: &str, code: UserErrorCode, message: impl Into<String>) -> Self {
         UserError {
             field: Some(field.to_owned()),

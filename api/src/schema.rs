@@ -12,15 +12,42 @@ use sea_orm::DatabaseConnection;
 use crate::auth::{actor, AuthMutation, AuthQuery, AuthService};
 use crate::config::Limits;
 use crate::error::AppError;
+use crate::partners::contacts::{self, Contact, ContactMutation};
+use crate::partners::onboarding::{OnboardingMutation, OnboardingQuery};
+use crate::partners::PartnerMutation;
 use crate::partners::{self, Partner, PartnerQuery};
+use crate::recruitment::{self, Prospect, RecruitmentMutation, RecruitmentQuery};
 use crate::relay::decode_global_id;
+use crate::tiers::{self, Tier, TierMutation, TierQuery};
+use crate::training::{
+    self, Certification, CertificationProgram, Course, TrainingMutation, TrainingQuery,
+};
 use crate::users::{self, User};
+use crate::users::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, AuthQuery, PartnerQuery);
+pub struct Query(
+    NodeQuery,
+    AuthQuery,
+    PartnerQuery,
+    UserQuery,
+    TierQuery,
+    OnboardingQuery,
+    RecruitmentQuery,
+    TrainingQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation);
+pub struct Mutation(
+    AuthMutation,
+    PartnerMutation,
+    UserMutation,
+    TierMutation,
+    ContactMutation,
+    OnboardingMutation,
+    RecruitmentMutation,
+    TrainingMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -30,6 +57,12 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 pub enum Node {
     Partner(Partner),
     User(User),
+    Tier(Tier),
+    Contact(Contact),
+    Prospect(Prospect),
+    Course(Course),
+    CertificationProgram(CertificationProgram),
+    Certification(Certification),
 }
 
 const MAX_NODES: usize = 100;
@@ -49,6 +82,32 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .await
             .extend()?
             .map(|u| Node::User(User::seen(u))),
+        tiers::NODE_KIND => tiers::service::find(db, local)
+            .await
+            .extend()?
+            .map(|t| Node::Tier(Tier(t))),
+        contacts::NODE_KIND => contacts::find_visible(db, &actor, local)
+            .await
+            .extend()?
+            .map(|c| Node::Contact(Contact(c))),
+        recruitment::NODE_KIND => recruitment::find_for(db, &actor, local)
+            .await
+            .extend()?
+            .map(|p| Node::Prospect(Prospect(p))),
+        training::COURSE_KIND => training::find_course(db, local)
+            .await
+            .extend()?
+            .map(|c| Node::Course(Course(c))),
+        training::PROGRAM_KIND => training::find_program(db, local)
+            .await
+            .extend()?
+            .map(|p| Node::CertificationProgram(CertificationProgram(p))),
+        training::CERTIFICATION_KIND => {
+            training::service::find_visible_certification(db, &actor, local)
+                .await
+                .extend()?
+                .map(|c| Node::Certification(Certification(c)))
+        }
         _ => None,
     };
     Ok(node)

@@ -46,3 +46,46 @@ pub enum PartnerStatus {
     #[sea_orm(string_value = "TERMINATED")]
     Terminated,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum DealRole {
+    #[sea_orm(string_value = "DECISION_MAKER")]
+    DecisionMaker,
+    #[sea_orm(string_value = "CHAMPION")]
+    Champion,
+    #[sea_orm(string_value = "INFLUENCER")]
+    Influencer,
+    #[sea_orm(string_value = "TECHNICAL")]
+    Technical,
+    #[sea_orm(string_value = "FINANCE")]
+    Finance,
+    #[sea_orm(string_value = "SALES")]
+    Sales,
+    #[sea_orm(string_value = "MARKETING")]
+    Marketing,
+    #[sea_orm(string_value = "OTHER")]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Influence {
+    #[sea_orm(string_value = "LOW")]
+    Low,
+    #[sea_orm(string_value = "MEDIUM")]
+    Medium,
+    #[sea_orm(string_value = "HIGH")]
+    High,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ProspectStatus {
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "CONVERTED")]
+    Converted,
+    #[sea_orm(string_value = "DECLINED")]
+    Declined,
+}

@@ -16,6 +16,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,
+    pub region: Option<String>,
+    pub tier_id: Option<i64>,
+    pub channel_manager_id: Option<i64>,
+    pub partnership_started_on: Option<Date>,
+    pub status_changed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -32,6 +32,8 @@ pub struct Actor {
     pub role: Role,
     pub partner_id: Option<i64>,
     pub session_id: i64,
+    /// A partner user who manages its own organisation's users and contacts.
+    pub is_org_admin: bool,
     /// The partner organisations this caller may see, computed at most once per request.
     pub(crate) scope: OnceCell<PartnerScope>,
 }
@@ -43,8 +45,14 @@ impl Actor {
             role,
             partner_id,
             session_id,
+            is_org_admin: false,
             scope: OnceCell::new(),
         }
+    }
+
+    pub fn with_org_admin(mut self, is_org_admin: bool) -> Self {
+        self.is_org_admin = is_org_admin;
+        self
     }
 
     pub fn is_vendor_staff(&self) -> bool {

@@ -87,6 +87,11 @@ impl AuthService {
             }
         };
         throttle::clear_account(db, &keys).await?;
+        if partnership_ended(db, &user).await? {
+            return Err(AppError::Forbidden(
+                "your organisation's partnership has ended".into(),
+            ));
+        }
         self.start_session(db, user).await
     }
 
@@ -211,8 +216,19 @@ impl AuthService {
         if found.user_id != user_id || found.revoked_at.is_some() || !user.is_active {
             return Err(rejected());
         }
-        Ok(Actor::new(user.id, user.role, user.partner_id, found.id))
+        Ok(Actor::new(user.id, user.role, user.partner_id, found.id)
+            .with_org_admin(user.is_org_admin))
     }
+}
+
+async fn partnership_ended(db: &impl ConnectionTrait, user: &user::Model) -> AppResult<bool> {
+    let Some(partner_id) = user.partner_id else {
+        return Ok(false);
+    };
+    Ok(entity::partner::Entity::find_by_id(partner_id)
+        .one(db)
+        .await?
+        .is_some_and(|p| p.status == entity::enums::PartnerStatus::Terminated))
 }
 
 async fn revoke_if_reused(

@@ -4,4 +4,4 @@ pub mod policy;
 pub mod service;
 mod types;
 
-pub use types::{Role, User, NODE_KIND};
+pub use types::{Role, User, UserMutation, UserQuery, NODE_KIND};

@@ -2,12 +2,13 @@ use chrono::Utc;
 use entity::enums::Role;
 use entity::{partner, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::policy::can_read_user;
 use crate::auth::password::{hash_password, password_problem};
-use crate::auth::service::normalize_email;
+use crate::auth::service::{normalize_email, revoke_user_sessions};
 use crate::auth::Actor;
 use crate::error::AppResult;
 use crate::relay::{UserError, UserErrorCode};
@@ -18,6 +19,7 @@ pub struct NewUser {
     pub role: Role,
     pub partner_id: Option<i64>,
     pub password: String,
+    pub is_org_admin: bool,
 }
 
 /// A plausible email address: one `@`, a local part, a dotted domain, no spaces.
@@ -68,6 +70,13 @@ async fn validate(
     if let Some(problem) = password_problem(&new.password) {
         errors.push(UserError::new("password", UserErrorCode::Invalid, problem));
     }
+    if new.is_org_admin && new.role != Role::Partner {
+        errors.push(UserError::new(
+            "isOrgAdmin",
+            UserErrorCode::Invalid,
+            "only partner users administer an organisation",
+        ));
+    }
     match (new.role, new.partner_id) {
         (Role::Partner, None) => errors.push(UserError::new(
             "partnerId",
@@ -111,6 +120,7 @@ pub async fn create_user(
         partner_id: Set(new.partner_id),
         password_hash: Set(hash_password(new.password).await?),
         is_active: Set(true),
+        is_org_admin: Set(new.is_org_admin),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -118,6 +128,26 @@ pub async fn create_user(
     .insert(db)
     .await?;
     Ok(Ok(created))
+}
+
+/// Turns a user's access off (`active: false`, ending every session at once) or back on.
+pub async fn set_active(
+    db: &DatabaseConnection,
+    target: user::Model,
+    active: bool,
+) -> AppResult<user::Model> {
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut model: user::ActiveModel = target.into();
+    model.is_active = Set(active);
+    model.deactivated_at = Set((!active).then_some(now));
+    model.updated_at = Set(now);
+    let updated = model.update(&txn).await?;
+    if !active {
+        revoke_user_sessions(&txn, updated.id).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
 }
 
 pub async fn find_visible(

@@ -1,13 +1,18 @@
 use async_graphql::ResultExt;
-use async_graphql::{Context, Enum, Object, ID};
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{partner, user};
 use sea_orm::DatabaseConnection;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use super::{policy as user_policy, service};
 use crate::auth::actor;
+use crate::error::AppError;
 use crate::loaders::load_one;
 use crate::partners::{policy, Partner};
-use crate::relay::global_id;
+use crate::relay::{
+    global_id, local_id, paginate, PageArgs, RelayConnection, UserError, UserErrorCode,
+};
 
 pub const NODE_KIND: &str = "User";
 
@@ -94,7 +99,205 @@ impl User {
         self.model.is_active
     }
 
+    /// Manages its own organisation's users and contacts.
+    async fn is_org_admin(&self) -> bool {
+        self.model.is_org_admin
+    }
+
+    async fn deactivated_at(&self) -> Option<DateTime<Utc>> {
+        self.model.deactivated_at
+    }
+
+    /// The user's certifications.
+    async fn certifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<crate::training::Certification>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        crate::training::service::user_certifications(
+            db,
+            self.model.id,
+            &PageArgs::new(first, after, last, before),
+        )
+        .await
+        .extend()
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The organisation of a `PARTNER` user.
+    pub partner_id: Option<ID>,
+    /// At least 10 characters.
+    pub password: String,
+    /// Lets a partner user manage its organisation's users and contacts.
+    #[graphql(default)]
+    pub is_org_admin: bool,
+}
+
+#[derive(InputObject)]
+pub struct DeactivateUserInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct UserPayload {
+    pub user: Option<User>,
+    pub user_errors: Vec<UserError>,
+}
+
+fn payload(result: Result<user::Model, Vec<UserError>>) -> UserPayload {
+    match result {
+        Ok(model) => UserPayload {
+            user: Some(User::seen(model)),
+            user_errors: vec![],
+        },
+        Err(user_errors) => UserPayload {
+            user: None,
+            user_errors,
+        },
+    }
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// Users the caller may see: everyone for vendor staff, otherwise the users of the
+    /// partner organisations the caller can see. `partnerId` narrows to one organisation.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        partner_id: Option<ID>,
+    ) -> async_graphql::Result<RelayConnection<User>> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let mut select = user::Entity::find();
+        if !actor.is_vendor_staff() {
+            let scope = policy::scope(db, &actor).await.extend()?;
+            select = scope.restrict(
+                select.filter(user::Column::PartnerId.is_not_null()),
+                user::Column::PartnerId,
+            );
+        }
+        if let Some(id) = partner_id {
+            select = select.filter(
+                user::Column::PartnerId.eq(local_id(&id, crate::partners::NODE_KIND).unwrap_or(-1)),
+            );
+        }
+        paginate(
+            db,
+            select,
+            user::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |u| u.id,
+            User::seen,
+        )
+        .await
+        .extend()
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+impl UserMutation {
+    async fn set_active(
+        &self,
+        ctx: &Context<'_>,
+        id: &ID,
+        active: bool,
+    ) -> async_graphql::Result<UserPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let target = match local_id(id, NODE_KIND) {
+            Some(id) => service::find_visible(db, &actor, id).await.extend()?,
+            None => None,
+        };
+        let Some(target) = target else {
+            return Ok(payload(Err(UserError::one(
+                "id",
+                UserErrorCode::NotFound,
+                "no such user",
+            ))));
+        };
+        if !user_policy::can_manage_user(&actor, target.role, target.partner_id) {
+            return Err(AppError::forbidden().extend());
+        }
+        if target.id == actor.user_id {
+            return Ok(payload(Err(UserError::one(
+                "id",
+                UserErrorCode::RuleViolation,
+                "you cannot deactivate yourself",
+            ))));
+        }
+        Ok(payload(Ok(service::set_active(db, target, active)
+            .await
+            .extend()?)))
+    }
+}
+
+#[Object]
+impl UserMutation {
+    /// Creates a user who can log in. Channel managers create any user; a partner's
+    /// organisation admin creates partner users in its own organisation.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let role: entity::enums::Role = input.role.into();
+        let partner_id = input
+            .partner_id
+            .as_ref()
+            .map(|id| local_id(id, crate::partners::NODE_KIND).unwrap_or(-1));
+        if !user_policy::can_manage_user(&actor, role, partner_id) {
+            return Err(AppError::forbidden().extend());
+        }
+        let new = service::NewUser {
+            email: input.email,
+            name: input.name,
+            role,
+            partner_id,
+            password: input.password,
+            is_org_admin: input.is_org_admin,
+        };
+        Ok(payload(service::create_user(db, new).await.extend()?))
+    }
+
+    /// Turns a user's access off; its sessions end at once.
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
+        self.set_active(ctx, &input.id, false).await
+    }
+
+    /// Turns a deactivated user's access back on (it must log in again).
+    async fn reactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
+        self.set_active(ctx, &input.id, true).await
     }
 }
