@@ -6,4 +6,7 @@ mod auth;
 mod database;
 mod graphql_http;
 mod partners;
+mod program;
+mod recruitment;
 mod schema;
+mod training;

@@ -42,3 +42,28 @@ pub fn placeholder(backend: DbBackend, n: usize) -> String {
         _ => "?".to_string(),
     }
 }
+
+/// A service result: the value, or the user errors that stopped it (nothing written).
+pub type Outcome<T> = Result<T, Vec<crate::relay::UserError>>;
+
+/// Ends a transaction by its result: commit when the work succeeded; roll back when it
+/// stopped on user errors or failed. Rolling back explicitly matters: a dropped
+/// transaction only queues its ROLLBACK, leaving the pooled connection idle in a
+/// transaction (and holding its locks) until it happens to be reused.
+pub async fn settle<T>(
+    txn: sea_orm::DatabaseTransaction,
+    result: crate::error::AppResult<Outcome<T>>,
+) -> crate::error::AppResult<Outcome<T>> {
+    match result {
+        Ok(Ok(value)) => {
+            txn.commit().await?;
+            Ok(Ok(value))
+        }
+        other => {
+            if let Err(err) = txn.rollback().await {
+                tracing::warn!(error = %err, "rollback failed");
+            }
+            other
+        }
+    }
+}

@@ -47,6 +47,12 @@ impl Drop for Storage {
                     .ok()?;
                 runtime.block_on(async {
                     let admin = db::connect(&url, None).await.ok()?;
+                    // Cleanup must never hang a run: give up (leaving the schema in the
+                    // throwaway cluster) if something still holds a lock in it.
+                    admin
+                        .execute_unprepared("SET lock_timeout = '10s'")
+                        .await
+                        .ok()?;
                     admin
                         .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                         .await
@@ -298,5 +304,59 @@ pub async fn partner_id(app: &TestApp, name: &str) -> String {
         .unwrap_or_else(|| panic!("no partner {name}"))["node"]["id"]
         .as_str()
         .expect("id")
+        .to_owned()
+}
+
+impl TestApp {
+    /// Logs `email` in (demo password) and runs one operation as that user.
+    pub async fn gql_as(&self, email: &str, query: &str, variables: Value) -> Value {
+        let token = self.login(email).await;
+        self.gql(Some(&token), query, variables).await
+    }
+}
+
+/// `userErrors[].field` of a payload.
+pub fn error_fields(payload: &Value) -> Vec<String> {
+    payload["userErrors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no userErrors in {payload}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// `userErrors[].code` of a payload.
+pub fn error_codes(payload: &Value) -> Vec<String> {
+    payload["userErrors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no userErrors in {payload}"))
+        .iter()
+        .map(|e| e["code"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// The global ID of `me` for a demo user.
+pub async fn user_id(app: &TestApp, email: &str) -> String {
+    let me = app.gql_as(email, "{ me { id } }", json!({})).await;
+    me["data"]["me"]["id"].as_str().expect("me.id").to_owned()
+}
+
+/// The global ID of a node found by `name`/`title` in a manager's view of a connection.
+pub async fn id_in(
+    app: &TestApp,
+    connection_query: &str,
+    field: &str,
+    key: &str,
+    value: &str,
+) -> String {
+    let response = app.gql_as(MANAGER, connection_query, json!({})).await;
+    response["data"][field]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {field} edges: {response}"))
+        .iter()
+        .find(|e| e["node"][key] == value)
+        .unwrap_or_else(|| panic!("no {field} with {key} {value}"))["node"]["id"]
+        .as_str()
+        .unwrap()
         .to_owned()
 }

@@ -150,6 +150,7 @@ impl AuthService {
             return Err(invalid_refresh_token());
         };
         if found.revoked_at.is_some() || found.expires_at <= now || !user.is_active {
+            txn.rollback().await?;
             return Err(invalid_refresh_token());
         }
         let new_token = random_secret(32);
@@ -171,6 +172,7 @@ impl AuthService {
             .exec(&txn)
             .await?;
         if rotated.rows_affected != 1 {
+            txn.rollback().await?;
             return Err(invalid_refresh_token());
         }
         txn.commit().await?;

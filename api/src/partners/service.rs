@@ -377,98 +377,101 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     tier_id: Option<i64>,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
     let txn = db.begin().await?;
-    let mut errors = Vec::new();
-    if fields.name.is_none() {
-        errors.push(UserError::new(
-            "name",
-            UserErrorCode::Required,
-            "must not be blank",
-        ));
-    }
-    let normalized = validate(&txn, None, &fields, &mut errors).await?;
-    let status = status.unwrap_or(PartnerStatus::Onboarding);
-    if !INITIAL_STATUSES.contains(&status) {
-        errors.push(UserError::new(
-            "status",
-            UserErrorCode::Invalid,
-            "a new partner starts as PROSPECT, ONBOARDING or ACTIVE",
-        ));
-    }
-    let tier = match tier_id {
-        Some(id) => {
-            let found = tier::Entity::find_by_id(id).one(&txn).await?;
-            if found.is_none() {
-                errors.push(UserError::new(
-                    "tierId",
-                    UserErrorCode::NotFound,
-                    "no such tier",
-                ));
-            }
-            found
+    let result: AppResult<_> = async {
+        let mut errors = Vec::new();
+        if fields.name.is_none() {
+            errors.push(UserError::new(
+                "name",
+                UserErrorCode::Required,
+                "must not be blank",
+            ));
         }
-        None => entry_tier(&txn).await?,
-    };
-    if !errors.is_empty() {
-        return Ok(Err(errors));
-    }
-    let now = Utc::now();
-    let created = partner::ActiveModel {
-        name: Set(fields.name.unwrap_or_default().trim().to_owned()),
-        partner_type: Set(fields.partner_type.unwrap_or(PartnerType::Reseller)),
-        status: Set(status),
-        website: Set(normalized.website.flatten()),
-        country: Set(normalized.country.flatten()),
-        region: Set(normalized.region.flatten()),
-        parent_id: Set(fields.parent_id.flatten()),
-        channel_manager_id: Set(fields.channel_manager_id.flatten()),
-        tier_id: Set(tier.as_ref().map(|t| t.id)),
-        partnership_started_on: Set(fields
-            .partnership_started_on
-            .flatten()
-            .or(Some(now.date_naive()))),
-        status_changed_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        version: Set(1),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    replace_domains(
-        &txn,
-        created.id,
-        normalized.domains.as_deref().unwrap_or_default(),
-    )
-    .await?;
-    replace_verticals(
-        &txn,
-        created.id,
-        normalized.verticals.as_deref().unwrap_or_default(),
-    )
-    .await?;
-    record_status(
-        &txn,
-        created.id,
-        None,
-        status,
-        Some(actor.user_id),
-        Some("created".into()),
-    )
-    .await?;
-    if let Some(tier) = &tier {
-        crate::tiers::service::record_tier_change(
+        let normalized = validate(&txn, None, &fields, &mut errors).await?;
+        let status = status.unwrap_or(PartnerStatus::Onboarding);
+        if !INITIAL_STATUSES.contains(&status) {
+            errors.push(UserError::new(
+                "status",
+                UserErrorCode::Invalid,
+                "a new partner starts as PROSPECT, ONBOARDING or ACTIVE",
+            ));
+        }
+        let tier = match tier_id {
+            Some(id) => {
+                let found = tier::Entity::find_by_id(id).one(&txn).await?;
+                if found.is_none() {
+                    errors.push(UserError::new(
+                        "tierId",
+                        UserErrorCode::NotFound,
+                        "no such tier",
+                    ));
+                }
+                found
+            }
+            None => entry_tier(&txn).await?,
+        };
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        let now = Utc::now();
+        let created = partner::ActiveModel {
+            name: Set(fields.name.unwrap_or_default().trim().to_owned()),
+            partner_type: Set(fields.partner_type.unwrap_or(PartnerType::Reseller)),
+            status: Set(status),
+            website: Set(normalized.website.flatten()),
+            country: Set(normalized.country.flatten()),
+            region: Set(normalized.region.flatten()),
+            parent_id: Set(fields.parent_id.flatten()),
+            channel_manager_id: Set(fields.channel_manager_id.flatten()),
+            tier_id: Set(tier.as_ref().map(|t| t.id)),
+            partnership_started_on: Set(fields
+                .partnership_started_on
+                .flatten()
+                .or(Some(now.date_naive()))),
+            status_changed_at: Set(Some(now)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        replace_domains(
+            &txn,
+            created.id,
+            normalized.domains.as_deref().unwrap_or_default(),
+        )
+        .await?;
+        replace_verticals(
+            &txn,
+            created.id,
+            normalized.verticals.as_deref().unwrap_or_default(),
+        )
+        .await?;
+        record_status(
             &txn,
             created.id,
             None,
-            Some(tier.id),
+            status,
             Some(actor.user_id),
-            Some("entry tier".into()),
+            Some("created".into()),
         )
         .await?;
+        if let Some(tier) = &tier {
+            crate::tiers::service::record_tier_change(
+                &txn,
+                created.id,
+                None,
+                Some(tier.id),
+                Some(actor.user_id),
+                Some("entry tier".into()),
+            )
+            .await?;
+        }
+        onboarding::copy_template(&txn, created.id).await?;
+        Ok(Ok(created))
     }
-    onboarding::copy_template(&txn, created.id).await?;
-    txn.commit().await?;
-    Ok(Ok(created))
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 fn not_found_error() -> Vec<UserError> {
@@ -491,62 +494,65 @@ pub async fn update(
     fields: PartnerFields,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
     let txn = db.begin().await?;
-    let Some(current) = partner::Entity::find_by_id(id).one(&txn).await? else {
-        return Ok(Err(not_found_error()));
-    };
-    if current.version != version {
-        return Ok(Err(stale_error()));
+    let result: AppResult<_> = async {
+        let Some(current) = partner::Entity::find_by_id(id).one(&txn).await? else {
+            return Ok(Err(not_found_error()));
+        };
+        if current.version != version {
+            return Ok(Err(stale_error()));
+        }
+        let mut errors = Vec::new();
+        let normalized = validate(&txn, Some(id), &fields, &mut errors).await?;
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        let mut update = partner::Entity::update_many()
+            .col_expr(partner::Column::Version, (version + 1).into())
+            .col_expr(partner::Column::UpdatedAt, Utc::now().into())
+            .filter(partner::Column::Id.eq(id))
+            .filter(partner::Column::Version.eq(version));
+        if let Some(name) = &fields.name {
+            update = update.col_expr(partner::Column::Name, name.trim().to_owned().into());
+        }
+        if let Some(partner_type) = fields.partner_type {
+            update = update.col_expr(partner::Column::PartnerType, partner_type.into());
+        }
+        if let Some(website) = normalized.website {
+            update = update.col_expr(partner::Column::Website, website.into());
+        }
+        if let Some(country) = normalized.country {
+            update = update.col_expr(partner::Column::Country, country.into());
+        }
+        if let Some(region) = normalized.region {
+            update = update.col_expr(partner::Column::Region, region.into());
+        }
+        if let Some(parent_id) = fields.parent_id {
+            update = update.col_expr(partner::Column::ParentId, parent_id.into());
+        }
+        if let Some(manager_id) = fields.channel_manager_id {
+            update = update.col_expr(partner::Column::ChannelManagerId, manager_id.into());
+        }
+        if let Some(started) = fields.partnership_started_on {
+            update = update.col_expr(partner::Column::PartnershipStartedOn, started.into());
+        }
+        // Compare-and-swap on `version`: a concurrent writer makes this touch no row.
+        if update.exec(&txn).await?.rows_affected != 1 {
+            return Ok(Err(stale_error()));
+        }
+        if let Some(domains) = &normalized.domains {
+            replace_domains(&txn, id, domains).await?;
+        }
+        if let Some(verticals) = &normalized.verticals {
+            replace_verticals(&txn, id, verticals).await?;
+        }
+        let updated = partner::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("partner vanished inside its update"))?;
+        Ok(Ok(updated))
     }
-    let mut errors = Vec::new();
-    let normalized = validate(&txn, Some(id), &fields, &mut errors).await?;
-    if !errors.is_empty() {
-        return Ok(Err(errors));
-    }
-    let mut update = partner::Entity::update_many()
-        .col_expr(partner::Column::Version, (version + 1).into())
-        .col_expr(partner::Column::UpdatedAt, Utc::now().into())
-        .filter(partner::Column::Id.eq(id))
-        .filter(partner::Column::Version.eq(version));
-    if let Some(name) = &fields.name {
-        update = update.col_expr(partner::Column::Name, name.trim().to_owned().into());
-    }
-    if let Some(partner_type) = fields.partner_type {
-        update = update.col_expr(partner::Column::PartnerType, partner_type.into());
-    }
-    if let Some(website) = normalized.website {
-        update = update.col_expr(partner::Column::Website, website.into());
-    }
-    if let Some(country) = normalized.country {
-        update = update.col_expr(partner::Column::Country, country.into());
-    }
-    if let Some(region) = normalized.region {
-        update = update.col_expr(partner::Column::Region, region.into());
-    }
-    if let Some(parent_id) = fields.parent_id {
-        update = update.col_expr(partner::Column::ParentId, parent_id.into());
-    }
-    if let Some(manager_id) = fields.channel_manager_id {
-        update = update.col_expr(partner::Column::ChannelManagerId, manager_id.into());
-    }
-    if let Some(started) = fields.partnership_started_on {
-        update = update.col_expr(partner::Column::PartnershipStartedOn, started.into());
-    }
-    // Compare-and-swap on `version`: a concurrent writer makes this touch no row.
-    if update.exec(&txn).await?.rows_affected != 1 {
-        return Ok(Err(stale_error()));
-    }
-    if let Some(domains) = &normalized.domains {
-        replace_domains(&txn, id, domains).await?;
-    }
-    if let Some(verticals) = &normalized.verticals {
-        replace_verticals(&txn, id, verticals).await?;
-    }
-    let updated = partner::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("partner vanished inside its update"))?;
-    txn.commit().await?;
-    Ok(Ok(updated))
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 /// Moves a partner along its lifecycle. Terminating one ends its users' sessions.
@@ -558,57 +564,60 @@ pub async fn change_status(
     reason: Option<String>,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
     let txn = db.begin().await?;
-    let Some(current) = partner::Entity::find_by_id(id).one(&txn).await? else {
-        return Ok(Err(not_found_error()));
-    };
-    if !can_transition(current.status, to) {
-        return Ok(Err(UserError::one(
-            "status",
-            UserErrorCode::IllegalTransition,
-            format!(
-                "a {} partner cannot become {}",
-                current.status.to_value(),
-                to.to_value()
-            ),
-        )));
-    }
-    let now = Utc::now();
-    let moved = partner::Entity::update_many()
-        .col_expr(partner::Column::Status, to.into())
-        .col_expr(partner::Column::StatusChangedAt, Some(now).into())
-        .col_expr(partner::Column::UpdatedAt, now.into())
-        .col_expr(partner::Column::Version, (current.version + 1).into())
-        .filter(partner::Column::Id.eq(id))
-        .filter(partner::Column::Status.eq(current.status))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected != 1 {
-        return Ok(Err(stale_error()));
-    }
-    record_status(
-        &txn,
-        id,
-        Some(current.status),
-        to,
-        Some(actor.user_id),
-        reason,
-    )
-    .await?;
-    if to == PartnerStatus::Terminated {
-        let users = user::Entity::find()
-            .filter(user::Column::PartnerId.eq(id))
-            .all(&txn)
-            .await?;
-        for user in users {
-            revoke_user_sessions(&txn, user.id).await?;
+    let result: AppResult<_> = async {
+        let Some(current) = partner::Entity::find_by_id(id).one(&txn).await? else {
+            return Ok(Err(not_found_error()));
+        };
+        if !can_transition(current.status, to) {
+            return Ok(Err(UserError::one(
+                "status",
+                UserErrorCode::IllegalTransition,
+                format!(
+                    "a {} partner cannot become {}",
+                    current.status.to_value(),
+                    to.to_value()
+                ),
+            )));
         }
+        let now = Utc::now();
+        let moved = partner::Entity::update_many()
+            .col_expr(partner::Column::Status, to.into())
+            .col_expr(partner::Column::StatusChangedAt, Some(now).into())
+            .col_expr(partner::Column::UpdatedAt, now.into())
+            .col_expr(partner::Column::Version, (current.version + 1).into())
+            .filter(partner::Column::Id.eq(id))
+            .filter(partner::Column::Status.eq(current.status))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Ok(Err(stale_error()));
+        }
+        record_status(
+            &txn,
+            id,
+            Some(current.status),
+            to,
+            Some(actor.user_id),
+            reason,
+        )
+        .await?;
+        if to == PartnerStatus::Terminated {
+            let users = user::Entity::find()
+                .filter(user::Column::PartnerId.eq(id))
+                .all(&txn)
+                .await?;
+            for user in users {
+                revoke_user_sessions(&txn, user.id).await?;
+            }
+        }
+        let updated = partner::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("partner vanished inside its status change"))?;
+        Ok(Ok(updated))
     }
-    let updated = partner::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("partner vanished inside its status change"))?;
-    txn.commit().await?;
-    Ok(Ok(updated))
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 /// Ids of the partners `actor` may see among `ids`.

@@ -125,39 +125,42 @@ pub async fn set_criteria(
         return Ok(Err(errors));
     }
     let txn = db.begin().await?;
-    let keys: Vec<String> = input.iter().map(|c| c.key.clone()).collect();
-    fit_criterion::Entity::delete_many()
-        .filter(fit_criterion::Column::Key.is_not_in(keys))
-        .exec(&txn)
-        .await?;
-    for (position, c) in input.into_iter().enumerate() {
-        fit_criterion::Entity::insert(fit_criterion::ActiveModel {
-            key: Set(c.key),
-            label: Set(c.label.trim().to_owned()),
-            description: Set(c.description),
-            weight: Set(c.weight),
-            position: Set(position as i32 + 1),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::column(fit_criterion::Column::Key)
-                .update_columns([
-                    fit_criterion::Column::Label,
-                    fit_criterion::Column::Description,
-                    fit_criterion::Column::Weight,
-                    fit_criterion::Column::Position,
-                ])
-                .to_owned(),
-        )
-        .exec(&txn)
-        .await?;
+    let result: AppResult<_> = async {
+        let keys: Vec<String> = input.iter().map(|c| c.key.clone()).collect();
+        fit_criterion::Entity::delete_many()
+            .filter(fit_criterion::Column::Key.is_not_in(keys))
+            .exec(&txn)
+            .await?;
+        for (position, c) in input.into_iter().enumerate() {
+            fit_criterion::Entity::insert(fit_criterion::ActiveModel {
+                key: Set(c.key),
+                label: Set(c.label.trim().to_owned()),
+                description: Set(c.description),
+                weight: Set(c.weight),
+                position: Set(position as i32 + 1),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::column(fit_criterion::Column::Key)
+                    .update_columns([
+                        fit_criterion::Column::Label,
+                        fit_criterion::Column::Description,
+                        fit_criterion::Column::Weight,
+                        fit_criterion::Column::Position,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await?;
+        }
+        let profile = criteria(&txn).await?;
+        for p in prospect::Entity::find().all(&txn).await? {
+            store_score(&txn, &profile, p.id).await?;
+        }
+        Ok(Ok(profile))
     }
-    let profile = criteria(&txn).await?;
-    for p in prospect::Entity::find().all(&txn).await? {
-        store_score(&txn, &profile, p.id).await?;
-    }
-    txn.commit().await?;
-    Ok(Ok(profile))
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 fn validate_fields(
@@ -245,6 +248,21 @@ async fn upsert_ratings(
     Ok(())
 }
 
+/// Applies `ratings`, re-scores the prospect and returns it as stored.
+async fn rate_and_reload(
+    db: &impl ConnectionTrait,
+    profile: &[fit_criterion::Model],
+    id: i64,
+    ratings: &[(String, i32)],
+) -> AppResult<prospect::Model> {
+    upsert_ratings(db, profile, id, ratings).await?;
+    store_score(db, profile, id).await?;
+    prospect::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("prospect vanished"))
+}
+
 fn clean(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }
@@ -254,36 +272,39 @@ pub async fn create(
     fields: ProspectFields,
 ) -> AppResult<Result<prospect::Model, Vec<UserError>>> {
     let txn = db.begin().await?;
-    let profile = criteria(&txn).await?;
-    let errors = validate_fields(&fields, true, &profile);
-    if !errors.is_empty() {
-        return Ok(Err(errors));
+    let result: AppResult<_> = async {
+        let profile = criteria(&txn).await?;
+        let errors = validate_fields(&fields, true, &profile);
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        let now = Utc::now();
+        let created = prospect::ActiveModel {
+            name: Set(fields.name.unwrap_or_default().trim().to_owned()),
+            website: Set(clean(fields.website)),
+            partner_type: Set(fields.partner_type.unwrap_or(PartnerType::Reseller)),
+            country: Set(fields.country.as_deref().and_then(normalize_country)),
+            region: Set(clean(fields.region).map(|r| r.to_uppercase())),
+            notes: Set(clean(fields.notes)),
+            status: Set(ProspectStatus::Open),
+            fit_score_hundredths: Set(0),
+            converted_partner_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        Ok(Ok(rate_and_reload(
+            &txn,
+            &profile,
+            created.id,
+            &fields.ratings,
+        )
+        .await?))
     }
-    let now = Utc::now();
-    let created = prospect::ActiveModel {
-        name: Set(fields.name.unwrap_or_default().trim().to_owned()),
-        website: Set(clean(fields.website)),
-        partner_type: Set(fields.partner_type.unwrap_or(PartnerType::Reseller)),
-        country: Set(fields.country.as_deref().and_then(normalize_country)),
-        region: Set(clean(fields.region).map(|r| r.to_uppercase())),
-        notes: Set(clean(fields.notes)),
-        status: Set(ProspectStatus::Open),
-        fit_score_hundredths: Set(0),
-        converted_partner_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    upsert_ratings(&txn, &profile, created.id, &fields.ratings).await?;
-    store_score(&txn, &profile, created.id).await?;
-    let stored = prospect::Entity::find_by_id(created.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("prospect vanished"))?;
-    txn.commit().await?;
-    Ok(Ok(stored))
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 fn not_found() -> Vec<UserError> {
@@ -296,43 +317,42 @@ pub async fn update(
     fields: ProspectFields,
 ) -> AppResult<Result<prospect::Model, Vec<UserError>>> {
     let txn = db.begin().await?;
-    let Some(current) = prospect::Entity::find_by_id(id).one(&txn).await? else {
-        return Ok(Err(not_found()));
-    };
-    let profile = criteria(&txn).await?;
-    let errors = validate_fields(&fields, false, &profile);
-    if !errors.is_empty() {
-        return Ok(Err(errors));
+    let result: AppResult<_> = async {
+        let Some(current) = prospect::Entity::find_by_id(id).one(&txn).await? else {
+            return Ok(Err(not_found()));
+        };
+        let profile = criteria(&txn).await?;
+        let errors = validate_fields(&fields, false, &profile);
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        let mut model: prospect::ActiveModel = current.into();
+        if let Some(name) = fields.name {
+            model.name = Set(name.trim().to_owned());
+        }
+        if fields.website.is_some() {
+            model.website = Set(clean(fields.website));
+        }
+        if let Some(partner_type) = fields.partner_type {
+            model.partner_type = Set(partner_type);
+        }
+        if fields.country.is_some() {
+            model.country = Set(fields.country.as_deref().and_then(normalize_country));
+        }
+        if fields.region.is_some() {
+            model.region = Set(clean(fields.region).map(|r| r.to_uppercase()));
+        }
+        if fields.notes.is_some() {
+            model.notes = Set(clean(fields.notes));
+        }
+        model.updated_at = Set(Utc::now());
+        model.update(&txn).await?;
+        Ok(Ok(
+            rate_and_reload(&txn, &profile, id, &fields.ratings).await?
+        ))
     }
-    let mut model: prospect::ActiveModel = current.into();
-    if let Some(name) = fields.name {
-        model.name = Set(name.trim().to_owned());
-    }
-    if fields.website.is_some() {
-        model.website = Set(clean(fields.website));
-    }
-    if let Some(partner_type) = fields.partner_type {
-        model.partner_type = Set(partner_type);
-    }
-    if fields.country.is_some() {
-        model.country = Set(fields.country.as_deref().and_then(normalize_country));
-    }
-    if fields.region.is_some() {
-        model.region = Set(clean(fields.region).map(|r| r.to_uppercase()));
-    }
-    if fields.notes.is_some() {
-        model.notes = Set(clean(fields.notes));
-    }
-    model.updated_at = Set(Utc::now());
-    model.update(&txn).await?;
-    upsert_ratings(&txn, &profile, id, &fields.ratings).await?;
-    store_score(&txn, &profile, id).await?;
-    let stored = prospect::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("prospect vanished"))?;
-    txn.commit().await?;
-    Ok(Ok(stored))
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 /// Moves an `OPEN` prospect to `to`; `None` if it was not open (someone else got there first).
@@ -368,41 +388,44 @@ pub async fn convert(
     id: i64,
 ) -> AppResult<Result<(prospect::Model, entity::partner::Model), Vec<UserError>>> {
     let txn = db.begin().await?;
-    let Some(found) = prospect::Entity::find_by_id(id).one(&txn).await? else {
-        return Ok(Err(not_found()));
-    };
-    if found.status != ProspectStatus::Open {
-        return Ok(Err(not_open()));
-    }
-    let fields = PartnerFields {
-        name: Some(found.name.clone()),
-        partner_type: Some(found.partner_type),
-        website: Some(found.website.clone()),
-        country: Some(found.country.clone()),
-        region: Some(found.region.clone()),
-        ..Default::default()
-    };
-    let partner = match crate::partners::service::create(
-        &txn,
-        actor,
-        fields,
-        Some(PartnerStatus::Onboarding),
-        None,
-    )
-    .await?
-    {
-        Ok(partner) => partner,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    if !close(&txn, id, ProspectStatus::Converted, Some(partner.id)).await? {
-        return Ok(Err(not_open()));
-    }
-    let stored = prospect::Entity::find_by_id(id)
-        .one(&txn)
+    let result: AppResult<_> = async {
+        let Some(found) = prospect::Entity::find_by_id(id).one(&txn).await? else {
+            return Ok(Err(not_found()));
+        };
+        if found.status != ProspectStatus::Open {
+            return Ok(Err(not_open()));
+        }
+        let fields = PartnerFields {
+            name: Some(found.name.clone()),
+            partner_type: Some(found.partner_type),
+            website: Some(found.website.clone()),
+            country: Some(found.country.clone()),
+            region: Some(found.region.clone()),
+            ..Default::default()
+        };
+        let partner = match crate::partners::service::create(
+            &txn,
+            actor,
+            fields,
+            Some(PartnerStatus::Onboarding),
+            None,
+        )
         .await?
-        .ok_or_else(|| AppError::internal("prospect vanished"))?;
-    txn.commit().await?;
-    Ok(Ok((stored, partner)))
+        {
+            Ok(partner) => partner,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        if !close(&txn, id, ProspectStatus::Converted, Some(partner.id)).await? {
+            return Ok(Err(not_open()));
+        }
+        let stored = prospect::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("prospect vanished"))?;
+        Ok(Ok((stored, partner)))
+    }
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 pub async fn decline(

@@ -304,49 +304,52 @@ pub async fn change_partner_tier(
     reason: Option<String>,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
     let txn = db.begin().await?;
-    let Some(current) = partner::Entity::find_by_id(partner_id).one(&txn).await? else {
-        return Ok(Err(UserError::one(
-            "partnerId",
-            UserErrorCode::NotFound,
-            "no such partner",
-        )));
-    };
-    if tier::Entity::find_by_id(tier_id).one(&txn).await?.is_none() {
-        return Ok(Err(UserError::one(
-            "tierId",
-            UserErrorCode::NotFound,
-            "no such tier",
-        )));
-    }
-    if current.tier_id == Some(tier_id) {
-        return Ok(Err(UserError::one(
-            "tierId",
-            UserErrorCode::RuleViolation,
-            "the partner is already in this tier",
-        )));
-    }
-    partner::Entity::update_many()
-        .col_expr(partner::Column::TierId, Some(tier_id).into())
-        .col_expr(partner::Column::UpdatedAt, Utc::now().into())
-        .col_expr(partner::Column::Version, (current.version + 1).into())
-        .filter(partner::Column::Id.eq(partner_id))
-        .exec(&txn)
+    let result: AppResult<_> = async {
+        let Some(current) = partner::Entity::find_by_id(partner_id).one(&txn).await? else {
+            return Ok(Err(UserError::one(
+                "partnerId",
+                UserErrorCode::NotFound,
+                "no such partner",
+            )));
+        };
+        if tier::Entity::find_by_id(tier_id).one(&txn).await?.is_none() {
+            return Ok(Err(UserError::one(
+                "tierId",
+                UserErrorCode::NotFound,
+                "no such tier",
+            )));
+        }
+        if current.tier_id == Some(tier_id) {
+            return Ok(Err(UserError::one(
+                "tierId",
+                UserErrorCode::RuleViolation,
+                "the partner is already in this tier",
+            )));
+        }
+        partner::Entity::update_many()
+            .col_expr(partner::Column::TierId, Some(tier_id).into())
+            .col_expr(partner::Column::UpdatedAt, Utc::now().into())
+            .col_expr(partner::Column::Version, (current.version + 1).into())
+            .filter(partner::Column::Id.eq(partner_id))
+            .exec(&txn)
+            .await?;
+        record_tier_change(
+            &txn,
+            partner_id,
+            current.tier_id,
+            Some(tier_id),
+            Some(actor.user_id),
+            reason,
+        )
         .await?;
-    record_tier_change(
-        &txn,
-        partner_id,
-        current.tier_id,
-        Some(tier_id),
-        Some(actor.user_id),
-        reason,
-    )
-    .await?;
-    let updated = partner::Entity::find_by_id(partner_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("partner vanished inside its tier change"))?;
-    txn.commit().await?;
-    Ok(Ok(updated))
+        let updated = partner::Entity::find_by_id(partner_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("partner vanished inside its tier change"))?;
+        Ok(Ok(updated))
+    }
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 /// A partner's achievements: certifications active now. Revenue, registrations and won

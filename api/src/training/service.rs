@@ -122,28 +122,31 @@ pub async fn create_program(
         return Ok(Err(errors));
     }
     let txn = db.begin().await?;
-    let created = certification_program::ActiveModel {
-        name: Set(name),
-        description: Set(description),
-        validity_months: Set(validity_months),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let mut unique = course_ids;
-    unique.sort_unstable();
-    unique.dedup();
-    certification_program_course::Entity::insert_many(unique.into_iter().map(|course_id| {
-        certification_program_course::ActiveModel {
-            program_id: Set(created.id),
-            course_id: Set(course_id),
+    let result: AppResult<_> = async {
+        let created = certification_program::ActiveModel {
+            name: Set(name),
+            description: Set(description),
+            validity_months: Set(validity_months),
+            created_at: Set(Utc::now()),
+            ..Default::default()
         }
-    }))
-    .exec(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(Ok(created))
+        .insert(&txn)
+        .await?;
+        let mut unique = course_ids;
+        unique.sort_unstable();
+        unique.dedup();
+        certification_program_course::Entity::insert_many(unique.into_iter().map(|course_id| {
+            certification_program_course::ActiveModel {
+                program_id: Set(created.id),
+                course_id: Set(course_id),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+        Ok(Ok(created))
+    }
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 /// Who may record a completion for `target`: channel managers for anyone, a partner user
@@ -193,29 +196,32 @@ pub async fn record_completion(
         )));
     }
     let txn = db.begin().await?;
-    course_completion::Entity::insert(course_completion::ActiveModel {
-        user_id: Set(target.id),
-        course_id: Set(course_id),
-        completed_at: Set(completed_at),
-        recorded_by_id: Set(Some(actor.user_id)),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            course_completion::Column::UserId,
-            course_completion::Column::CourseId,
-        ])
-        .update_columns([
-            course_completion::Column::CompletedAt,
-            course_completion::Column::RecordedById,
-        ])
-        .to_owned(),
-    )
-    .exec(&txn)
-    .await?;
-    let touched = evaluate(&txn, target.id, course_id, now).await?;
-    txn.commit().await?;
-    Ok(Ok(touched))
+    let result: AppResult<_> = async {
+        course_completion::Entity::insert(course_completion::ActiveModel {
+            user_id: Set(target.id),
+            course_id: Set(course_id),
+            completed_at: Set(completed_at),
+            recorded_by_id: Set(Some(actor.user_id)),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                course_completion::Column::UserId,
+                course_completion::Column::CourseId,
+            ])
+            .update_columns([
+                course_completion::Column::CompletedAt,
+                course_completion::Column::RecordedById,
+            ])
+            .to_owned(),
+        )
+        .exec(&txn)
+        .await?;
+        let touched = evaluate(&txn, target.id, course_id, now).await?;
+        Ok(Ok(touched))
+    }
+    .await;
+    crate::db::settle(txn, result).await
 }
 
 /// Re-evaluates the user's certifications in every program that requires `course_id`.
