@@ -2,6 +2,8 @@
 
 mod common;
 
+mod content;
+
 mod auth;
 mod database;
 mod graphql_http;

@@ -58,6 +58,13 @@ struct ServeArgs {
     /// Access-token lifetime in seconds.
     #[arg(long, env = "PARTNERGRAPH_ACCESS_TOKEN_TTL", default_value_t = 900)]
     access_token_ttl: u64,
+    /// Directory for uploaded files (shared storage when running several replicas).
+    #[arg(
+        long,
+        env = "PARTNERGRAPH_FILES_DIR",
+        default_value = "partnergraph-files"
+    )]
+    files_dir: std::path::PathBuf,
     /// Refresh-token lifetime in seconds.
     #[arg(long, env = "PARTNERGRAPH_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     refresh_token_ttl: u64,
@@ -179,7 +186,8 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     crate::auth::password::warm_up();
-    let state = crate::build_state(connection, auth, Limits::default())
+    let files = crate::content::FileStore::new(args.files_dir.clone());
+    let state = crate::build_state(connection, auth, Limits::default(), files)
         .await
         .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -56,6 +56,8 @@ pub struct Limits {
     pub max_complexity: usize,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// A multipart request (file uploads) may be this large.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -66,6 +68,7 @@ impl Default for Limits {
             max_complexity: 1000,
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 25 * 1024 * 1024,
         }
     }
 }

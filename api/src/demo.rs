@@ -2,7 +2,7 @@
 //! through the same services the API uses. Later domains add their own demo data here.
 
 use chrono::{Duration, Utc};
-use entity::enums::{PartnerStatus, PartnerType, Role};
+use entity::enums::{ContentKind, PartnerStatus, PartnerType, Role};
 use entity::{partner, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -11,6 +11,7 @@ use sea_orm::{
 
 use crate::auth::password::hash_password;
 use crate::auth::Actor;
+use crate::content::service::{self as content, Audience, ContentFields};
 use crate::error::{AppError, AppResult};
 use crate::money::MoneyInput;
 use crate::partners::onboarding;
@@ -293,6 +294,52 @@ const COURSES: [&str; 4] = [
     "Security and Compliance",
 ];
 
+struct DemoContent {
+    title: &'static str,
+    kind: ContentKind,
+    body: &'static str,
+    tags: &'static [&'static str],
+    internal_only: bool,
+    min_tier_rank: Option<i32>,
+    expired: bool,
+}
+
+const CONTENT: [DemoContent; 6] = [
+    DemoContent { title: "Battle card: PartnerGraph vs. Globex Suite", kind: ContentKind::BattleCard, body: "Where we win against Globex: open API, explainable conflict checks, exact rebate maths. Landmines: Globex bundles its CRM; lead with time-to-value.", tags: &["globex", "competitive"], internal_only: false, min_tier_rank: None, expired: false },
+    DemoContent { title: "Battle card: PartnerGraph vs. Initech PRM", kind: ContentKind::BattleCard, body: "Initech prices per partner seat. Our per-program pricing wins with distributors that manage many tier-two resellers.", tags: &["initech", "competitive"], internal_only: false, min_tier_rank: Some(2), expired: false },
+    DemoContent { title: "Silver price sheet 2026", kind: ContentKind::PriceSheet, body: "Partner discount 20% off list; deal-registration bonus 5% on approved registrations.", tags: &["pricing"], internal_only: false, min_tier_rank: Some(2), expired: false },
+    DemoContent { title: "Gold price sheet 2026", kind: ContentKind::PriceSheet, body: "Partner discount 30% off list; deal-registration bonus 8%; MDF eligible.", tags: &["pricing"], internal_only: false, min_tier_rank: Some(3), expired: false },
+    DemoContent { title: "2025 promotion: double SPIFF", kind: ContentKind::Positioning, body: "Double SPIFF on every new-logo deal closed in Q4 2025.", tags: &["promotion"], internal_only: false, min_tier_rank: None, expired: true },
+    DemoContent { title: "Channel margin model (internal)", kind: ContentKind::Other, body: "How partner margins roll up into channel P&L. Not for partners.", tags: &["finance"], internal_only: true, min_tier_rank: None, expired: false },
+];
+
+async fn seed_content(db: &DatabaseConnection, manager: &Actor) -> AppResult<()> {
+    for item in &CONTENT {
+        let fields = ContentFields {
+            title: Some(item.title.into()),
+            kind: Some(item.kind),
+            body: Some(Some(item.body.into())),
+            tags: Some(item.tags.iter().map(|t| t.to_string()).collect()),
+            audience: Some(Audience {
+                internal_only: item.internal_only,
+                min_tier_rank: item.min_tier_rank,
+                ..Default::default()
+            }),
+            review_by: Some(Some(Utc::now().date_naive() + Duration::days(90))),
+            ..Default::default()
+        };
+        let created = expect(content::create(db, manager, fields).await?, "content")?;
+        if item.expired {
+            // A lapsed promotion: kept for the record, hidden from partners.
+            let mut model: entity::content::ActiveModel = created.into();
+            model.expires_at = Set(Some(Utc::now() - Duration::days(30)));
+            model.review_by = Set(Some(Utc::now().date_naive() - Duration::days(60)));
+            model.update(db).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn is_empty(db: &impl ConnectionTrait) -> AppResult<bool> {
     Ok(partner::Entity::find().count(db).await? == 0 && user::Entity::find().count(db).await? == 0)
 }
@@ -548,6 +595,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     seed_training(db, &manager, &users).await?;
     seed_prospects(db).await?;
     tick_onboarding(db, partner_ids[4], &manager, 2).await?;
+    seed_content(db, &manager).await?;
     Ok(true)
 }
 

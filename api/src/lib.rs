@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -35,13 +36,15 @@ pub async fn build_state(
     db: DatabaseConnection,
     auth: AuthConfig,
     limits: Limits,
+    files: content::FileStore,
 ) -> AppResult<AppState> {
     let auth = Arc::new(AuthService::new(&db, auth).await?);
-    let schema = schema::build_schema(db.clone(), auth.clone(), &limits);
+    let schema = schema::build_schema(db.clone(), auth.clone(), files.clone(), &limits);
     Ok(AppState {
         db,
         schema,
         auth,
         limits: Arc::new(limits),
+        files,
     })
 }

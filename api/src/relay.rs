@@ -278,6 +278,16 @@ pub enum UserErrorCode {
     RuleViolation,
 }
 
+/// An optional input field as a change: absent (`None`), set to null (`Some(None)`) or
+/// set to a value.
+pub fn maybe<T>(value: async_graphql::MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        async_graphql::MaybeUndefined::Undefined => None,
+        async_graphql::MaybeUndefined::Null => Some(None),
+        async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
 /// A problem the caller can fix, reported in a mutation payload (nothing was changed).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct UserError {

@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{actor, AuthMutation, AuthQuery, AuthService};
 use crate::config::Limits;
+use crate::content::{self, Content, ContentMutation, ContentQuery, FileStore};
 use crate::error::AppError;
 use crate::partners::contacts::{self, Contact, ContactMutation};
 use crate::partners::onboarding::{OnboardingMutation, OnboardingQuery};
@@ -35,6 +36,7 @@ pub struct Query(
     OnboardingQuery,
     RecruitmentQuery,
     TrainingQuery,
+    ContentQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -47,6 +49,7 @@ pub struct Mutation(
     OnboardingMutation,
     RecruitmentMutation,
     TrainingMutation,
+    ContentMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -63,6 +66,7 @@ pub enum Node {
     Course(Course),
     CertificationProgram(CertificationProgram),
     Certification(Certification),
+    Content(Content),
 }
 
 const MAX_NODES: usize = 100;
@@ -108,6 +112,10 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
                 .extend()?
                 .map(|c| Node::Certification(Certification(c)))
         }
+        content::NODE_KIND => content::find_for(db, &actor, local)
+            .await
+            .extend()?
+            .map(|c| Node::Content(Content(c))),
         _ => None,
     };
     Ok(node)
@@ -149,8 +157,17 @@ pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySu
         .extension(async_graphql::extensions::Tracing)
 }
 
-pub fn build_schema(db: DatabaseConnection, auth: Arc<AuthService>, limits: &Limits) -> AppSchema {
-    schema_builder(limits).data(db).data(auth).finish()
+pub fn build_schema(
+    db: DatabaseConnection,
+    auth: Arc<AuthService>,
+    files: FileStore,
+    limits: &Limits,
+) -> AppSchema {
+    schema_builder(limits)
+        .data(db)
+        .data(auth)
+        .data(files)
+        .finish()
 }
 
 /// The SDL committed as `schema.graphql`.

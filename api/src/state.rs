@@ -14,4 +14,5 @@ pub struct AppState {
     pub schema: AppSchema,
     pub auth: Arc<AuthService>,
     pub limits: Arc<Limits>,
+    pub files: crate::content::FileStore,
 }

@@ -89,3 +89,35 @@ pub enum ProspectStatus {
     #[sea_orm(string_value = "DECLINED")]
     Declined,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum ContentKind {
+    #[sea_orm(string_value = "BATTLE_CARD")]
+    BattleCard,
+    #[sea_orm(string_value = "PRICE_SHEET")]
+    PriceSheet,
+    #[sea_orm(string_value = "POSITIONING")]
+    Positioning,
+    #[sea_orm(string_value = "CASE_STUDY")]
+    CaseStudy,
+    #[sea_orm(string_value = "TRAINING")]
+    Training,
+    #[sea_orm(string_value = "CO_MARKETING_TEMPLATE")]
+    CoMarketingTemplate,
+    #[sea_orm(string_value = "BRAND_ASSET")]
+    BrandAsset,
+    #[sea_orm(string_value = "OTHER")]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ContentEventKind {
+    #[sea_orm(string_value = "VIEW")]
+    View,
+    #[sea_orm(string_value = "DOWNLOAD")]
+    Download,
+    #[sea_orm(string_value = "SHARE")]
+    Share,
+}

@@ -2,8 +2,10 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261122_000001_foundation;
 mod m20261122_000002_partner_program;
+mod m20261122_000003_content;
 
 pub struct Migrator;
 
@@ -13,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_partner_program::Migration),
+            Box::new(m20261122_000003_content::Migration),
         ]
     }
 }

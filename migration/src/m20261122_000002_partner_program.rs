@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::helpers::{fk, id, index, reference, timestamp};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -57,39 +59,6 @@ impl MigrationTrait for Migration {
             "the partner program migration cannot be reverted".into(),
         ))
     }
-}
-
-fn id(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name)
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .to_owned()
-}
-
-fn timestamp(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn reference(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name).big_integer().not_null().to_owned()
-}
-
-fn fk(
-    from_table: impl IntoIden + 'static,
-    from_col: impl IntoIden + 'static,
-    to_table: impl IntoIden + 'static,
-    action: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from_table, from_col)
-        .to(to_table, Alias::new("id"))
-        .on_delete(action)
-        .to_owned()
 }
 
 fn tiers() -> TableCreateStatement {
@@ -554,23 +523,6 @@ fn certifications() -> TableCreateStatement {
             ForeignKeyAction::Cascade,
         ))
         .to_owned()
-}
-
-fn index(
-    name: &str,
-    table: impl IntoIden + 'static,
-    cols: &[&str],
-    unique: bool,
-) -> IndexCreateStatement {
-    let mut statement = Index::create();
-    statement.name(name).table(table);
-    for col in cols {
-        statement.col(Alias::new(*col));
-    }
-    if unique {
-        statement.unique();
-    }
-    statement.to_owned()
 }
 
 fn indexes() -> Vec<IndexCreateStatement> {

@@ -67,6 +67,8 @@ impl Drop for Storage {
 
 pub struct TestApp {
     pub router: Router,
+    /// Uploaded files of this test.
+    pub files: tempfile::TempDir,
     pub state: AppState,
     pub db: DatabaseConnection,
     /// Where the database lives, so a second replica can share it.
@@ -164,11 +166,14 @@ impl TestApp {
             .await
             .expect("connect");
         db::migrate(&connection).await.expect("migrate");
-        let state = build_state(connection.clone(), auth, Limits::default())
+        let files = tempfile::tempdir().expect("files dir");
+        let store = partnergraph::content::FileStore::new(files.path());
+        let state = build_state(connection.clone(), auth, Limits::default(), store)
             .await
             .expect("build state");
         TestApp {
             router: http::router(state.clone()),
+            files,
             state,
             db: connection,
             url,
@@ -182,7 +187,8 @@ impl TestApp {
         let connection = db::connect(&self.url, self.search_path.as_deref())
             .await
             .expect("connect");
-        let state = build_state(connection, auth, Limits::default())
+        let store = partnergraph::content::FileStore::new(self.files.path());
+        let state = build_state(connection, auth, Limits::default(), store)
             .await
             .expect("build state");
         http::router(state)

@@ -70,6 +70,26 @@ impl JwtKeys {
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
     }
 
+    /// Signs arbitrary claims with this key (the caller sets `iss`, `aud` and `exp`).
+    pub fn sign<T: Serialize>(&self, claims: &T) -> AppResult<String> {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(AppError::internal)
+    }
+
+    /// Verifies claims signed by `sign` (algorithm, `exp`, `iss`, `aud` checked).
+    pub fn open<T: serde::de::DeserializeOwned>(&self, token: &str) -> Option<T> {
+        decode::<T>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
     /// Any malformed, forged, expired or foreign token is `UNAUTHENTICATED`.
     pub fn verify(&self, token: &str) -> AppResult<Claims> {
         decode::<Claims>(token, &self.decoding, &self.validation)

@@ -22,8 +22,24 @@ const JWT_SECRET_SETTING: &str = "jwt_secret";
 
 pub struct AuthService {
     keys: JwtKeys,
+    /// Same secret, another audience: a download link can never pass as an access token.
+    downloads: JwtKeys,
     config: AuthConfig,
 }
+
+/// What a signed download link grants: one user, one file of one content item, briefly.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct DownloadClaims {
+    /// The user id (JWT requires a string subject).
+    pub sub: String,
+    pub content: i64,
+    pub file: i64,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+}
+
+const DOWNLOAD_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What a successful login or refresh hands to the client.
 pub struct Session {
@@ -60,7 +76,17 @@ impl AuthService {
             &config.audience,
             config.access_token_ttl,
         );
-        Ok(AuthService { keys, config })
+        let downloads = JwtKeys::new(
+            secret.as_bytes(),
+            &config.issuer,
+            &format!("{}-download", config.audience),
+            DOWNLOAD_LINK_TTL,
+        );
+        Ok(AuthService {
+            keys,
+            downloads,
+            config,
+        })
     }
 
     pub async fn login(
@@ -202,6 +228,25 @@ impl AuthService {
             revoke.filter(session::Column::Id.eq(actor.session_id))
         };
         Ok(revoke.exec(db).await?.rows_affected)
+    }
+
+    /// A short-lived link token letting `user_id` download `file_id` of `content_id`.
+    pub fn download_token(&self, user_id: i64, content_id: i64, file_id: i64) -> AppResult<String> {
+        let exp = (Utc::now()
+            + chrono::Duration::from_std(DOWNLOAD_LINK_TTL).map_err(AppError::internal)?)
+        .timestamp();
+        self.downloads.sign(&DownloadClaims {
+            sub: user_id.to_string(),
+            content: content_id,
+            file: file_id,
+            iss: self.downloads.issuer().to_owned(),
+            aud: self.downloads.audience().to_owned(),
+            exp,
+        })
+    }
+
+    pub fn open_download_token(&self, token: &str) -> Option<DownloadClaims> {
+        self.downloads.open(token)
     }
 
     /// A valid signature is not enough: the session must still be live and the user active.

@@ -320,6 +320,9 @@ pub async fn post_graphql(State(state): State<AppState>, request: Request) -> Re
         Some(media) => media,
         None => return not_acceptable(),
     };
+    if is_multipart(&headers) {
+        return post_multipart(&state, request, media).await;
+    }
     if !is_json_body(&headers) {
         return HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -349,4 +352,76 @@ pub async fn post_graphql(State(state): State<AppState>, request: Request) -> Re
         Err(err) => return err.into_response(media),
     };
     execute(&state, batch, is_batch, viewer, addr, media).await
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// The GraphQL multipart request spec (file uploads): `operations`, `map` and the files.
+async fn post_multipart(state: &AppState, request: Request, media: MediaType) -> Response {
+    let headers = request.headers().clone();
+    let addr = client_addr(&request);
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match to_bytes(request.into_body(), state.limits.max_upload_bytes).await {
+        Ok(body) => body,
+        Err(_) => {
+            return HttpError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("the upload exceeds {} bytes", state.limits.max_upload_bytes),
+            )
+            .into_response(media)
+        }
+    };
+    let options = async_graphql::http::MultipartOptions::default()
+        .max_file_size(state.limits.max_upload_bytes)
+        .max_num_files(5);
+    let batch = match async_graphql::http::receive_batch_body(
+        content_type,
+        futures_util::io::Cursor::new(body.to_vec()),
+        options,
+    )
+    .await
+    {
+        Ok(batch) => batch,
+        Err(err) => {
+            return HttpError::bad_request(format!("invalid multipart request: {err}"))
+                .into_response(media)
+        }
+    };
+    let viewer = match viewer(state, &headers).await {
+        Ok(viewer) => viewer,
+        Err(err) => return err.into_response(media),
+    };
+    let (requests, is_batch) = match batch {
+        async_graphql::BatchRequest::Single(request) => (vec![request], false),
+        async_graphql::BatchRequest::Batch(requests) => (requests, true),
+    };
+    if requests.is_empty() || requests.len() > state.limits.max_batch {
+        return HttpError::bad_request("a batch holds 1 to 10 requests").into_response(media);
+    }
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        let request = loaders::attach(request, &state.db)
+            .data(viewer.clone())
+            .data(addr);
+        responses.push(state.schema.execute(request).await);
+    }
+    if is_batch {
+        let body =
+            serde_json::to_value(BatchResponse::Batch(responses)).unwrap_or_else(|_| json!([]));
+        return json_response(StatusCode::OK, media, &body);
+    }
+    single_response(responses.pop().expect("one request, one response"), media)
 }

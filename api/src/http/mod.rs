@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
         .route("/graphiql/{file}", get(graphiql::asset))
+        .route("/files/{token}", get(crate::content::download))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

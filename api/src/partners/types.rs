@@ -11,7 +11,7 @@ use super::{policy, rules};
 use crate::auth::{actor, Role, RoleGuard};
 use crate::loaders::{load_group, load_one, DomainsByPartner, VerticalsByPartner};
 use crate::relay::{
-    global_id, local_id, paginate, PageArgs, RelayConnection, UserError, UserErrorCode,
+    global_id, local_id, maybe, paginate, PageArgs, RelayConnection, UserError, UserErrorCode,
 };
 use crate::tiers::{Tier, TierProgress};
 use crate::users::User;
@@ -467,14 +467,6 @@ pub struct ChangePartnerStatusInput {
     pub id: ID,
     pub status: PartnerStatus,
     pub reason: Option<String>,
-}
-
-fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 /// A reference that does not decode is kept as an id that matches nothing, so validation
