@@ -6,6 +6,7 @@ mod content;
 
 mod auth;
 mod database;
+mod deals;
 mod graphql_http;
 mod partners;
 mod program;

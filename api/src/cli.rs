@@ -186,6 +186,8 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     crate::auth::password::warm_up();
+    // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
+    crate::deals::service::spawn_expiry_job(connection.clone(), Duration::from_secs(60));
     let files = crate::content::FileStore::new(args.files_dir.clone());
     let state = crate::build_state(connection, auth, Limits::default(), files)
         .await

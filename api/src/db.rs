@@ -67,3 +67,19 @@ pub async fn settle<T>(
         }
     }
 }
+
+/// Begins a transaction that will write. On SQLite its first statement takes the write
+/// lock (waiting up to the busy timeout) so that a later write can never fail with
+/// "database is locked", as upgrading a reading transaction does under contention; the
+/// statement changes nothing. PostgreSQL needs no such step.
+pub async fn begin_write<C>(db: &C) -> Result<sea_orm::DatabaseTransaction, DbErr>
+where
+    C: sea_orm::TransactionTrait + ConnectionTrait,
+{
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE settings SET value = value WHERE key = 'write-lock'")
+            .await?;
+    }
+    Ok(txn)
+}

@@ -340,6 +340,164 @@ async fn seed_content(db: &DatabaseConnection, manager: &Actor) -> AppResult<()>
     Ok(())
 }
 
+/// A demo registration: who registers which customer, and how far it gets.
+struct DemoDeal {
+    /// Index into `LOGINS`.
+    user: usize,
+    customer: &'static str,
+    domain: &'static str,
+    product: usize,
+    submit: bool,
+    then: Option<crate::deals::workflow::Action>,
+}
+
+async fn seed_deals(
+    db: &DatabaseConnection,
+    manager: &Actor,
+    users: &[user::Model],
+) -> AppResult<()> {
+    use crate::deals::service::{self as deals, ActionInput, RegistrationInput};
+    use crate::deals::workflow::{Action, Side};
+    let mut products = Vec::new();
+    for (name, sku) in [
+        ("PartnerGraph Cloud", "PG-CLOUD"),
+        ("PartnerGraph Analytics", "PG-ANALYTICS"),
+        ("PartnerGraph Support Plus", "PG-SUPPORT"),
+    ] {
+        products.push(
+            entity::product::ActiveModel {
+                name: Set(name.into()),
+                sku: Set(sku.into()),
+                active: Set(true),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?
+            .id,
+        );
+    }
+    let rep = &users[1];
+    for (name, domain, ownership, customer) in [
+        (
+            "Initech",
+            "initech.com",
+            entity::enums::AccountOwnership::Direct,
+            true,
+        ),
+        (
+            "Umbrella Corporation",
+            "umbrella.example",
+            entity::enums::AccountOwnership::Channel,
+            true,
+        ),
+    ] {
+        let account = deals::NewAccount {
+            name: name.into(),
+            domains: vec![domain.into()],
+            country: Some("US".into()),
+            ownership,
+            is_customer: customer,
+            owner_id: (ownership == entity::enums::AccountOwnership::Direct).then_some(rep.id),
+        };
+        expect(deals::create_account(db, account).await?, "account")?;
+    }
+    let close = Utc::now().date_naive() + Duration::days(60);
+    let plan = [
+        DemoDeal {
+            user: 2,
+            customer: "Acme Corporation",
+            domain: "acme.example",
+            product: 0,
+            submit: true,
+            then: Some(Action::Approve),
+        },
+        DemoDeal {
+            user: 3,
+            customer: "Stark Industries",
+            domain: "stark.example",
+            product: 1,
+            submit: true,
+            then: None,
+        },
+        DemoDeal {
+            user: 4,
+            customer: "Hooli",
+            domain: "hooli.example",
+            product: 0,
+            submit: false,
+            then: None,
+        },
+        DemoDeal {
+            user: 3,
+            customer: "Wayne Enterprises",
+            domain: "wayne.example",
+            product: 2,
+            submit: true,
+            then: Some(Action::MarkWon),
+        },
+    ];
+    for DemoDeal {
+        user,
+        customer,
+        domain,
+        product,
+        submit,
+        then,
+    } in plan
+    {
+        let author = &users[user];
+        let actor = Actor::new(author.id, author.role, author.partner_id, 0);
+        let input = RegistrationInput {
+            customer_name: customer.into(),
+            customer_domain: Some(domain.into()),
+            customer_country: Some("US".into()),
+            product_ids: vec![products[product]],
+            estimated_value: None,
+            expected_close_date: Some(close),
+            deal_type: None,
+            description: Some(format!(
+                "{customer} evaluating {}",
+                ["Cloud", "Analytics", "Support Plus"][product]
+            )),
+            external_id: None,
+        };
+        let money = MoneyInput {
+            amount: 48_000.into(),
+            currency: "USD".into(),
+        };
+        let created = expect(
+            deals::register(db, &actor, input, Some(money), None, submit).await?,
+            "registration",
+        )?;
+        let mut current = created;
+        let steps: Vec<Action> = match then {
+            Some(Action::MarkWon) => vec![Action::Approve, Action::MarkWon],
+            Some(action) => vec![action],
+            None => vec![],
+        };
+        for step in steps {
+            let (who, side) = if step == Action::MarkWon {
+                (&actor, Side::Partner)
+            } else {
+                (manager, Side::ChannelManager)
+            };
+            let input = ActionInput {
+                closed_amount: (step == Action::MarkWon).then(|| MoneyInput {
+                    amount: 52_500.into(),
+                    currency: "USD".into(),
+                }),
+                ..Default::default()
+            };
+            current = expect(
+                deals::act(db, who, side, current, step, input).await?,
+                "deal step",
+            )?;
+        }
+    }
+    Ok(())
+}
+
 async fn is_empty(db: &impl ConnectionTrait) -> AppResult<bool> {
     Ok(partner::Entity::find().count(db).await? == 0 && user::Entity::find().count(db).await? == 0)
 }
@@ -596,6 +754,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     seed_prospects(db).await?;
     tick_onboarding(db, partner_ids[4], &manager, 2).await?;
     seed_content(db, &manager).await?;
+    seed_deals(db, &manager, &users).await?;
     Ok(true)
 }
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod db;
+pub mod deals;
 pub mod demo;
 pub mod error;
 pub mod http;

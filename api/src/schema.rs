@@ -12,6 +12,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::{actor, AuthMutation, AuthQuery, AuthService};
 use crate::config::Limits;
 use crate::content::{self, Content, ContentMutation, ContentQuery, FileStore};
+use crate::deals::{self, DealMutation, DealQuery, DealRegistration, Product};
 use crate::error::AppError;
 use crate::partners::contacts::{self, Contact, ContactMutation};
 use crate::partners::onboarding::{OnboardingMutation, OnboardingQuery};
@@ -37,6 +38,7 @@ pub struct Query(
     RecruitmentQuery,
     TrainingQuery,
     ContentQuery,
+    DealQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -50,11 +52,14 @@ pub struct Mutation(
     RecruitmentMutation,
     TrainingMutation,
     ContentMutation,
+    DealMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// An object with a global ID, fetchable with `node(id:)`.
+// One value per `node` lookup, returned at once: boxing the large variants buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global identifier."))]
 pub enum Node {
@@ -67,6 +72,8 @@ pub enum Node {
     CertificationProgram(CertificationProgram),
     Certification(Certification),
     Content(Content),
+    DealRegistration(DealRegistration),
+    Product(Product),
 }
 
 const MAX_NODES: usize = 100;
@@ -116,6 +123,15 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .await
             .extend()?
             .map(|c| Node::Content(Content(c))),
+        deals::PRODUCT_KIND => deals::service::products_by_id(db, &[local])
+            .await
+            .extend()?
+            .remove(&local)
+            .map(|p| Node::Product(Product(p))),
+        deals::NODE_KIND => deals::find_for(db, &actor, local)
+            .await
+            .extend()?
+            .map(|d| Node::DealRegistration(DealRegistration(d))),
         _ => None,
     };
     Ok(node)

@@ -121,3 +121,52 @@ pub enum ContentEventKind {
     #[sea_orm(string_value = "SHARE")]
     Share,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum DealStatus {
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    #[sea_orm(string_value = "SUBMITTED")]
+    Submitted,
+    #[sea_orm(string_value = "UNDER_REVIEW")]
+    UnderReview,
+    #[sea_orm(string_value = "APPROVED")]
+    Approved,
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
+    #[sea_orm(string_value = "RETURNED")]
+    Returned,
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+    #[sea_orm(string_value = "WON")]
+    Won,
+    #[sea_orm(string_value = "LOST")]
+    Lost,
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum DealType {
+    #[sea_orm(string_value = "NEW")]
+    New,
+    #[sea_orm(string_value = "RENEWAL")]
+    Renewal,
+    #[sea_orm(string_value = "EXPANSION")]
+    Expansion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum AccountOwnership {
+    #[sea_orm(string_value = "DIRECT")]
+    Direct,
+    #[sea_orm(string_value = "CHANNEL")]
+    Channel,
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+}

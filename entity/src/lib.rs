@@ -1,5 +1,7 @@
 //! sea-orm entities. Nothing but table mappings: business rules live in `api/`.
 
+pub mod account;
+pub mod account_domain;
 pub mod certification;
 pub mod certification_program;
 pub mod certification_program_course;
@@ -12,6 +14,11 @@ pub mod content_label;
 pub mod content_version;
 pub mod course;
 pub mod course_completion;
+pub mod deal_comment;
+pub mod deal_exclusivity;
+pub mod deal_history;
+pub mod deal_registration;
+pub mod deal_registration_product;
 pub mod enums;
 pub mod fit_criterion;
 pub mod login_attempt;
@@ -22,6 +29,7 @@ pub mod partner_domain;
 pub mod partner_status_history;
 pub mod partner_tier_history;
 pub mod partner_vertical;
+pub mod product;
 pub mod prospect;
 pub mod prospect_rating;
 pub mod session;

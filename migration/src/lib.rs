@@ -6,6 +6,7 @@ mod helpers;
 mod m20261122_000001_foundation;
 mod m20261122_000002_partner_program;
 mod m20261122_000003_content;
+mod m20261122_000004_deals;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_partner_program::Migration),
             Box::new(m20261122_000003_content::Migration),
+            Box::new(m20261122_000004_deals::Migration),
         ]
     }
 }

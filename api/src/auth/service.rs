@@ -7,7 +7,7 @@ use entity::{session, setting, user};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait,
+    EntityTrait, QueryFilter,
 };
 
 use super::jwt::JwtKeys;
@@ -164,7 +164,7 @@ impl AuthService {
     ) -> AppResult<Session> {
         let hash = token_hash(refresh_token);
         let now = Utc::now();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let current = session::Entity::find()
             .filter(session::Column::RefreshTokenHash.eq(hash.as_str()))
             .find_also_related(user::Entity)

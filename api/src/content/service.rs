@@ -5,7 +5,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -236,7 +235,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let now = Utc::now();
         let labels = Labels {
@@ -289,7 +288,7 @@ pub async fn update(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         // Locking the row serialises concurrent editors, so version numbers never collide.
         let Some(current) = content::Entity::find_by_id(id)

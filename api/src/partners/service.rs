@@ -376,7 +376,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     status: Option<PartnerStatus>,
     tier_id: Option<i64>,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let mut errors = Vec::new();
         if fields.name.is_none() {
@@ -493,7 +493,7 @@ pub async fn update(
     version: i32,
     fields: PartnerFields,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let Some(current) = partner::Entity::find_by_id(id).one(&txn).await? else {
             return Ok(Err(not_found_error()));
@@ -563,7 +563,7 @@ pub async fn change_status(
     to: PartnerStatus,
     reason: Option<String>,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let Some(current) = partner::Entity::find_by_id(id).one(&txn).await? else {
             return Ok(Err(not_found_error()));

@@ -6,7 +6,7 @@ use entity::{fit_criterion, prospect, prospect_rating};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::rules::{fit_score, hundredths, is_valid_key, Rated, Score, MAX_RATING, MAX_WEIGHT};
@@ -124,7 +124,7 @@ pub async fn set_criteria(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let keys: Vec<String> = input.iter().map(|c| c.key.clone()).collect();
         fit_criterion::Entity::delete_many()
@@ -271,7 +271,7 @@ pub async fn create(
     db: &DatabaseConnection,
     fields: ProspectFields,
 ) -> AppResult<Result<prospect::Model, Vec<UserError>>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let profile = criteria(&txn).await?;
         let errors = validate_fields(&fields, true, &profile);
@@ -316,7 +316,7 @@ pub async fn update(
     id: i64,
     fields: ProspectFields,
 ) -> AppResult<Result<prospect::Model, Vec<UserError>>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let Some(current) = prospect::Entity::find_by_id(id).one(&txn).await? else {
             return Ok(Err(not_found()));
@@ -387,7 +387,7 @@ pub async fn convert(
     actor: &Actor,
     id: i64,
 ) -> AppResult<Result<(prospect::Model, entity::partner::Model), Vec<UserError>>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let Some(found) = prospect::Entity::find_by_id(id).one(&txn).await? else {
             return Ok(Err(not_found()));

@@ -3,7 +3,6 @@ use entity::{certification, partner, partner_tier_history, tier, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionTrait,
 };
 
 use super::rules::{Metrics, PROTECTION_CHOICES};
@@ -303,7 +302,7 @@ pub async fn change_partner_tier(
     tier_id: i64,
     reason: Option<String>,
 ) -> AppResult<Result<partner::Model, Vec<UserError>>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let Some(current) = partner::Entity::find_by_id(partner_id).one(&txn).await? else {
             return Ok(Err(UserError::one(

@@ -9,7 +9,7 @@ use entity::{
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait,
 };
 
 use super::rules::award;
@@ -121,7 +121,7 @@ pub async fn create_program(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         let created = certification_program::ActiveModel {
             name: Set(name),
@@ -195,7 +195,7 @@ pub async fn record_completion(
             "training is tracked for partner users",
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
         course_completion::Entity::insert(course_completion::ActiveModel {
             user_id: Set(target.id),

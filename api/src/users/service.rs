@@ -3,7 +3,7 @@ use entity::enums::Role;
 use entity::{partner, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait,
+    EntityTrait, QueryFilter,
 };
 
 use super::policy::can_read_user;
@@ -136,7 +136,7 @@ pub async fn set_active(
     target: user::Model,
     active: bool,
 ) -> AppResult<user::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let mut model: user::ActiveModel = target.into();
     model.is_active = Set(active);

@@ -1,0 +1,1028 @@
+//! Deal registration: register (idempotent), move through the workflow, enforce
+//! exclusivity in the database, find conflicts, expire lapsed protection.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use entity::enums::{AccountOwnership, DealStatus, DealType};
+use entity::{
+    account, account_domain, deal_comment, deal_exclusivity, deal_history, deal_registration,
+    deal_registration_product, partner, product, tier,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::conflicts::{
+    domain_root, name_token, same_customer, shared_products, Customer, DEFAULT_NAME_THRESHOLD,
+};
+use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
+use crate::auth::Actor;
+use crate::db::{settle, Outcome};
+use crate::error::{AppError, AppResult};
+use crate::money::{to_minor, MoneyInput};
+use crate::partners::rules::{normalize_country, normalize_domain};
+use crate::relay::{UserError, UserErrorCode};
+use crate::tiers::rules::{DEFAULT_PROTECTION_DAYS, PROTECTION_CHOICES};
+
+/// Statuses that hold or claim a customer.
+pub const ACTIVE: [DealStatus; 3] = [
+    DealStatus::Submitted,
+    DealStatus::UnderReview,
+    DealStatus::Approved,
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistrationInput {
+    pub customer_name: String,
+    pub customer_domain: Option<String>,
+    pub customer_country: Option<String>,
+    pub product_ids: Vec<i64>,
+    pub estimated_value: Option<(String, String)>,
+    pub expected_close_date: Option<NaiveDate>,
+    pub deal_type: Option<String>,
+    pub description: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// A registration's customer and products, checked and normalised.
+pub struct Checked {
+    customer: Customer,
+    domain: Option<String>,
+    country: Option<String>,
+    value_minor: i64,
+    currency: String,
+    close_date: NaiveDate,
+}
+
+fn request_hash(input: &RegistrationInput, submit: bool) -> String {
+    let canonical = serde_json::to_string(&(input, submit)).unwrap_or_default();
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn check(
+    db: &impl ConnectionTrait,
+    input: &RegistrationInput,
+    money: Option<&MoneyInput>,
+    errors: &mut Vec<UserError>,
+) -> AppResult<Option<Checked>> {
+    if input.customer_name.trim().is_empty() {
+        errors.push(UserError::new(
+            "customerName",
+            UserErrorCode::Required,
+            "must not be blank",
+        ));
+    }
+    let domain = match input
+        .customer_domain
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        None => None,
+        Some(text) => match normalize_domain(text) {
+            Some(domain) => Some(domain),
+            None => {
+                errors.push(UserError::new(
+                    "customerDomain",
+                    UserErrorCode::Invalid,
+                    format!("{text:?} is not a domain name"),
+                ));
+                None
+            }
+        },
+    };
+    let country = match input
+        .customer_country
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => None,
+        Some(text) => {
+            let code = normalize_country(text);
+            if code.is_none() {
+                errors.push(UserError::new(
+                    "customerCountry",
+                    UserErrorCode::Invalid,
+                    "use an ISO 3166-1 alpha-2 code such as US",
+                ));
+            }
+            code
+        }
+    };
+    if input.product_ids.is_empty() {
+        errors.push(UserError::new(
+            "productIds",
+            UserErrorCode::Required,
+            "name at least one product",
+        ));
+    } else {
+        let found = product::Entity::find()
+            .filter(product::Column::Id.is_in(input.product_ids.clone()))
+            .filter(product::Column::Active.eq(true))
+            .all(db)
+            .await?;
+        for (i, id) in input.product_ids.iter().enumerate() {
+            if !found.iter().any(|p| p.id == *id) {
+                errors.push(UserError::new(
+                    &format!("productIds.{i}"),
+                    UserErrorCode::NotFound,
+                    "no such product",
+                ));
+            }
+        }
+    }
+    let mut value = None;
+    match money {
+        None => errors.push(UserError::new(
+            "estimatedValue",
+            UserErrorCode::Required,
+            "is required",
+        )),
+        Some(money) => match to_minor(money) {
+            Ok(minor) if minor > 0 => value = Some((minor, money.currency.clone())),
+            Ok(_) => errors.push(UserError::new(
+                "estimatedValue",
+                UserErrorCode::Invalid,
+                "must be greater than zero",
+            )),
+            Err(message) => errors.push(UserError::new(
+                "estimatedValue",
+                UserErrorCode::Invalid,
+                message,
+            )),
+        },
+    }
+    let close_date = match input.expected_close_date {
+        None => {
+            errors.push(UserError::new(
+                "expectedCloseDate",
+                UserErrorCode::Required,
+                "is required",
+            ));
+            None
+        }
+        Some(date) if date < Utc::now().date_naive() => {
+            errors.push(UserError::new(
+                "expectedCloseDate",
+                UserErrorCode::Invalid,
+                "cannot be in the past",
+            ));
+            None
+        }
+        Some(date) => Some(date),
+    };
+    if input
+        .description
+        .as_deref()
+        .is_some_and(|d| d.len() > 10_000)
+    {
+        errors.push(UserError::new(
+            "description",
+            UserErrorCode::Invalid,
+            "must be at most 10000 characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Ok(None);
+    }
+    let (Some((value_minor, currency)), Some(close_date)) = (value, close_date) else {
+        return Ok(None);
+    };
+    Ok(Some(Checked {
+        customer: Customer::new(&input.customer_name, domain.as_deref()),
+        domain,
+        country,
+        value_minor,
+        currency,
+        close_date,
+    }))
+}
+
+fn deal_type(text: Option<&str>) -> DealType {
+    match text {
+        Some("RENEWAL") => DealType::Renewal,
+        Some("EXPANSION") => DealType::Expansion,
+        _ => DealType::New,
+    }
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    id: i64,
+    actor: Option<i64>,
+    from: Option<DealStatus>,
+    to: DealStatus,
+    reason: Option<String>,
+) -> AppResult<()> {
+    deal_history::ActiveModel {
+        registration_id: Set(id),
+        actor_id: Set(actor),
+        from_status: Set(from),
+        to_status: Set(to),
+        reason: Set(reason),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+async fn existing_by_key(
+    db: &impl ConnectionTrait,
+    partner_id: i64,
+    key: &str,
+) -> AppResult<Option<deal_registration::Model>> {
+    Ok(deal_registration::Entity::find()
+        .filter(deal_registration::Column::PartnerId.eq(partner_id))
+        .filter(deal_registration::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+fn replayed(found: deal_registration::Model, hash: &str) -> Outcome<deal_registration::Model> {
+    if found.request_hash.as_deref() == Some(hash) {
+        Ok(found)
+    } else {
+        Err(UserError::one(
+            "idempotencyKey",
+            UserErrorCode::Taken,
+            "this key was used for a different registration",
+        ))
+    }
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Registers a deal for the caller's organisation (as a draft, or submitted). The same
+/// idempotency key from the same organisation returns the first result and creates nothing.
+pub async fn register(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: RegistrationInput,
+    money: Option<MoneyInput>,
+    idempotency_key: Option<String>,
+    submit: bool,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    let partner_id = actor.partner_id.ok_or_else(AppError::forbidden)?;
+    let key = idempotency_key
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty());
+    if key.as_ref().is_some_and(|k| k.len() > 200) {
+        return Ok(Err(UserError::one(
+            "idempotencyKey",
+            UserErrorCode::Invalid,
+            "must be at most 200 characters",
+        )));
+    }
+    let hash = request_hash(&input, submit);
+    if let Some(key) = &key {
+        if let Some(found) = existing_by_key(db, partner_id, key).await? {
+            return Ok(replayed(found, &hash));
+        }
+    }
+    let mut errors = Vec::new();
+    let Some(checked) = check(db, &input, money.as_ref(), &mut errors).await? else {
+        return Ok(Err(errors));
+    };
+    let txn = crate::db::begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let now = Utc::now();
+        let status = if submit {
+            DealStatus::Submitted
+        } else {
+            DealStatus::Draft
+        };
+        let inserted = deal_registration::ActiveModel {
+            partner_id: Set(partner_id),
+            created_by_id: Set(Some(actor.user_id)),
+            status: Set(status),
+            customer_name: Set(input.customer_name.trim().to_owned()),
+            customer_name_key: Set(checked.customer.name_key.clone()),
+            customer_name_token: Set(name_token(&checked.customer.name_key)),
+            customer_domain: Set(checked.domain.clone()),
+            customer_root: Set(checked.domain.as_deref().map(domain_root)),
+            customer_country: Set(checked.country.clone()),
+            customer_key: Set(checked.customer.key()),
+            estimated_value_minor: Set(checked.value_minor),
+            currency: Set(checked.currency.clone()),
+            expected_close_date: Set(checked.close_date),
+            deal_type: Set(deal_type(input.deal_type.as_deref())),
+            description: Set(input.description.clone()),
+            external_id: Set(input.external_id.clone()),
+            idempotency_key: Set(key.clone()),
+            request_hash: Set(Some(hash.clone())),
+            submitted_at: Set(submit.then_some(now)),
+            resubmission_count: Set(0),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        let created = match inserted {
+            Ok(created) => created,
+            // A concurrent request with the same key got there first.
+            Err(err) if is_unique_violation(&err) => {
+                return Ok(Err(UserError::one(
+                    "idempotencyKey",
+                    UserErrorCode::Taken,
+                    "a request with this key is in progress or done; retry to read its result",
+                )))
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let mut products = input.product_ids.clone();
+        products.sort_unstable();
+        products.dedup();
+        deal_registration_product::Entity::insert_many(products.into_iter().map(|product_id| {
+            deal_registration_product::ActiveModel {
+                registration_id: Set(created.id),
+                product_id: Set(product_id),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+        record(
+            &txn,
+            created.id,
+            Some(actor.user_id),
+            None,
+            DealStatus::Draft,
+            Some("registered".into()),
+        )
+        .await?;
+        if submit {
+            record(
+                &txn,
+                created.id,
+                Some(actor.user_id),
+                Some(DealStatus::Draft),
+                DealStatus::Submitted,
+                None,
+            )
+            .await?;
+        }
+        Ok(Ok(created))
+    }
+    .await;
+    match settle(txn, result).await? {
+        // The racing request committed first: answer with its result, as a replay would.
+        Err(errors)
+            if key.is_some()
+                && errors
+                    .iter()
+                    .any(|e| e.field.as_deref() == Some("idempotencyKey")) =>
+        {
+            match existing_by_key(db, partner_id, key.as_deref().unwrap_or_default()).await? {
+                Some(found) => Ok(replayed(found, &hash)),
+                None => Ok(Err(errors)),
+            }
+        }
+        other => Ok(other),
+    }
+}
+
+pub async fn products_of(db: &impl ConnectionTrait, registration_id: i64) -> AppResult<Vec<i64>> {
+    Ok(deal_registration_product::Entity::find()
+        .filter(deal_registration_product::Column::RegistrationId.eq(registration_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.product_id)
+        .collect())
+}
+
+/// Evidence that a registration collides with something that has priority over it.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    pub kind: ConflictKind,
+    pub score: f64,
+    pub matched_on: Vec<String>,
+    pub rule: &'static str,
+    pub registration_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub products: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    PartnerRegistration,
+    DirectAccount,
+    ExistingCustomer,
+}
+
+/// The registration being checked: its customer, products, partner and place in line.
+pub struct Probe {
+    pub id: Option<i64>,
+    pub partner_id: i64,
+    pub customer: Customer,
+    pub products: Vec<i64>,
+    /// When it was submitted; `None` (a draft or a dry run) ranks after every submission.
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl Probe {
+    pub async fn of(
+        db: &impl ConnectionTrait,
+        registration: &deal_registration::Model,
+    ) -> AppResult<Probe> {
+        Ok(Probe {
+            id: Some(registration.id),
+            partner_id: registration.partner_id,
+            customer: Customer {
+                name_key: registration.customer_name_key.clone(),
+                domain: registration.customer_domain.clone(),
+            },
+            products: products_of(db, registration.id).await?,
+            submitted_at: registration.submitted_at,
+        })
+    }
+}
+
+/// Has `other` priority over `probe`? Approved registrations always do; otherwise the
+/// earlier submission wins.
+fn has_priority(other: &deal_registration::Model, probe: &Probe) -> bool {
+    if other.status == DealStatus::Approved {
+        return true;
+    }
+    match (other.submitted_at, probe.submitted_at) {
+        (Some(theirs), Some(ours)) => (theirs, other.id) < (ours, probe.id.unwrap_or(i64::MAX)),
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Conflicts of `probe`: other partners' active registrations with priority, and named
+/// direct accounts or existing customers. Candidates come from indexed keys only.
+pub async fn conflicts(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Vec<Conflict>> {
+    let token = name_token(&probe.customer.name_key);
+    let root = probe.customer.domain.as_deref().map(domain_root);
+    let mut found = Vec::new();
+
+    let mut same_key =
+        Condition::any().add(deal_registration::Column::CustomerNameToken.eq(token.as_str()));
+    if let Some(root) = &root {
+        same_key = same_key.add(deal_registration::Column::CustomerRoot.eq(root.as_str()));
+    }
+    let candidates = deal_registration::Entity::find()
+        .filter(same_key)
+        .filter(deal_registration::Column::Status.is_in(ACTIVE))
+        .filter(deal_registration::Column::PartnerId.ne(probe.partner_id))
+        .limit(500)
+        .all(db)
+        .await?;
+    for other in candidates
+        .iter()
+        .filter(|o| Some(o.id) != probe.id && has_priority(o, probe))
+    {
+        let theirs = Customer {
+            name_key: other.customer_name_key.clone(),
+            domain: other.customer_domain.clone(),
+        };
+        let Some(matched) = same_customer(&probe.customer, &theirs, DEFAULT_NAME_THRESHOLD) else {
+            continue;
+        };
+        let shared = shared_products(&probe.products, &products_of(db, other.id).await?);
+        if shared.is_empty() {
+            continue;
+        }
+        found.push(Conflict {
+            kind: ConflictKind::PartnerRegistration,
+            score: matched.score,
+            matched_on: matched
+                .matched_on
+                .iter()
+                .map(|s| s.to_string())
+                .chain(["products".to_string()])
+                .collect(),
+            rule: "FIRST_COME_FIRST_SERVED",
+            registration_id: Some(other.id),
+            account_id: None,
+            products: shared,
+        });
+    }
+
+    let mut account_keys = Condition::any().add(account::Column::NameToken.eq(token.as_str()));
+    if let Some(root) = &root {
+        let ids = account_domain::Entity::find()
+            .select_only()
+            .column(account_domain::Column::AccountId)
+            .filter(account_domain::Column::Root.eq(root.as_str()))
+            .into_tuple::<i64>()
+            .all(db)
+            .await?;
+        account_keys = account_keys.add(account::Column::Id.is_in(ids));
+    }
+    for acct in account::Entity::find()
+        .filter(account_keys)
+        .limit(100)
+        .all(db)
+        .await?
+    {
+        let domains = account_domain::Entity::find()
+            .filter(account_domain::Column::AccountId.eq(acct.id))
+            .all(db)
+            .await?;
+        let best = std::iter::once(None)
+            .chain(domains.iter().map(|d| Some(d.domain.clone())))
+            .filter_map(|domain| {
+                same_customer(
+                    &probe.customer,
+                    &Customer {
+                        name_key: acct.name_key.clone(),
+                        domain,
+                    },
+                    DEFAULT_NAME_THRESHOLD,
+                )
+            })
+            .max_by(|a, b| {
+                (a.score, a.matched_on.len())
+                    .partial_cmp(&(b.score, b.matched_on.len()))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+        let Some(matched) = best else {
+            continue;
+        };
+        let (kind, rule) = match (acct.ownership, acct.is_customer) {
+            (AccountOwnership::Direct, _) => {
+                (ConflictKind::DirectAccount, "NAMED_DIRECT_ACCOUNT_RESERVED")
+            }
+            (_, true) => (ConflictKind::ExistingCustomer, "EXISTING_CUSTOMER"),
+            _ => continue,
+        };
+        found.push(Conflict {
+            kind,
+            score: matched.score,
+            matched_on: matched.matched_on.iter().map(|s| s.to_string()).collect(),
+            rule,
+            registration_id: None,
+            account_id: Some(acct.id),
+            products: vec![],
+        });
+    }
+    Ok(found)
+}
+
+/// What an action needs beyond the registration itself.
+#[derive(Default)]
+pub struct ActionInput {
+    pub reason: Option<String>,
+    pub protection_days: Option<i32>,
+    pub editable_fields: Vec<String>,
+    pub closed_amount: Option<MoneyInput>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn illegal(from: DealStatus, action: Action) -> Vec<UserError> {
+    UserError::one(
+        "id",
+        UserErrorCode::IllegalTransition,
+        format!(
+            "cannot {action:?} a registration that is {}",
+            sea_orm::ActiveEnum::to_value(&from)
+        )
+        .to_lowercase(),
+    )
+}
+
+async fn protection_days(
+    db: &impl ConnectionTrait,
+    partner_id: i64,
+    requested: Option<i32>,
+) -> AppResult<i32> {
+    if let Some(days) = requested {
+        return Ok(days);
+    }
+    let Some(found) = partner::Entity::find_by_id(partner_id).one(db).await? else {
+        return Ok(DEFAULT_PROTECTION_DAYS);
+    };
+    let tier_days = match found.tier_id {
+        Some(id) => tier::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .and_then(|t| t.protection_days),
+        None => None,
+    };
+    Ok(tier_days.unwrap_or(DEFAULT_PROTECTION_DAYS))
+}
+
+/// Claims the customer and products for `registration` in the exclusivity table. A
+/// concurrent approval of the same pair fails here, in the database.
+async fn claim(
+    db: &impl ConnectionTrait,
+    registration: &deal_registration::Model,
+) -> AppResult<Result<(), Vec<UserError>>> {
+    for product_id in products_of(db, registration.id).await? {
+        let inserted = deal_exclusivity::ActiveModel {
+            customer_key: Set(registration.customer_key.clone()),
+            product_id: Set(product_id),
+            registration_id: Set(registration.id),
+        }
+        .insert(db)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(err) if is_unique_violation(&err) => {
+                return Ok(Err(UserError::one(
+                    "id",
+                    UserErrorCode::RuleViolation,
+                    "another registration already holds this customer and product",
+                )));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(Ok(()))
+}
+
+async fn release(db: &impl ConnectionTrait, registration_id: i64) -> AppResult<()> {
+    deal_exclusivity::Entity::delete_many()
+        .filter(deal_exclusivity::Column::RegistrationId.eq(registration_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+fn returned_fields(requested: &[String]) -> Result<Vec<String>, Vec<UserError>> {
+    if requested.is_empty() {
+        return Err(UserError::one(
+            "editableFields",
+            UserErrorCode::Required,
+            "list the fields the partner should fix",
+        ));
+    }
+    let unknown: Vec<&String> = requested
+        .iter()
+        .filter(|f| !EDITABLE.contains(&f.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(UserError::one(
+            "editableFields",
+            UserErrorCode::Invalid,
+            format!("unknown fields {unknown:?}; choose from {EDITABLE:?}"),
+        ));
+    }
+    Ok(requested.to_vec())
+}
+
+/// Moves a registration the caller can see through `action`.
+pub async fn act(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    side: Side,
+    registration: deal_registration::Model,
+    action: Action,
+    input: ActionInput,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    let from = registration.status;
+    let Some(to) = workflow::transition(from, action, side) else {
+        return Ok(Err(illegal(from, action)));
+    };
+    let txn = crate::db::begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let now = Utc::now();
+        let mut model: deal_registration::ActiveModel = registration.clone().into();
+        match action {
+            Action::Submit if from == DealStatus::Returned => {
+                if registration.resubmission_count >= MAX_RESUBMISSIONS {
+                    return Ok(Err(UserError::one(
+                        "id",
+                        UserErrorCode::RuleViolation,
+                        format!(
+                            "a registration can be resubmitted at most {MAX_RESUBMISSIONS} times"
+                        ),
+                    )));
+                }
+                model.resubmission_count = Set(registration.resubmission_count + 1);
+                model.editable_fields = Set(None);
+            }
+            Action::Submit => model.submitted_at = Set(Some(now)),
+            Action::Approve => {
+                let probe = Probe::of(&txn, &registration).await?;
+                if conflicts(&txn, &probe)
+                    .await?
+                    .iter()
+                    .any(|c| c.kind == ConflictKind::PartnerRegistration)
+                {
+                    return Ok(Err(UserError::one(
+                        "id",
+                        UserErrorCode::RuleViolation,
+                        "an earlier registration for this customer and product has priority",
+                    )));
+                }
+                if let Some(days) = input.protection_days {
+                    if !PROTECTION_CHOICES.contains(&days) {
+                        return Ok(Err(UserError::one(
+                            "protectionDays",
+                            UserErrorCode::Invalid,
+                            "choose 0 (none), 30, 60, 90 or 120",
+                        )));
+                    }
+                }
+                if let Err(errors) = claim(&txn, &registration).await? {
+                    return Ok(Err(errors));
+                }
+                let days =
+                    protection_days(&txn, registration.partner_id, input.protection_days).await?;
+                model.approved_at = Set(Some(now));
+                model.protected_until = Set((days > 0).then(|| now + Duration::days(days.into())));
+                if from == DealStatus::Submitted {
+                    record(
+                        &txn,
+                        registration.id,
+                        Some(actor.user_id),
+                        Some(from),
+                        DealStatus::UnderReview,
+                        Some("review started".into()),
+                    )
+                    .await?;
+                }
+            }
+            Action::Return => match returned_fields(&input.editable_fields) {
+                Ok(fields) => model.editable_fields = Set(Some(fields.join(","))),
+                Err(errors) => return Ok(Err(errors)),
+            },
+            Action::MarkWon => {
+                let Some(money) = &input.closed_amount else {
+                    return Ok(Err(UserError::one(
+                        "closedAmount",
+                        UserErrorCode::Required,
+                        "is required",
+                    )));
+                };
+                match to_minor(money) {
+                    Ok(minor) if minor > 0 && money.currency == registration.currency => {
+                        model.closed_amount_minor = Set(Some(minor))
+                    }
+                    Ok(_) => {
+                        return Ok(Err(UserError::one(
+                            "closedAmount",
+                            UserErrorCode::Invalid,
+                            format!("must be a positive amount in {}", registration.currency),
+                        )))
+                    }
+                    Err(message) => {
+                        return Ok(Err(UserError::one(
+                            "closedAmount",
+                            UserErrorCode::Invalid,
+                            message,
+                        )))
+                    }
+                }
+                let closed_at = input.closed_at.unwrap_or(now);
+                if closed_at > now {
+                    return Ok(Err(UserError::one(
+                        "closedAt",
+                        UserErrorCode::Invalid,
+                        "cannot be in the future",
+                    )));
+                }
+                model.closed_at = Set(Some(closed_at));
+            }
+            Action::MarkLost => model.closed_at = Set(Some(now)),
+            _ => {}
+        }
+        if matches!(
+            to,
+            DealStatus::Won | DealStatus::Lost | DealStatus::Cancelled | DealStatus::Expired
+        ) {
+            release(&txn, registration.id).await?;
+        }
+        model.status = Set(to);
+        model.version = Set(registration.version + 1);
+        model.updated_at = Set(now);
+        // Compare-and-swap on the version: a concurrent change makes this touch nothing.
+        let moved = deal_registration::Entity::update_many()
+            .set(model)
+            .filter(deal_registration::Column::Id.eq(registration.id))
+            .filter(deal_registration::Column::Version.eq(registration.version))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Ok(Err(UserError::one(
+                "id",
+                UserErrorCode::StaleVersion,
+                "the registration changed meanwhile; reload and retry",
+            )));
+        }
+        let from_status = if action == Action::Approve && from == DealStatus::Submitted {
+            DealStatus::UnderReview
+        } else {
+            from
+        };
+        record(
+            &txn,
+            registration.id,
+            Some(actor.user_id),
+            Some(from_status),
+            to,
+            input.reason.clone(),
+        )
+        .await?;
+        let updated = deal_registration::Entity::find_by_id(registration.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("registration vanished"))?;
+        Ok(Ok(updated))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+/// Expires approved registrations whose protection has lapsed. Safe on several replicas:
+/// each row moves by compare-and-swap, so only one replica records each expiry.
+pub async fn expire_lapsed(db: &DatabaseConnection) -> AppResult<u64> {
+    let now = Utc::now();
+    let lapsed = deal_registration::Entity::find()
+        .filter(deal_registration::Column::Status.eq(DealStatus::Approved))
+        .filter(deal_registration::Column::ProtectedUntil.lt(now))
+        .limit(500)
+        .all(db)
+        .await?;
+    let mut expired = 0;
+    for registration in lapsed {
+        let txn = crate::db::begin_write(db).await?;
+        let moved = deal_registration::Entity::update_many()
+            .col_expr(
+                deal_registration::Column::Status,
+                DealStatus::Expired.into(),
+            )
+            .col_expr(
+                deal_registration::Column::Version,
+                (registration.version + 1).into(),
+            )
+            .col_expr(deal_registration::Column::UpdatedAt, now.into())
+            .filter(deal_registration::Column::Id.eq(registration.id))
+            .filter(deal_registration::Column::Status.eq(DealStatus::Approved))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected == 1 {
+            release(&txn, registration.id).await?;
+            record(
+                &txn,
+                registration.id,
+                None,
+                Some(DealStatus::Approved),
+                DealStatus::Expired,
+                Some("protection period ended".into()),
+            )
+            .await?;
+            expired += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(expired)
+}
+
+/// Runs `expire_lapsed` every `period` until the process ends.
+pub fn spawn_expiry_job(db: DatabaseConnection, period: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        loop {
+            ticker.tick().await;
+            match expire_lapsed(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired lapsed deal registrations"),
+                Err(err) => tracing::warn!(error = %err, "deal expiry run failed"),
+            }
+        }
+    });
+}
+
+pub async fn add_comment(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    registration_id: i64,
+    body: &str,
+    internal: bool,
+) -> AppResult<deal_comment::Model> {
+    Ok(deal_comment::ActiveModel {
+        registration_id: Set(registration_id),
+        author_id: Set(Some(actor.user_id)),
+        body: Set(body.trim().to_owned()),
+        internal: Set(internal),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Products by id, for resolving lists.
+pub async fn products_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, product::Model>> {
+    Ok(product::Entity::find()
+        .filter(product::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
+}
+
+pub struct NewAccount {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub country: Option<String>,
+    pub ownership: AccountOwnership,
+    pub is_customer: bool,
+    pub owner_id: Option<i64>,
+}
+
+/// Records a customer account for the rules of engagement. A `DIRECT` account needs its
+/// owning direct rep.
+pub async fn create_account(
+    db: &DatabaseConnection,
+    new: NewAccount,
+) -> AppResult<Outcome<account::Model>> {
+    let mut errors = Vec::new();
+    if new.name.trim().is_empty() {
+        errors.push(UserError::new(
+            "name",
+            UserErrorCode::Required,
+            "must not be blank",
+        ));
+    }
+    let mut domains = Vec::new();
+    for (i, text) in new.domains.iter().enumerate() {
+        match normalize_domain(text) {
+            Some(domain) => domains.push(domain),
+            None => errors.push(UserError::new(
+                &format!("domains.{i}"),
+                UserErrorCode::Invalid,
+                "not a domain name",
+            )),
+        }
+    }
+    if new.ownership == AccountOwnership::Direct {
+        let owner = match new.owner_id {
+            Some(id) => entity::user::Entity::find_by_id(id).one(db).await?,
+            None => None,
+        };
+        if !owner.is_some_and(|o| o.role == entity::enums::Role::DirectRep) {
+            errors.push(UserError::new(
+                "ownerId",
+                UserErrorCode::Required,
+                "a DIRECT account is owned by a direct rep",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let key = super::conflicts::normalize_company_name(&new.name);
+        let created = account::ActiveModel {
+            name: Set(new.name.trim().to_owned()),
+            name_token: Set(name_token(&key)),
+            name_key: Set(key),
+            country: Set(new.country.as_deref().and_then(normalize_country)),
+            ownership: Set(new.ownership),
+            is_customer: Set(new.is_customer),
+            owner_id: Set(new.owner_id),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        for domain in domains {
+            let inserted = account_domain::ActiveModel {
+                account_id: Set(created.id),
+                root: Set(domain_root(&domain)),
+                domain: Set(domain),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(err) if is_unique_violation(&err) => {
+                    return Ok(Err(UserError::one(
+                        "domains",
+                        UserErrorCode::Taken,
+                        "another account has this domain",
+                    )))
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(Ok(created))
+    }
+    .await;
+    settle(txn, result).await
+}

@@ -1,0 +1,1168 @@
+use async_graphql::{
+    Context, Enum, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject, ID,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::DealStatus as StoredStatus;
+use entity::{
+    account, account_domain, deal_comment, deal_history, deal_registration, product, user,
+};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+
+use super::conflicts::Customer;
+use super::policy::{self, sees_internal};
+use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput, ACTIVE};
+use super::workflow::{self, Action};
+use crate::auth::{actor, Actor, Role, RoleGuard};
+use crate::error::AppError;
+use crate::loaders::load_one;
+use crate::money::{Money, MoneyInput};
+use crate::partners::Partner;
+use crate::relay::{
+    global_id, local_id, paginate, paginate_ordered, PageArgs, RelayConnection, UserError,
+    UserErrorCode,
+};
+use crate::users::User;
+
+pub const NODE_KIND: &str = "DealRegistration";
+pub const PRODUCT_KIND: &str = "Product";
+pub const ACCOUNT_KIND: &str = "Account";
+const MANAGERS: &[Role] = &[Role::ChannelManager];
+const STAFF: &[Role] = &[Role::ChannelManager, Role::DirectRep];
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::DealStatus")]
+pub enum DealStatus {
+    Draft,
+    Submitted,
+    UnderReview,
+    Approved,
+    Rejected,
+    Returned,
+    Withdrawn,
+    Cancelled,
+    Won,
+    Lost,
+    Expired,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::DealType")]
+pub enum DealType {
+    New,
+    Renewal,
+    Expansion,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::AccountOwnership")]
+pub enum AccountOwnership {
+    /// A named account reserved for the vendor's direct rep.
+    Direct,
+    Channel,
+    Open,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+pub enum ConflictKindValue {
+    PartnerRegistration,
+    DirectAccount,
+    ExistingCustomer,
+}
+
+pub struct Product(pub product::Model);
+
+#[Object]
+impl Product {
+    pub async fn id(&self) -> ID {
+        global_id(PRODUCT_KIND, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+pub struct Account(account::Model);
+
+#[Object]
+impl Account {
+    async fn id(&self) -> ID {
+        global_id(ACCOUNT_KIND, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = account_domain::Entity::find()
+            .filter(account_domain::Column::AccountId.eq(self.0.id))
+            .all(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(rows.into_iter().map(|d| d.domain).collect())
+    }
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    async fn ownership(&self) -> AccountOwnership {
+        self.0.ownership.into()
+    }
+    async fn is_customer(&self) -> bool {
+        self.0.is_customer
+    }
+    /// The direct rep who owns it.
+    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.owner_id {
+            Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Why a registration collides with another party. Partners learn that a conflict
+/// exists and why, never with whom (`registration` and `account` are null for them).
+pub struct DealConflict {
+    conflict: Conflict,
+    reveal: bool,
+}
+
+#[Object]
+impl DealConflict {
+    async fn kind(&self) -> ConflictKindValue {
+        match self.conflict.kind {
+            ConflictKind::PartnerRegistration => ConflictKindValue::PartnerRegistration,
+            ConflictKind::DirectAccount => ConflictKindValue::DirectAccount,
+            ConflictKind::ExistingCustomer => ConflictKindValue::ExistingCustomer,
+        }
+    }
+    /// 1.0 for a domain match, else the company-name similarity (0-1).
+    async fn score(&self) -> f64 {
+        self.conflict.score
+    }
+    /// What matched: `domain`, `name`, `products`.
+    async fn matched_on(&self) -> &[String] {
+        &self.conflict.matched_on
+    }
+    /// The rule that applies: `FIRST_COME_FIRST_SERVED`, `NAMED_DIRECT_ACCOUNT_RESERVED`, `EXISTING_CUSTOMER`.
+    async fn rule(&self) -> &str {
+        self.conflict.rule
+    }
+    async fn registration(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DealRegistration>> {
+        let (true, Some(id)) = (self.reveal, self.conflict.registration_id) else {
+            return Ok(None);
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(deal_registration::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+            .map(DealRegistration))
+    }
+    async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
+        let (true, Some(id)) = (self.reveal, self.conflict.account_id) else {
+            return Ok(None);
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(account::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+            .map(Account))
+    }
+}
+
+pub struct DealHistoryEntry(deal_history::Model);
+
+#[Object]
+impl DealHistoryEntry {
+    #[graphql(name = "fromStatus")]
+    async fn previous_status(&self) -> Option<DealStatus> {
+        self.0.from_status.map(Into::into)
+    }
+    async fn to_status(&self) -> DealStatus {
+        self.0.to_status.into()
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.actor_id {
+            Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
+            None => Ok(None),
+        }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct DealComment(deal_comment::Model);
+
+#[Object]
+impl DealComment {
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Internal notes are visible to vendor staff only.
+    async fn internal(&self) -> bool {
+        self.0.internal
+    }
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.author_id {
+            Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
+            None => Ok(None),
+        }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct EndCustomer {
+    pub name: String,
+    pub domain: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A partner's registration of a deal.
+pub struct DealRegistration(pub deal_registration::Model);
+
+#[Object]
+impl DealRegistration {
+    pub async fn id(&self) -> ID {
+        global_id(NODE_KIND, self.0.id)
+    }
+    async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partner>> {
+        Ok(load_one::<entity::partner::Entity>(ctx, self.0.partner_id)
+            .await?
+            .map(Partner))
+    }
+    async fn status(&self) -> DealStatus {
+        self.0.status.into()
+    }
+    /// Statuses the caller can move this registration to.
+    async fn allowed_transitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<DealStatus>> {
+        let actor = actor(ctx)?;
+        Ok(match policy::side(&actor) {
+            Some(side) => workflow::allowed_targets(self.0.status, side)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            None => vec![],
+        })
+    }
+    /// Fields the partner may change now (in `RETURNED`, only those the reviewer listed).
+    async fn editable_fields(&self) -> Vec<String> {
+        let listed: Vec<String> = self
+            .0
+            .editable_fields
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        workflow::editable_fields(self.0.status, &listed)
+    }
+    async fn customer(&self) -> EndCustomer {
+        EndCustomer {
+            name: self.0.customer_name.clone(),
+            domain: self.0.customer_domain.clone(),
+            country: self.0.customer_country.clone(),
+        }
+    }
+    async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Product>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let ids = service::products_of(db, self.0.id).await.extend()?;
+        let found = service::products_by_id(db, &ids).await.extend()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.get(id).cloned())
+            .map(Product)
+            .collect())
+    }
+    async fn estimated_value(&self) -> Money {
+        Money::from_minor(self.0.estimated_value_minor, &self.0.currency)
+    }
+    async fn expected_close_date(&self) -> NaiveDate {
+        self.0.expected_close_date
+    }
+    async fn deal_type(&self) -> DealType {
+        self.0.deal_type.into()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The partner's own CRM id.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.submitted_at
+    }
+    async fn approved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.approved_at
+    }
+    /// Until when the approved registration is protected.
+    async fn protected_until(&self) -> Option<DateTime<Utc>> {
+        self.0.protected_until
+    }
+    /// Days of extension the partner asked for, awaiting a decision.
+    async fn pending_extension_days(&self) -> Option<i32> {
+        self.0.extension_request_days
+    }
+    async fn closed_amount(&self) -> Option<Money> {
+        self.0
+            .closed_amount_minor
+            .map(|m| Money::from_minor(m, &self.0.currency))
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    async fn resubmission_count(&self) -> i32 {
+        self.0.resubmission_count
+    }
+    /// Whether a direct rep contested it.
+    async fn contested_at(&self) -> Option<DateTime<Utc>> {
+        self.0.contested_at
+    }
+    /// Collisions with parties that have priority, with the evidence.
+    async fn conflicts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DealConflict>> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let probe = Probe::of(db, &self.0).await.extend()?;
+        let found = service::conflicts(db, &probe).await.extend()?;
+        let reveal = sees_internal(&actor);
+        Ok(found
+            .into_iter()
+            .map(|conflict| DealConflict { conflict, reveal })
+            .collect())
+    }
+    /// Every transition, oldest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<DealHistoryEntry>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let select =
+            deal_history::Entity::find().filter(deal_history::Column::RegistrationId.eq(self.0.id));
+        paginate(
+            db,
+            select,
+            deal_history::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |h| h.id,
+            DealHistoryEntry,
+        )
+        .await
+        .extend()
+    }
+    /// Comments; partners see only those not marked internal.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<DealComment>> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let mut select =
+            deal_comment::Entity::find().filter(deal_comment::Column::RegistrationId.eq(self.0.id));
+        if !sees_internal(&actor) {
+            select = select.filter(deal_comment::Column::Internal.eq(false));
+        }
+        paginate(
+            db,
+            select,
+            deal_comment::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |c| c.id,
+            DealComment,
+        )
+        .await
+        .extend()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct DealRegistrationFilter {
+    pub status: Option<DealStatus>,
+}
+
+#[derive(Default)]
+pub struct DealQuery;
+
+#[Object]
+impl DealQuery {
+    /// Registrations the caller may see, newest first.
+    async fn deal_registrations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<DealRegistrationFilter>,
+    ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let mut select = policy::visible_select(db, &actor).await.extend()?;
+        if let Some(status) = filter.unwrap_or_default().status {
+            select =
+                select.filter(deal_registration::Column::Status.eq(StoredStatus::from(status)));
+        }
+        let select = select.order_by_desc(deal_registration::Column::Id);
+        paginate_ordered(
+            db,
+            select,
+            &PageArgs::new(first, after, last, before),
+            DealRegistration,
+        )
+        .await
+        .extend()
+    }
+
+    /// Registrations awaiting a decision: those with a competing registration first, then
+    /// the oldest submission first (channel managers).
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn deal_review_queue(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let other = Alias::new("other");
+        let competing = Query::select()
+            .expr(Expr::val(1))
+            .from_as(deal_registration::Entity, other.clone())
+            .and_where(
+                Expr::col((other.clone(), deal_registration::Column::CustomerKey)).equals((
+                    deal_registration::Entity,
+                    deal_registration::Column::CustomerKey,
+                )),
+            )
+            .and_where(
+                Expr::col((other.clone(), deal_registration::Column::PartnerId)).ne(Expr::col((
+                    deal_registration::Entity,
+                    deal_registration::Column::PartnerId,
+                ))),
+            )
+            .and_where(
+                Expr::col((other, deal_registration::Column::Status))
+                    .is_in(ACTIVE.iter().map(sea_orm::ActiveEnum::to_value)),
+            )
+            .to_owned();
+        let select = deal_registration::Entity::find()
+            .filter(
+                deal_registration::Column::Status
+                    .is_in([StoredStatus::Submitted, StoredStatus::UnderReview]),
+            )
+            .order_by(Expr::exists(competing), sea_orm::Order::Desc)
+            .order_by_asc(deal_registration::Column::SubmittedAt)
+            .order_by_asc(deal_registration::Column::Id);
+        paginate_ordered(
+            db,
+            select,
+            &PageArgs::new(first, after, last, before),
+            DealRegistration,
+        )
+        .await
+        .extend()
+    }
+
+    /// The product catalogue.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<Product>> {
+        actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        paginate(
+            db,
+            product::Entity::find(),
+            product::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |p| p.id,
+            Product,
+        )
+        .await
+        .extend()
+    }
+
+    /// Customer accounts for the rules of engagement (vendor staff).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<Account>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        paginate(
+            db,
+            account::Entity::find(),
+            account::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |a| a.id,
+            Account,
+        )
+        .await
+        .extend()
+    }
+}
+
+#[derive(InputObject, Clone)]
+pub struct RegisterDealInput {
+    pub customer_name: String,
+    pub customer_domain: Option<String>,
+    pub customer_country: Option<String>,
+    pub product_ids: Vec<ID>,
+    pub estimated_value: Option<MoneyInput>,
+    pub expected_close_date: Option<NaiveDate>,
+    pub deal_type: Option<DealType>,
+    pub description: Option<String>,
+    /// The partner's own CRM id.
+    pub external_id: Option<String>,
+    /// Replaying a call with the same key returns the first result and creates nothing.
+    pub idempotency_key: Option<String>,
+    /// Submit at once instead of saving a draft.
+    #[graphql(default)]
+    pub submit: bool,
+}
+
+fn registration_input(input: &RegisterDealInput) -> RegistrationInput {
+    RegistrationInput {
+        customer_name: input.customer_name.clone(),
+        customer_domain: input.customer_domain.clone(),
+        customer_country: input.customer_country.clone(),
+        product_ids: input
+            .product_ids
+            .iter()
+            .map(|id| local_id(id, PRODUCT_KIND).unwrap_or(-1))
+            .collect(),
+        estimated_value: input
+            .estimated_value
+            .as_ref()
+            .map(|m| (m.amount.to_string(), m.currency.clone())),
+        expected_close_date: input.expected_close_date,
+        deal_type: input
+            .deal_type
+            .map(|t| sea_orm::ActiveEnum::to_value(&entity::enums::DealType::from(t))),
+        description: input.description.clone(),
+        external_id: input.external_id.clone(),
+    }
+}
+
+#[derive(InputObject)]
+pub struct DealActionInput {
+    pub id: ID,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ApproveDealInput {
+    pub id: ID,
+    /// Overrides the tier's protection: 0 (none), 30, 60, 90 or 120 days.
+    pub protection_days: Option<i32>,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ReturnDealInput {
+    pub id: ID,
+    pub reason: Option<String>,
+    /// The fields the partner may change before resubmitting.
+    pub editable_fields: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct MarkDealWonInput {
+    pub id: ID,
+    pub closed_amount: MoneyInput,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(InputObject)]
+pub struct RequestExtensionInput {
+    pub id: ID,
+    /// 1-90 more days.
+    pub days: i32,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DecideExtensionInput {
+    pub id: ID,
+    pub approve: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct AddDealCommentInput {
+    pub id: ID,
+    pub body: String,
+    /// Internal notes are for vendor staff only (partners cannot write them).
+    #[graphql(default)]
+    pub internal: bool,
+}
+
+#[derive(InputObject)]
+pub struct CheckConflictsInput {
+    pub customer_name: String,
+    pub customer_domain: Option<String>,
+    pub product_ids: Vec<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct ConflictCheck {
+    pub customer_name: String,
+    pub conflicts: Vec<DealConflict>,
+}
+
+#[derive(InputObject)]
+pub struct CreateProductInput {
+    pub name: String,
+    pub sku: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateAccountInput {
+    pub name: String,
+    #[graphql(default)]
+    pub domains: Vec<String>,
+    pub country: Option<String>,
+    pub ownership: AccountOwnership,
+    #[graphql(default)]
+    pub is_customer: bool,
+    /// The direct rep owning a `DIRECT` account.
+    pub owner_id: Option<ID>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct DealRegistrationPayload {
+    pub deal_registration: Option<DealRegistration>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct ProductPayload {
+    pub product: Option<Product>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct AccountPayload {
+    pub account: Option<Account>,
+    pub user_errors: Vec<UserError>,
+}
+
+fn payload(result: Result<deal_registration::Model, Vec<UserError>>) -> DealRegistrationPayload {
+    match result {
+        Ok(model) => DealRegistrationPayload {
+            deal_registration: Some(DealRegistration(model)),
+            user_errors: vec![],
+        },
+        Err(user_errors) => DealRegistrationPayload {
+            deal_registration: None,
+            user_errors,
+        },
+    }
+}
+
+fn not_found() -> DealRegistrationPayload {
+    payload(Err(UserError::one(
+        "id",
+        UserErrorCode::NotFound,
+        "no such registration",
+    )))
+}
+
+/// The registration if the caller may see it.
+async fn visible(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> async_graphql::Result<Option<(std::sync::Arc<Actor>, deal_registration::Model)>> {
+    let actor = actor(ctx)?;
+    let db = ctx.data::<DatabaseConnection>()?;
+    let Some(local) = local_id(id, NODE_KIND) else {
+        return Ok(None);
+    };
+    let found = policy::visible_select(db, &actor)
+        .await
+        .extend()?
+        .filter(deal_registration::Column::Id.eq(local))
+        .one(db)
+        .await
+        .map_err(AppError::from)
+        .extend()?;
+    Ok(found.map(|f| (actor, f)))
+}
+
+async fn perform(
+    ctx: &Context<'_>,
+    id: &ID,
+    action: Action,
+    input: ActionInput,
+) -> async_graphql::Result<DealRegistrationPayload> {
+    let Some((actor, registration)) = visible(ctx, id).await? else {
+        return Ok(not_found());
+    };
+    let Some(side) = policy::side(&actor) else {
+        return Err(AppError::forbidden().extend());
+    };
+    let db = ctx.data::<DatabaseConnection>()?;
+    Ok(payload(
+        service::act(db, &actor, side, registration, action, input)
+            .await
+            .extend()?,
+    ))
+}
+
+fn reason(reason: Option<String>) -> ActionInput {
+    ActionInput {
+        reason,
+        ..Default::default()
+    }
+}
+
+const PARTNERS: &[Role] = &[Role::Partner];
+const DEALERS: &[Role] = &[Role::Partner, Role::ChannelManager];
+
+#[derive(Default)]
+pub struct DealMutation;
+
+#[Object]
+impl DealMutation {
+    /// Registers a deal for the caller's organisation (partner users).
+    #[graphql(guard = "RoleGuard(PARTNERS)")]
+    async fn register_deal(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterDealInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let fields = registration_input(&input);
+        Ok(payload(
+            service::register(
+                db,
+                &actor,
+                fields,
+                input.estimated_value,
+                input.idempotency_key,
+                input.submit,
+            )
+            .await
+            .extend()?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard(PARTNERS)")]
+    async fn submit_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: DealActionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        perform(ctx, &input.id, Action::Submit, reason(input.reason)).await
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn start_deal_review(
+        &self,
+        ctx: &Context<'_>,
+        input: DealActionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        perform(ctx, &input.id, Action::StartReview, reason(input.reason)).await
+    }
+
+    /// Approves and protects a registration, unless another party holds or has priority
+    /// on the customer and product.
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn approve_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: ApproveDealInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let action = ActionInput {
+            reason: input.reason,
+            protection_days: input.protection_days,
+            ..Default::default()
+        };
+        perform(ctx, &input.id, Action::Approve, action).await
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn reject_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: DealActionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        perform(ctx, &input.id, Action::Reject, reason(input.reason)).await
+    }
+
+    /// Sends a registration back to the partner, naming the fields to fix.
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn return_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: ReturnDealInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let action = ActionInput {
+            reason: input.reason,
+            editable_fields: input.editable_fields,
+            ..Default::default()
+        };
+        perform(ctx, &input.id, Action::Return, action).await
+    }
+
+    #[graphql(guard = "RoleGuard(PARTNERS)")]
+    async fn withdraw_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: DealActionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        perform(ctx, &input.id, Action::Withdraw, reason(input.reason)).await
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn cancel_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: DealActionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        perform(ctx, &input.id, Action::Cancel, reason(input.reason)).await
+    }
+
+    #[graphql(guard = "RoleGuard(DEALERS)")]
+    async fn mark_deal_won(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkDealWonInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let action = ActionInput {
+            closed_amount: Some(input.closed_amount),
+            closed_at: input.closed_at,
+            ..Default::default()
+        };
+        perform(ctx, &input.id, Action::MarkWon, action).await
+    }
+
+    #[graphql(guard = "RoleGuard(DEALERS)")]
+    async fn mark_deal_lost(
+        &self,
+        ctx: &Context<'_>,
+        input: DealActionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        perform(ctx, &input.id, Action::MarkLost, reason(input.reason)).await
+    }
+
+    /// Asks for more protection time on an approved registration.
+    #[graphql(guard = "RoleGuard(PARTNERS)")]
+    async fn request_protection_extension(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestExtensionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let Some((_, registration)) = visible(ctx, &input.id).await? else {
+            return Ok(not_found());
+        };
+        if registration.status != StoredStatus::Approved || registration.protected_until.is_none() {
+            return Ok(payload(Err(UserError::one(
+                "id",
+                UserErrorCode::IllegalTransition,
+                "only a protected, approved registration can be extended",
+            ))));
+        }
+        if !(1..=90).contains(&input.days) {
+            return Ok(payload(Err(UserError::one(
+                "days",
+                UserErrorCode::Invalid,
+                "ask for 1 to 90 days",
+            ))));
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let mut model: deal_registration::ActiveModel = registration.into();
+        model.extension_request_days = Set(Some(input.days));
+        model.extension_request_reason = Set(input.reason);
+        model.updated_at = Set(Utc::now());
+        Ok(payload(Ok(model
+            .update(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?)))
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn decide_protection_extension(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideExtensionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let Some((actor, registration)) = visible(ctx, &input.id).await? else {
+            return Ok(not_found());
+        };
+        let (Some(days), Some(until)) = (
+            registration.extension_request_days,
+            registration.protected_until,
+        ) else {
+            return Ok(payload(Err(UserError::one(
+                "id",
+                UserErrorCode::RuleViolation,
+                "no extension is pending",
+            ))));
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        let note = format!(
+            "protection extension of {days} days {}",
+            if input.approve { "granted" } else { "denied" }
+        );
+        let mut model: deal_registration::ActiveModel = registration.clone().into();
+        if input.approve {
+            model.protected_until = Set(Some(until + chrono::Duration::days(days.into())));
+        }
+        model.extension_request_days = Set(None);
+        model.extension_request_reason = Set(None);
+        model.updated_at = Set(Utc::now());
+        let updated = model.update(db).await.map_err(AppError::from).extend()?;
+        let body = match input.reason {
+            Some(reason) => format!("{note}: {reason}"),
+            None => note,
+        };
+        service::add_comment(db, &actor, registration.id, &body, false)
+            .await
+            .extend()?;
+        Ok(payload(Ok(updated)))
+    }
+
+    /// Adds a comment; `internal` notes are for vendor staff only.
+    async fn add_deal_comment(
+        &self,
+        ctx: &Context<'_>,
+        input: AddDealCommentInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let Some((actor, registration)) = visible(ctx, &input.id).await? else {
+            return Ok(not_found());
+        };
+        if input.internal && !sees_internal(&actor) {
+            return Err(AppError::forbidden().extend());
+        }
+        if input.body.trim().is_empty() {
+            return Ok(payload(Err(UserError::one(
+                "body",
+                UserErrorCode::Required,
+                "must not be blank",
+            ))));
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        service::add_comment(db, &actor, registration.id, &input.body, input.internal)
+            .await
+            .extend()?;
+        Ok(payload(Ok(registration)))
+    }
+
+    /// A direct rep contests a registration that touches one of its accounts.
+    #[graphql(guard = "RoleGuard(&[Role::DirectRep])")]
+    async fn contest_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: DealActionInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let Some((actor, registration)) = visible(ctx, &input.id).await? else {
+            return Ok(not_found());
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        let body = format!(
+            "Contested by the account's direct rep: {}",
+            input.reason.unwrap_or_else(|| "no reason given".into())
+        );
+        service::add_comment(db, &actor, registration.id, &body, true)
+            .await
+            .extend()?;
+        let mut model: deal_registration::ActiveModel = registration.into();
+        model.contested_at = Set(Some(Utc::now()));
+        Ok(payload(Ok(model
+            .update(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?)))
+    }
+
+    /// Dry run of the conflict engine for one or more prospective registrations: the same
+    /// evidence a registration would carry, registering nothing.
+    async fn check_conflicts(
+        &self,
+        ctx: &Context<'_>,
+        input: Vec<CheckConflictsInput>,
+    ) -> async_graphql::Result<Vec<ConflictCheck>> {
+        let actor = actor(ctx)?;
+        if input.len() > 50 {
+            return Err(AppError::BadUserInput("at most 50 checks per call".into()).extend());
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let reveal = sees_internal(&actor);
+        let mut checks = Vec::with_capacity(input.len());
+        for item in input {
+            let probe = Probe {
+                id: None,
+                partner_id: actor.partner_id.unwrap_or(-1),
+                customer: Customer::new(&item.customer_name, item.customer_domain.as_deref()),
+                products: item
+                    .product_ids
+                    .iter()
+                    .map(|id| local_id(id, PRODUCT_KIND).unwrap_or(-1))
+                    .collect(),
+                submitted_at: None,
+            };
+            let found = service::conflicts(db, &probe).await.extend()?;
+            checks.push(ConflictCheck {
+                customer_name: item.customer_name,
+                conflicts: found
+                    .into_iter()
+                    .map(|conflict| DealConflict { conflict, reveal })
+                    .collect(),
+            });
+        }
+        Ok(checks)
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> async_graphql::Result<ProductPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        if input.name.trim().is_empty() || input.sku.trim().is_empty() {
+            let field = if input.name.trim().is_empty() {
+                "name"
+            } else {
+                "sku"
+            };
+            return Ok(ProductPayload {
+                product: None,
+                user_errors: UserError::one(field, UserErrorCode::Required, "must not be blank"),
+            });
+        }
+        let created = product::ActiveModel {
+            name: Set(input.name.trim().to_owned()),
+            sku: Set(input.sku.trim().to_uppercase()),
+            active: Set(true),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        Ok(match created {
+            Ok(model) => ProductPayload {
+                product: Some(Product(model)),
+                user_errors: vec![],
+            },
+            Err(err)
+                if matches!(
+                    err.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                ProductPayload {
+                    product: None,
+                    user_errors: UserError::one(
+                        "name",
+                        UserErrorCode::Taken,
+                        "a product with this name or SKU exists",
+                    ),
+                }
+            }
+            Err(err) => return Err(AppError::from(err).extend()),
+        })
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAccountInput,
+    ) -> async_graphql::Result<AccountPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        create_account(db, input).await.extend()
+    }
+}
+
+pub async fn create_account(
+    db: &DatabaseConnection,
+    input: CreateAccountInput,
+) -> crate::error::AppResult<AccountPayload> {
+    let new = service::NewAccount {
+        name: input.name,
+        domains: input.domains,
+        country: input.country,
+        ownership: input.ownership.into(),
+        is_customer: input.is_customer,
+        owner_id: input
+            .owner_id
+            .as_ref()
+            .map(|id| local_id(id, crate::users::NODE_KIND).unwrap_or(-1)),
+    };
+    Ok(match service::create_account(db, new).await? {
+        Ok(model) => AccountPayload {
+            account: Some(Account(model)),
+            user_errors: vec![],
+        },
+        Err(user_errors) => AccountPayload {
+            account: None,
+            user_errors,
+        },
+    })
+}
+
+/// For `node(id:)`.
+pub async fn find_for(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> crate::error::AppResult<Option<deal_registration::Model>> {
+    Ok(policy::visible_select(db, actor)
+        .await?
+        .filter(deal_registration::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}

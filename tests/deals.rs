@@ -1,0 +1,833 @@
+//! Deal registration and channel conflict, including the race-proof exclusivity.
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+const REGISTER: &str = "mutation($i: RegisterDealInput!) { registerDeal(input: $i) {
+  dealRegistration { id status protectedUntil customer { name domain } estimatedValue { amount currency }
+    conflicts { kind score matchedOn rule registration { id } account { name } } }
+  userErrors { field code message } } }";
+const APPROVE: &str = "mutation($i: ApproveDealInput!) { approveDealRegistration(input: $i) {
+  dealRegistration { id status protectedUntil approvedAt } userErrors { field code message } } }";
+const COUNT: &str = "{ dealRegistrations { totalCount } }";
+
+async fn product(app: &TestApp, name: &str) -> String {
+    id_in(
+        app,
+        "{ products { edges { node { id name } } } }",
+        "products",
+        "name",
+        name,
+    )
+    .await
+}
+
+fn close_date(days: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(days)).to_string()
+}
+
+fn deal(customer: &str, domain: &str, products: &[&str], key: Option<&str>) -> Value {
+    json!({ "i": {
+        "customerName": customer, "customerDomain": domain, "customerCountry": "US",
+        "productIds": products, "estimatedValue": { "amount": "120000.00", "currency": "USD" },
+        "expectedCloseDate": close_date(45), "dealType": "NEW", "idempotencyKey": key, "submit": true
+    } })
+}
+
+async fn register(app: &TestApp, email: &str, input: Value) -> Value {
+    let response = app.gql_as(email, REGISTER, input).await;
+    response["data"]["registerDeal"].clone()
+}
+
+async fn count(app: &TestApp, email: &str) -> i64 {
+    app.gql_as(email, COUNT, json!({})).await["data"]["dealRegistrations"]["totalCount"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_later_registration_of_the_same_customer_carries_the_conflict_evidence() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let first = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Globex Corporation", "globex.com", &[&cloud], Some("nw-1")),
+    )
+    .await;
+    assert_eq!(first["userErrors"], json!([]), "{first}");
+    assert_eq!(first["dealRegistration"]["status"], "SUBMITTED");
+    assert_eq!(first["dealRegistration"]["conflicts"], json!([]));
+    assert_eq!(
+        first["dealRegistration"]["estimatedValue"],
+        json!({ "amount": "120000.00", "currency": "USD" })
+    );
+
+    let second = register(
+        &app,
+        BOB_TIERTWO,
+        deal("Globex Corp.", "https://www.globex.com/", &[&cloud], None),
+    )
+    .await;
+    let conflicts = second["dealRegistration"]["conflicts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(conflicts.len(), 1, "{second}");
+    assert_eq!(conflicts[0]["kind"], "PARTNER_REGISTRATION");
+    assert_eq!(conflicts[0]["score"], 1.0);
+    assert_eq!(conflicts[0]["rule"], "FIRST_COME_FIRST_SERVED");
+    assert_eq!(
+        conflicts[0]["matchedOn"],
+        json!(["domain", "name", "products"])
+    );
+    assert!(
+        conflicts[0]["registration"].is_null(),
+        "a partner learns that a conflict exists, not with whom"
+    );
+
+    // The manager sees the counterparty.
+    let id = second["dealRegistration"]["id"].as_str().unwrap();
+    let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { conflicts { registration { id partner { name } } } } } }";
+    let seen = app.gql_as(MANAGER, query, json!({ "id": id })).await;
+    assert_eq!(
+        seen["data"]["node"]["conflicts"][0]["registration"]["partner"]["name"],
+        "Northwind"
+    );
+}
+
+#[tokio::test]
+async fn replaying_an_idempotency_key_returns_the_first_result_and_creates_nothing() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let input = deal(
+        "Globex Corporation",
+        "globex.com",
+        &[&cloud],
+        Some("crm-4711"),
+    );
+    let first = register(&app, ALICE_NORTHWIND, input.clone()).await;
+    let before = count(&app, ALICE_NORTHWIND).await;
+    let replay = register(&app, ALICE_NORTHWIND, input.clone()).await;
+    assert_eq!(
+        replay["dealRegistration"]["id"],
+        first["dealRegistration"]["id"]
+    );
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before);
+
+    let mut changed = input;
+    changed["i"]["customerName"] = json!("Someone Else");
+    let reused = register(&app, ALICE_NORTHWIND, changed).await;
+    assert_eq!(error_fields(&reused), ["idempotencyKey"]);
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before);
+    // Keys belong to an organisation: another partner may use the same one.
+    let other = register(
+        &app,
+        BOB_TIERTWO,
+        deal("Umbra", "umbra.example", &[&cloud], Some("crm-4711")),
+    )
+    .await;
+    assert_eq!(other["userErrors"], json!([]));
+}
+
+#[tokio::test]
+async fn partners_see_only_their_registrations_and_cannot_decide_them() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let northwind = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Globex Corporation", "globex.com", &[&cloud], None),
+    )
+    .await;
+    let id = northwind["dealRegistration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let node = "query($id: ID!) { node(id: $id) { id } }";
+    assert!(app.gql_as(BOB_TIERTWO, node, json!({ "id": id })).await["data"]["node"].is_null());
+    let bobs = app
+        .gql_as(
+            BOB_TIERTWO,
+            "{ dealRegistrations { edges { node { customer { name } partner { name } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(bobs["data"]["dealRegistrations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["node"]["partner"]["name"] == "TierTwo"));
+    // The distributor sees its tier-two partner's registrations.
+    let daves = app
+        .gql_as(
+            DAVE_SUMMIT,
+            "{ dealRegistrations { edges { node { partner { name } } } } }",
+            json!({}),
+        )
+        .await;
+    let partners: Vec<_> = daves["data"]["dealRegistrations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["partner"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        partners.contains(&"TierTwo".to_string()) && !partners.contains(&"Northwind".to_string()),
+        "{partners:?}"
+    );
+
+    let forbidden = app
+        .gql_as(ALICE_NORTHWIND, APPROVE, json!({ "i": { "id": id } }))
+        .await;
+    assert_eq!(error_code(&forbidden).as_deref(), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn approval_protects_the_first_registration_and_refuses_the_later_one() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let northwind = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Globex Corporation", "globex.com", &[&cloud], None),
+    )
+    .await;
+    let tiertwo = register(
+        &app,
+        BOB_TIERTWO,
+        deal("Globex Corp.", "https://www.globex.com/", &[&cloud], None),
+    )
+    .await;
+
+    let approved = app
+        .gql_as(
+            MANAGER,
+            APPROVE,
+            json!({ "i": { "id": northwind["dealRegistration"]["id"] } }),
+        )
+        .await;
+    let registration = &approved["data"]["approveDealRegistration"]["dealRegistration"];
+    assert_eq!(registration["status"], "APPROVED", "{approved}");
+    let approved_at =
+        chrono::DateTime::parse_from_rfc3339(registration["approvedAt"].as_str().unwrap()).unwrap();
+    let until =
+        chrono::DateTime::parse_from_rfc3339(registration["protectedUntil"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        (until - approved_at).num_days(),
+        60,
+        "Northwind is Silver: 60 days of protection"
+    );
+
+    let refused = app
+        .gql_as(
+            MANAGER,
+            APPROVE,
+            json!({ "i": { "id": tiertwo["dealRegistration"]["id"] } }),
+        )
+        .await;
+    let payload = &refused["data"]["approveDealRegistration"];
+    assert!(payload["dealRegistration"].is_null());
+    assert_eq!(error_codes(payload), ["RULE_VIOLATION"]);
+
+    let history = "query($id: ID!) { node(id: $id) { ... on DealRegistration { allowedTransitions history { edges { node { fromStatus toStatus actor { email } } } } } } }";
+    let seen = app
+        .gql_as(
+            MANAGER,
+            history,
+            json!({ "id": northwind["dealRegistration"]["id"] }),
+        )
+        .await["data"]["node"]
+        .clone();
+    let steps: Vec<(Value, Value)> = seen["history"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["fromStatus"].clone(),
+                e["node"]["toStatus"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (Value::Null, json!("DRAFT")),
+            (json!("DRAFT"), json!("SUBMITTED")),
+            (json!("SUBMITTED"), json!("UNDER_REVIEW")),
+            (json!("UNDER_REVIEW"), json!("APPROVED")),
+        ]
+    );
+    assert_eq!(
+        seen["allowedTransitions"],
+        json!(["CANCELLED", "WON", "LOST"])
+    );
+}
+
+#[tokio::test]
+async fn concurrent_approvals_never_protect_two_parties() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let mut ids = Vec::new();
+    for (email, name) in [
+        (ALICE_NORTHWIND, "Soylent Corp"),
+        (DAVE_SUMMIT, "Soylent Corporation"),
+        (BOB_TIERTWO, "Soylent"),
+    ] {
+        let created = register(&app, email, deal(name, "soylent.example", &[&cloud], None)).await;
+        ids.push(
+            created["dealRegistration"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let manager = app.login(MANAGER).await;
+    let mut calls = Vec::new();
+    for round in 0..21 {
+        let router = app.router.clone();
+        let token = manager.clone();
+        let id = ids[round % 3].clone();
+        calls.push(tokio::spawn(async move {
+            gql_on(&router, Some(&token), APPROVE, json!({ "i": { "id": id } })).await
+        }));
+    }
+    let mut approvals = 0;
+    for call in calls {
+        let response = call.await.unwrap();
+        assert!(
+            response.get("errors").is_none(),
+            "every call answers cleanly: {response}"
+        );
+        if response["data"]["approveDealRegistration"]["dealRegistration"]["status"] == "APPROVED" {
+            approvals += 1;
+        }
+    }
+    assert_eq!(approvals, 1, "exactly one approval call succeeds");
+    let approved = app.gql_as(MANAGER, "{ dealRegistrations(first: 100, filter: { status: APPROVED }) { edges { node { id customer { domain } } } } }", json!({})).await;
+    let soylent: Vec<_> = approved["data"]["dealRegistrations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["customer"]["domain"] == "soylent.example")
+        .collect();
+    assert_eq!(soylent.len(), 1);
+    assert_eq!(
+        soylent[0]["node"]["id"],
+        ids[0].as_str(),
+        "the earliest submission wins"
+    );
+}
+
+#[tokio::test]
+async fn a_direct_account_is_flagged_and_its_rep_sees_and_contests_the_registration() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let created = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Initech", "initech.com", &[&cloud], None),
+    )
+    .await;
+    let conflicts = created["dealRegistration"]["conflicts"].as_array().unwrap();
+    assert!(
+        conflicts
+            .iter()
+            .any(|c| c["kind"] == "DIRECT_ACCOUNT" && c["rule"] == "NAMED_DIRECT_ACCOUNT_RESERVED"),
+        "{created}"
+    );
+    assert!(
+        conflicts.iter().all(|c| c["account"].is_null()),
+        "the account is not named to the partner"
+    );
+    let id = created["dealRegistration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let reps = app
+        .gql_as(
+            REP,
+            "{ dealRegistrations { edges { node { id customer { name } } } } }",
+            json!({}),
+        )
+        .await;
+    let seen: Vec<_> = reps["data"]["dealRegistrations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        seen,
+        std::slice::from_ref(&id),
+        "the rep sees registrations touching its accounts only"
+    );
+    let contest = "mutation($i: DealActionInput!) { contestDealRegistration(input: $i) { dealRegistration { contestedAt } userErrors { code } } }";
+    let contested = app
+        .gql_as(
+            REP,
+            contest,
+            json!({ "i": { "id": id, "reason": "Initech is in an active direct cycle" } }),
+        )
+        .await;
+    assert!(
+        contested["data"]["contestDealRegistration"]["dealRegistration"]["contestedAt"].is_string(),
+        "{contested}"
+    );
+    // The contest is an internal note: the manager sees it, the partner does not.
+    let comments =
+        "query($id: ID!) { node(id: $id) { ... on DealRegistration { comments { totalCount } } } }";
+    assert_eq!(
+        app.gql_as(MANAGER, comments, json!({ "id": id })).await["data"]["node"]["comments"]
+            ["totalCount"],
+        1
+    );
+    assert_eq!(
+        app.gql_as(ALICE_NORTHWIND, comments, json!({ "id": id }))
+            .await["data"]["node"]["comments"]["totalCount"],
+        0
+    );
+    let manager_view = app.gql_as(MANAGER, "query($id: ID!) { node(id: $id) { ... on DealRegistration { conflicts { account { name owner { email } } } } } }", json!({ "id": id })).await;
+    assert_eq!(
+        manager_view["data"]["node"]["conflicts"][0]["account"]["owner"]["email"],
+        REP
+    );
+}
+
+#[tokio::test]
+async fn bad_registrations_are_user_errors_and_create_nothing() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let before = count(&app, ALICE_NORTHWIND).await;
+    let mut negative = deal("Globex", "globex.com", &[&cloud], None);
+    negative["i"]["estimatedValue"]["amount"] = json!("-5.00");
+    let unknown = deal("Globex", "globex.com", &["UHJvZHVjdDo5OTk5"], None);
+    let mut past = deal("Globex", "globex.com", &[&cloud], None);
+    past["i"]["expectedCloseDate"] = json!(close_date(-3));
+    let mut nothing = deal(" ", "not a domain", &[], None);
+    nothing["i"]["customerCountry"] = json!("USA");
+    for (input, fields) in [
+        (negative, vec!["estimatedValue"]),
+        (unknown, vec!["productIds.0"]),
+        (past, vec!["expectedCloseDate"]),
+        (
+            nothing,
+            vec![
+                "customerName",
+                "customerDomain",
+                "customerCountry",
+                "productIds",
+            ],
+        ),
+    ] {
+        let payload = register(&app, ALICE_NORTHWIND, input).await;
+        assert!(payload["dealRegistration"].is_null());
+        assert_eq!(error_fields(&payload), fields, "{payload}");
+    }
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before);
+    let by_manager = app
+        .gql_as(
+            MANAGER,
+            REGISTER,
+            deal("Globex", "globex.com", &[&cloud], None),
+        )
+        .await;
+    assert_eq!(
+        error_code(&by_manager).as_deref(),
+        Some("FORBIDDEN"),
+        "registrations come from partners"
+    );
+}
+
+const ACT: &str = "mutation($i: DealActionInput!) { NAME(input: $i) { dealRegistration { status resubmissionCount editableFields } userErrors { field code } } }";
+
+fn act(name: &str) -> String {
+    ACT.replace("NAME", name)
+}
+
+#[tokio::test]
+async fn the_workflow_returns_resubmits_withdraws_and_closes() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let created = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal(
+            "Vandelay Imports",
+            "vandelay-imports.example",
+            &[&cloud],
+            None,
+        ),
+    )
+    .await;
+    let id = created["dealRegistration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let returning = "mutation($i: ReturnDealInput!) { returnDealRegistration(input: $i) { dealRegistration { status editableFields } userErrors { field code } } }";
+    let bad = app
+        .gql_as(
+            MANAGER,
+            returning,
+            json!({ "i": { "id": id, "editableFields": ["colour"] } }),
+        )
+        .await;
+    assert_eq!(
+        error_fields(&bad["data"]["returnDealRegistration"]),
+        ["editableFields"]
+    );
+    let returned = app.gql_as(MANAGER, returning, json!({ "i": { "id": id, "editableFields": ["estimatedValue"], "reason": "value looks high" } })).await;
+    assert_eq!(
+        returned["data"]["returnDealRegistration"]["dealRegistration"]["status"],
+        "RETURNED"
+    );
+    assert_eq!(
+        returned["data"]["returnDealRegistration"]["dealRegistration"]["editableFields"],
+        json!(["estimatedValue"])
+    );
+
+    let resubmitted = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            &act("submitDealRegistration"),
+            json!({ "i": { "id": id } }),
+        )
+        .await;
+    let registration = &resubmitted["data"]["submitDealRegistration"]["dealRegistration"];
+    assert_eq!(
+        (
+            registration["status"].as_str(),
+            registration["resubmissionCount"].as_i64()
+        ),
+        (Some("SUBMITTED"), Some(1))
+    );
+    assert_eq!(
+        registration["editableFields"],
+        json!([]),
+        "read-only while under review"
+    );
+
+    let approved = app
+        .gql_as(
+            MANAGER,
+            APPROVE,
+            json!({ "i": { "id": id, "protectionDays": 30 } }),
+        )
+        .await;
+    assert_eq!(
+        approved["data"]["approveDealRegistration"]["dealRegistration"]["status"],
+        "APPROVED"
+    );
+    let late = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            &act("withdrawDealRegistration"),
+            json!({ "i": { "id": id } }),
+        )
+        .await;
+    assert_eq!(
+        error_codes(&late["data"]["withdrawDealRegistration"]),
+        ["ILLEGAL_TRANSITION"],
+        "no withdrawal after approval"
+    );
+
+    let won = "mutation($i: MarkDealWonInput!) { markDealWon(input: $i) { dealRegistration { status closedAmount { amount currency } } userErrors { field code } } }";
+    let wrong_currency = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            won,
+            json!({ "i": { "id": id, "closedAmount": { "amount": "99000", "currency": "EUR" } } }),
+        )
+        .await;
+    assert_eq!(
+        error_fields(&wrong_currency["data"]["markDealWon"]),
+        ["closedAmount"]
+    );
+    let closed = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            won,
+            json!({ "i": { "id": id, "closedAmount": { "amount": "99000", "currency": "USD" } } }),
+        )
+        .await;
+    assert_eq!(
+        closed["data"]["markDealWon"]["dealRegistration"]["closedAmount"],
+        json!({ "amount": "99000.00", "currency": "USD" })
+    );
+    let again = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            won,
+            json!({ "i": { "id": id, "closedAmount": { "amount": "1", "currency": "USD" } } }),
+        )
+        .await;
+    assert_eq!(
+        error_codes(&again["data"]["markDealWon"]),
+        ["ILLEGAL_TRANSITION"],
+        "WON is terminal"
+    );
+
+    // Winning released the customer: a new registration of it can be approved.
+    let next = register(
+        &app,
+        BOB_TIERTWO,
+        deal(
+            "Vandelay Imports",
+            "vandelay-imports.example",
+            &[&cloud],
+            None,
+        ),
+    )
+    .await;
+    let approved = app
+        .gql_as(
+            MANAGER,
+            APPROVE,
+            json!({ "i": { "id": next["dealRegistration"]["id"] } }),
+        )
+        .await;
+    assert_eq!(
+        approved["data"]["approveDealRegistration"]["dealRegistration"]["status"], "APPROVED",
+        "{approved}"
+    );
+
+    let draft = app
+        .gql_as(ALICE_NORTHWIND, REGISTER, {
+            let mut d = deal("Draft Co", "draft-co.example", &[&cloud], None);
+            d["i"]["submit"] = json!(false);
+            d
+        })
+        .await;
+    let draft_id = draft["data"]["registerDeal"]["dealRegistration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        draft["data"]["registerDeal"]["dealRegistration"]["status"],
+        "DRAFT"
+    );
+    let withdrawn = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            &act("withdrawDealRegistration"),
+            json!({ "i": { "id": draft_id } }),
+        )
+        .await;
+    assert_eq!(
+        withdrawn["data"]["withdrawDealRegistration"]["dealRegistration"]["status"],
+        "WITHDRAWN"
+    );
+}
+
+#[tokio::test]
+async fn lapsed_protection_expires_once_however_many_replicas_run_the_job() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let created = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Oscorp", "oscorp.example", &[&cloud], None),
+    )
+    .await;
+    let id = created["dealRegistration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.gql_as(
+        MANAGER,
+        APPROVE,
+        json!({ "i": { "id": id, "protectionDays": 30 } }),
+    )
+    .await;
+    // Let the protection lapse (the clock is the one thing a test may move).
+    entity::deal_registration::Entity::update_many()
+        .col_expr(
+            entity::deal_registration::Column::ProtectedUntil,
+            sea_orm::sea_query::Expr::value(Utc::now() - Duration::hours(1)),
+        )
+        .filter(entity::deal_registration::Column::CustomerDomain.eq("oscorp.example"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        partnergraph::deals::service::expire_lapsed(&app.db),
+        partnergraph::deals::service::expire_lapsed(&app.db)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "two replicas expire it once");
+    let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { status history { edges { node { toStatus reason actor { email } } } } } } }";
+    let seen = app
+        .gql_as(ALICE_NORTHWIND, query, json!({ "id": id }))
+        .await["data"]["node"]
+        .clone();
+    assert_eq!(seen["status"], "EXPIRED");
+    let last = seen["history"]["edges"].as_array().unwrap().last().unwrap()["node"].clone();
+    assert_eq!(
+        last,
+        json!({ "toStatus": "EXPIRED", "reason": "protection period ended", "actor": null })
+    );
+    // Expiry released the customer for others.
+    let next = register(
+        &app,
+        BOB_TIERTWO,
+        deal("Oscorp", "oscorp.example", &[&cloud], None),
+    )
+    .await;
+    assert_eq!(next["dealRegistration"]["conflicts"], json!([]));
+}
+
+#[tokio::test]
+async fn check_conflicts_is_a_batch_dry_run() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let analytics = product(&app, "PartnerGraph Analytics").await;
+    register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Globex Corporation", "globex.com", &[&cloud], None),
+    )
+    .await;
+    let before = count(&app, MANAGER).await;
+    let check = "mutation($i: [CheckConflictsInput!]!) { checkConflicts(input: $i) { customerName conflicts { kind matchedOn registration { id } } } }";
+    let result = app
+        .gql_as(BOB_TIERTWO, check, json!({ "i": [
+            { "customerName": "GLOBEX corp", "productIds": [cloud] },
+            { "customerName": "Globex", "customerDomain": "eu.globex.com", "productIds": [analytics] },
+            { "customerName": "Initech Inc", "productIds": [cloud] }
+        ] }))
+        .await;
+    let checks = result["data"]["checkConflicts"].as_array().unwrap();
+    assert_eq!(
+        checks[0]["conflicts"][0]["kind"], "PARTNER_REGISTRATION",
+        "{result}"
+    );
+    assert_eq!(
+        checks[0]["conflicts"][0]["matchedOn"],
+        json!(["name", "products"])
+    );
+    assert!(checks[0]["conflicts"][0]["registration"].is_null());
+    assert_eq!(checks[1]["conflicts"], json!([]), "no product in common");
+    assert_eq!(checks[2]["conflicts"][0]["kind"], "DIRECT_ACCOUNT");
+    assert_eq!(
+        count(&app, MANAGER).await,
+        before,
+        "a dry run registers nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_review_queue_puts_contested_customers_first_and_is_for_managers() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Lone Customer", "lone.example", &[&cloud], None),
+    )
+    .await;
+    register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Contested Customer", "contested.example", &[&cloud], None),
+    )
+    .await;
+    register(
+        &app,
+        BOB_TIERTWO,
+        deal(
+            "Contested Customer Inc",
+            "contested.example",
+            &[&cloud],
+            None,
+        ),
+    )
+    .await;
+    let queue = app
+        .gql_as(
+            MANAGER,
+            "{ dealReviewQueue(first: 20) { totalCount edges { node { customer { name } } } } }",
+            json!({}),
+        )
+        .await;
+    let names: Vec<_> = queue["data"]["dealReviewQueue"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["customer"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        names[0].starts_with("Contested") && names[1].starts_with("Contested"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"Lone Customer".to_string()));
+    let denied = app
+        .gql_as(DAVE_SUMMIT, "{ dealReviewQueue { totalCount } }", json!({}))
+        .await;
+    assert_eq!(error_code(&denied).as_deref(), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn protection_extensions_are_requested_by_partners_and_decided_by_managers() {
+    let app = TestApp::demo().await;
+    let acme = app.gql_as(ALICE_NORTHWIND, "{ dealRegistrations(filter: { status: APPROVED }) { edges { node { id protectedUntil } } } }", json!({})).await;
+    let node = acme["data"]["dealRegistrations"]["edges"][0]["node"].clone();
+    let id = node["id"].as_str().unwrap().to_owned();
+    let before =
+        chrono::DateTime::parse_from_rfc3339(node["protectedUntil"].as_str().unwrap()).unwrap();
+    let request = "mutation($i: RequestExtensionInput!) { requestProtectionExtension(input: $i) { dealRegistration { pendingExtensionDays } userErrors { field code } } }";
+    let bad = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            request,
+            json!({ "i": { "id": id, "days": 400 } }),
+        )
+        .await;
+    assert_eq!(
+        error_fields(&bad["data"]["requestProtectionExtension"]),
+        ["days"]
+    );
+    let asked = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            request,
+            json!({ "i": { "id": id, "days": 30, "reason": "procurement delay" } }),
+        )
+        .await;
+    assert_eq!(
+        asked["data"]["requestProtectionExtension"]["dealRegistration"]["pendingExtensionDays"],
+        30
+    );
+    let decide = "mutation($i: DecideExtensionInput!) { decideProtectionExtension(input: $i) { dealRegistration { protectedUntil pendingExtensionDays } userErrors { code } } }";
+    let by_partner = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            decide,
+            json!({ "i": { "id": id, "approve": true } }),
+        )
+        .await;
+    assert_eq!(error_code(&by_partner).as_deref(), Some("FORBIDDEN"));
+    let granted = app
+        .gql_as(
+            MANAGER,
+            decide,
+            json!({ "i": { "id": id, "approve": true } }),
+        )
+        .await;
+    let after = chrono::DateTime::parse_from_rfc3339(
+        granted["data"]["decideProtectionExtension"]["dealRegistration"]["protectedUntil"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!((after - before).num_days(), 30);
+    assert!(
+        granted["data"]["decideProtectionExtension"]["dealRegistration"]["pendingExtensionDays"]
+            .is_null()
+    );
+}
