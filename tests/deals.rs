@@ -831,3 +831,35 @@ async fn protection_extensions_are_requested_by_partners_and_decided_by_managers
             .is_null()
     );
 }
+
+#[tokio::test]
+async fn won_deals_feed_tier_progress_and_time_to_first_deal() {
+    let app = TestApp::demo().await;
+    // Demo: Summit (Gold, partner for 1500 days) won Wayne Enterprises for 52,500.00 USD.
+    let summit = partner_id(&app, "Summit Distribution").await;
+    let query = "query($id: ID!) { partner(id: $id) { timeToFirstDealDays tierProgress { nextTier { name } criteria { criterion required actual met } } } }";
+    let seen = app
+        .gql_as(DAVE_SUMMIT, query, json!({ "id": summit }))
+        .await["data"]["partner"]
+        .clone();
+    assert_eq!(seen["timeToFirstDealDays"], 1500, "{seen}");
+    assert_eq!(seen["tierProgress"]["nextTier"]["name"], "Platinum");
+    let actual = |criterion: &str| {
+        seen["tierProgress"]["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["criterion"] == criterion)
+            .unwrap()["actual"]
+            .clone()
+    };
+    assert_eq!(actual("WON_REVENUE"), "52500.00");
+    assert_eq!(actual("WON_DEALS"), "1");
+    assert_eq!(actual("APPROVED_REGISTRATIONS"), "1");
+
+    let tiertwo = partner_id(&app, "TierTwo").await;
+    let none = app
+        .gql_as(BOB_TIERTWO, query, json!({ "id": tiertwo }))
+        .await;
+    assert!(none["data"]["partner"]["timeToFirstDealDays"].is_null());
+}

@@ -276,6 +276,31 @@ impl Partner {
         crate::tiers::partner_progress(db, &self.0).await.extend()
     }
 
+    /// Days from the partnership start to the first won deal registration; null until one
+    /// is won.
+    async fn time_to_first_deal_days(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<i32>> {
+        use entity::deal_registration as deal;
+        use sea_orm::QueryOrder;
+        let Some(started) = self.0.partnership_started_on else {
+            return Ok(None);
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        let first = deal::Entity::find()
+            .filter(deal::Column::PartnerId.eq(self.0.id))
+            .filter(deal::Column::Status.eq(entity::enums::DealStatus::Won))
+            .order_by_asc(deal::Column::ClosedAt)
+            .one(db)
+            .await
+            .map_err(crate::error::AppError::from)
+            .extend()?;
+        Ok(first
+            .and_then(|d| d.closed_at)
+            .map(|at| (at.date_naive() - started).num_days() as i32))
+    }
+
     async fn onboarding(&self, ctx: &Context<'_>) -> async_graphql::Result<Onboarding> {
         let db = ctx.data::<DatabaseConnection>()?;
         onboarding_of(ctx, db, self.0.id).await

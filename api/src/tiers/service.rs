@@ -351,11 +351,20 @@ pub async fn change_partner_tier(
     crate::db::settle(txn, result).await
 }
 
-/// A partner's achievements: certifications active now. Revenue, registrations and won
-/// deals come from deal registration, which is not built yet, so they are zero (the partner
-/// truly has none recorded); that domain adds them over each tier's trailing period.
-pub async fn metrics(db: &impl ConnectionTrait, partner_id: i64) -> AppResult<Metrics> {
+/// A partner's achievements over the trailing `months`: won revenue (in `currency`), deals
+/// approved and won, and the certifications its people hold now.
+pub async fn metrics(
+    db: &impl ConnectionTrait,
+    partner_id: i64,
+    months: i32,
+    currency: &str,
+) -> AppResult<Metrics> {
+    use entity::deal_registration as deal;
+    use entity::enums::DealStatus;
     let now = Utc::now();
+    let since = now
+        .checked_sub_months(chrono::Months::new(months.max(1) as u32))
+        .unwrap_or(now);
     let users = user::Entity::find()
         .select_only()
         .column(user::Column::Id)
@@ -367,9 +376,35 @@ pub async fn metrics(db: &impl ConnectionTrait, partner_id: i64) -> AppResult<Me
         .filter(certification::Column::ExpiresAt.gt(now))
         .count(db)
         .await? as i64;
+    let won = || {
+        deal::Entity::find()
+            .filter(deal::Column::PartnerId.eq(partner_id))
+            .filter(deal::Column::Status.eq(DealStatus::Won))
+            .filter(deal::Column::ClosedAt.gte(since))
+    };
+    // SUM over BIGINT is NUMERIC on PostgreSQL; the cast keeps one integer type on both.
+    let won_revenue_minor = won()
+        .filter(deal::Column::Currency.eq(currency))
+        .select_only()
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(COALESCE(SUM(closed_amount_minor), 0) AS BIGINT)"),
+            "total",
+        )
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0);
+    let won_deals = won().count(db).await? as i64;
+    let approved_registrations = deal::Entity::find()
+        .filter(deal::Column::PartnerId.eq(partner_id))
+        .filter(deal::Column::ApprovedAt.gte(since))
+        .count(db)
+        .await? as i64;
     Ok(Metrics {
+        won_revenue_minor,
+        approved_registrations,
+        won_deals,
         active_certifications,
-        ..Metrics::default()
     })
 }
 

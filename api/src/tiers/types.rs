@@ -135,7 +135,19 @@ pub async fn partner_progress(
     partner: &entity::partner::Model,
 ) -> crate::error::AppResult<TierProgress> {
     let tiers = service::all_tiers(db).await?;
-    let metrics = service::metrics(db, partner.id).await?;
+    // Measured over the trailing period of the tier the partner works towards.
+    let current_rank = tiers
+        .iter()
+        .find(|t| Some(t.id) == partner.tier_id)
+        .map_or(0, |t| t.rank);
+    let target = tiers
+        .iter()
+        .filter(|t| t.rank > current_rank)
+        .min_by_key(|t| t.rank);
+    let (months, currency) = target.map_or((12, crate::money::DEFAULT_CURRENCY), |t| {
+        (t.criteria_period_months, t.currency.as_str())
+    });
+    let metrics = service::metrics(db, partner.id, months, currency).await?;
     let progress = rules::progress(&tiers, partner.tier_id, &metrics);
     let currency = progress
         .next
