@@ -863,3 +863,65 @@ async fn won_deals_feed_tier_progress_and_time_to_first_deal() {
         .await;
     assert!(none["data"]["partner"]["timeToFirstDealDays"].is_null());
 }
+
+#[tokio::test]
+async fn returned_registrations_can_change_only_the_listed_fields() {
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let created = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Cyberdyne", "cyberdyne.example", &[&cloud], None),
+    )
+    .await;
+    let id = created["dealRegistration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let update = "mutation($i: UpdateDealRegistrationInput!) { updateDealRegistration(input: $i) { dealRegistration { version estimatedValue { amount } customer { name } } userErrors { field code } } }";
+    let under_review = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            update,
+            json!({ "i": { "id": id, "version": deal_version(&app, &id).await, "customerName": "Skynet" } }),
+        )
+        .await;
+    assert_eq!(
+        error_codes(&under_review["data"]["updateDealRegistration"]),
+        ["RULE_VIOLATION"],
+        "read-only once submitted"
+    );
+
+    let returning = "mutation($i: ReturnDealInput!) { returnDealRegistration(input: $i) { dealRegistration { status } } }";
+    app.gql_as(
+        MANAGER,
+        returning,
+        json!({ "i": { "id": id, "editableFields": ["estimatedValue"] } }),
+    )
+    .await;
+    let v = deal_version(&app, &id).await;
+    let name = app.gql_as(ALICE_NORTHWIND, update, json!({ "i": { "id": id, "version": v, "customerName": "Skynet", "estimatedValue": { "amount": "80000", "currency": "USD" } } })).await;
+    assert_eq!(
+        error_fields(&name["data"]["updateDealRegistration"]),
+        ["customerName"]
+    );
+    let stale = app.gql_as(ALICE_NORTHWIND, update, json!({ "i": { "id": id, "version": 1, "estimatedValue": { "amount": "80000", "currency": "USD" } } })).await;
+    assert_eq!(
+        error_codes(&stale["data"]["updateDealRegistration"]),
+        ["STALE_VERSION"]
+    );
+    let fixed = app.gql_as(ALICE_NORTHWIND, update, json!({ "i": { "id": id, "version": v, "estimatedValue": { "amount": "80000", "currency": "USD" } } })).await;
+    let registration = &fixed["data"]["updateDealRegistration"]["dealRegistration"];
+    assert_eq!(
+        registration["estimatedValue"]["amount"], "80000.00",
+        "{fixed}"
+    );
+    assert_eq!(registration["customer"]["name"], "Cyberdyne");
+}
+
+async fn deal_version(app: &TestApp, id: &str) -> Value {
+    let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { version } } }";
+    app.gql_as(ALICE_NORTHWIND, query, json!({ "id": id }))
+        .await["data"]["node"]["version"]
+        .clone()
+}

@@ -594,6 +594,21 @@ fn registration_input(input: &RegisterDealInput) -> RegistrationInput {
 }
 
 #[derive(InputObject)]
+pub struct UpdateDealRegistrationInput {
+    pub id: ID,
+    /// The `version` you read.
+    pub version: i32,
+    pub customer_name: Option<String>,
+    pub customer_domain: Option<String>,
+    pub customer_country: Option<String>,
+    pub product_ids: Option<Vec<ID>>,
+    pub estimated_value: Option<MoneyInput>,
+    pub expected_close_date: Option<NaiveDate>,
+    pub deal_type: Option<DealType>,
+    pub description: Option<String>,
+}
+
+#[derive(InputObject)]
 pub struct DealActionInput {
     pub id: ID,
     pub reason: Option<String>,
@@ -794,6 +809,40 @@ impl DealMutation {
             )
             .await
             .extend()?,
+        ))
+    }
+
+    /// Edits a draft, or the fields a reviewer listed on a returned registration.
+    #[graphql(guard = "RoleGuard(PARTNERS)")]
+    async fn update_deal_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateDealRegistrationInput,
+    ) -> async_graphql::Result<DealRegistrationPayload> {
+        let Some((_, registration)) = visible(ctx, &input.id).await? else {
+            return Ok(not_found());
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        let changes = service::RegistrationChanges {
+            customer_name: input.customer_name,
+            customer_domain: input.customer_domain,
+            customer_country: input.customer_country,
+            product_ids: input.product_ids.map(|ids| {
+                ids.iter()
+                    .map(|id| local_id(id, PRODUCT_KIND).unwrap_or(-1))
+                    .collect()
+            }),
+            estimated_value: input.estimated_value,
+            expected_close_date: input.expected_close_date,
+            deal_type: input
+                .deal_type
+                .map(|t| sea_orm::ActiveEnum::to_value(&entity::enums::DealType::from(t))),
+            description: input.description,
+        };
+        Ok(payload(
+            service::update(db, registration, input.version, changes)
+                .await
+                .extend()?,
         ))
     }
 
