@@ -343,17 +343,7 @@ pub async fn register(
             }
             Err(err) => return Err(err.into()),
         };
-        let mut products = input.product_ids.clone();
-        products.sort_unstable();
-        products.dedup();
-        deal_registration_product::Entity::insert_many(products.into_iter().map(|product_id| {
-            deal_registration_product::ActiveModel {
-                registration_id: Set(created.id),
-                product_id: Set(product_id),
-            }
-        }))
-        .exec(&txn)
-        .await?;
+        write_products(&txn, created.id, &input.product_ids).await?;
         record(
             &txn,
             created.id,
@@ -831,14 +821,41 @@ pub async fn act(
             input.reason.clone(),
         )
         .await?;
-        let updated = deal_registration::Entity::find_by_id(registration.id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::internal("registration vanished"))?;
-        Ok(Ok(updated))
+        Ok(Ok(reload(&txn, registration.id).await?))
     }
     .await;
     settle(txn, result).await
+}
+
+async fn reload(db: &impl ConnectionTrait, id: i64) -> AppResult<deal_registration::Model> {
+    deal_registration::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("registration vanished"))
+}
+
+/// Replaces a registration's products (duplicates dropped).
+async fn write_products(
+    db: &impl ConnectionTrait,
+    registration_id: i64,
+    products: &[i64],
+) -> AppResult<()> {
+    deal_registration_product::Entity::delete_many()
+        .filter(deal_registration_product::Column::RegistrationId.eq(registration_id))
+        .exec(db)
+        .await?;
+    let mut products = products.to_vec();
+    products.sort_unstable();
+    products.dedup();
+    deal_registration_product::Entity::insert_many(products.into_iter().map(|product_id| {
+        deal_registration_product::ActiveModel {
+            registration_id: Set(registration_id),
+            product_id: Set(product_id),
+        }
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
 }
 
 /// Expires approved registrations whose protection has lapsed. Safe on several replicas:
@@ -1170,27 +1187,9 @@ pub async fn update(
             )));
         }
         if let Some(products) = &changes.product_ids {
-            deal_registration_product::Entity::delete_many()
-                .filter(deal_registration_product::Column::RegistrationId.eq(registration.id))
-                .exec(&txn)
-                .await?;
-            let mut products = products.clone();
-            products.sort_unstable();
-            products.dedup();
-            deal_registration_product::Entity::insert_many(products.into_iter().map(
-                |product_id| deal_registration_product::ActiveModel {
-                    registration_id: Set(registration.id),
-                    product_id: Set(product_id),
-                },
-            ))
-            .exec(&txn)
-            .await?;
+            write_products(&txn, registration.id, products).await?;
         }
-        let updated = deal_registration::Entity::find_by_id(registration.id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::internal("registration vanished"))?;
-        Ok(Ok(updated))
+        Ok(Ok(reload(&txn, registration.id).await?))
     }
     .await;
     settle(txn, result).await
