@@ -8,6 +8,7 @@ mod auth;
 mod database;
 mod deals;
 mod graphql_http;
+mod incentives;
 mod partners;
 mod program;
 mod recruitment;

@@ -340,6 +340,78 @@ async fn seed_content(db: &DatabaseConnection, manager: &Actor) -> AppResult<()>
     Ok(())
 }
 
+async fn seed_incentives(
+    db: &DatabaseConnection,
+    manager: &Actor,
+    users: &[user::Model],
+    partner_ids: &[i64],
+) -> AppResult<()> {
+    use crate::incentives::rebates::{Band, Method};
+    use crate::incentives::service::{self as incentives, NewProgram};
+    use chrono::Datelike;
+    let today = Utc::now().date_naive();
+    let start = chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let end = chrono::NaiveDate::from_ymd_opt(today.year(), 12, 31).unwrap_or(today);
+    let usd = |n: i64| MoneyInput {
+        amount: n.into(),
+        currency: "USD".into(),
+    };
+    let program = NewProgram {
+        name: format!("{} growth rebate", today.year()),
+        currency: "USD".into(),
+        period_start: start,
+        period_end: end,
+        method: Method::Retroactive,
+        bands: vec![
+            Band {
+                min: 0.into(),
+                max: Some(100_000.into()),
+                rate: "0.02".parse().unwrap_or_default(),
+            },
+            Band {
+                min: 100_000.into(),
+                max: None,
+                rate: "0.04".parse().unwrap_or_default(),
+            },
+        ],
+        cap: None,
+        // Summit won Wayne Enterprises in the demo, so its statement has something to show.
+        partner_ids: vec![partner_ids[1]],
+        tier_ids: vec![],
+    };
+    expect(
+        incentives::create_program(db, manager, program).await?,
+        "rebate program",
+    )?;
+    let budget = expect(
+        incentives::create_budget(db, "Partner marketing fund", &usd(50_000), start, end).await?,
+        "budget",
+    )?;
+    let allocation = expect(
+        incentives::allocate(db, budget.id, partner_ids[0], &usd(10_000)).await?,
+        "allocation",
+    )?;
+    let alice = &users[2];
+    let actor = Actor::new(alice.id, alice.role, alice.partner_id, 0);
+    let activities = vec![
+        ("Joint webinar with PartnerGraph".to_string(), usd(3_000)),
+        ("Trade show booth".to_string(), usd(6_000)),
+    ];
+    expect(
+        incentives::create_request(
+            db,
+            &actor,
+            &allocation,
+            "Q3 demand generation",
+            &activities,
+            "USD",
+        )
+        .await?,
+        "MDF request",
+    )?;
+    Ok(())
+}
+
 /// A demo registration: who registers which customer, and how far it gets.
 struct DemoDeal {
     /// Index into `LOGINS`.
@@ -755,6 +827,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     tick_onboarding(db, partner_ids[4], &manager, 2).await?;
     seed_content(db, &manager).await?;
     seed_deals(db, &manager, &users).await?;
+    seed_incentives(db, &manager, &users, &partner_ids).await?;
     Ok(true)
 }
 

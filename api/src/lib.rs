@@ -11,6 +11,7 @@ pub mod deals;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod incentives;
 pub mod loaders;
 pub mod money;
 pub mod partners;

@@ -66,6 +66,18 @@ pub fn round(amount: Decimal, currency: &str) -> Decimal {
     amount.round_dp_with_strategy(digits, RoundingStrategy::MidpointNearestEven)
 }
 
+impl Money {
+    /// A computed amount, rounded (half-even) and shown with the currency's minor digits.
+    pub fn exact(amount: Decimal, currency: &str) -> Money {
+        let mut amount = round(amount, currency);
+        amount.rescale(minor_digits(currency).unwrap_or(2));
+        Money {
+            amount,
+            currency: currency.to_owned(),
+        }
+    }
+}
+
 /// Why `input` is not an acceptable amount, or its value in minor units.
 pub fn to_minor(input: &MoneyInput) -> Result<i64, String> {
     let Some(digits) = minor_digits(&input.currency) else {
@@ -110,6 +122,26 @@ mod tests {
         assert!(to_minor(&input("1", "XXX")).is_err());
         assert!(to_minor(&input("1.005", "USD")).is_err());
         assert!(to_minor(&input("1.5", "JPY")).is_err());
+    }
+
+    #[test]
+    fn computed_amounts_show_the_currency_scale() {
+        assert_eq!(
+            Money::exact(Decimal::ZERO, "USD").amount.to_string(),
+            "0.00"
+        );
+        assert_eq!(
+            Money::exact(Decimal::from_str("4400.0000").unwrap(), "USD")
+                .amount
+                .to_string(),
+            "4400.00"
+        );
+        assert_eq!(
+            Money::exact(Decimal::from_str("10.5").unwrap(), "JPY")
+                .amount
+                .to_string(),
+            "10"
+        );
     }
 
     #[test]

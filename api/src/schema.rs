@@ -14,6 +14,7 @@ use crate::config::Limits;
 use crate::content::{self, Content, ContentMutation, ContentQuery, FileStore};
 use crate::deals::{self, DealMutation, DealQuery, DealRegistration, Product};
 use crate::error::AppError;
+use crate::incentives::{IncentiveMutation, IncentiveQuery};
 use crate::partners::contacts::{self, Contact, ContactMutation};
 use crate::partners::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::partners::PartnerMutation;
@@ -39,6 +40,7 @@ pub struct Query(
     TrainingQuery,
     ContentQuery,
     DealQuery,
+    IncentiveQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct Mutation(
     TrainingMutation,
     ContentMutation,
     DealMutation,
+    IncentiveMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -7,6 +7,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_partner_program;
 mod m20261122_000003_content;
 mod m20261122_000004_deals;
+mod m20261122_000005_incentives;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_partner_program::Migration),
             Box::new(m20261122_000003_content::Migration),
             Box::new(m20261122_000004_deals::Migration),
+            Box::new(m20261122_000005_incentives::Migration),
         ]
     }
 }

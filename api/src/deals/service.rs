@@ -821,7 +821,12 @@ pub async fn act(
             input.reason.clone(),
         )
         .await?;
-        Ok(Ok(reload(&txn, registration.id).await?))
+        let updated = reload(&txn, registration.id).await?;
+        if action == Action::MarkWon {
+            // Rebates accrue in the same transaction as the win, so neither exists alone.
+            crate::incentives::service::on_deal_won(&txn, &updated, actor.user_id).await?;
+        }
+        Ok(Ok(updated))
     }
     .await;
     settle(txn, result).await

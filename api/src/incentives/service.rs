@@ -1,0 +1,1082 @@
+//! Rebate programs, the money ledger, and MDF. Earned rebates are kept in the ledger as
+//! accruals (a deal won) and adjustments (a program changed); nothing is ever edited.
+//! MDF running totals move only by conditional updates, backed by CHECK constraints.
+
+use chrono::{NaiveDate, Utc};
+use entity::enums::DealStatus;
+use entity::{
+    deal_registration, ledger_entry, mdf_activity, mdf_allocation, mdf_budget, mdf_claim,
+    mdf_request, partner, rebate_eligibility, rebate_program,
+};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use super::rebates::{self, Band, Method};
+use crate::auth::Actor;
+use crate::db::{begin_write, settle, Outcome};
+use crate::error::{AppError, AppResult};
+use crate::money::{minor_digits, round, to_minor, Money, MoneyInput};
+use crate::relay::{UserError, UserErrorCode};
+
+pub const ACCRUAL: &str = "ACCRUAL";
+pub const ADJUSTMENT: &str = "ADJUSTMENT";
+pub const PAYOUT: &str = "PAYOUT";
+pub const MDF_PAYMENT: &str = "MDF_PAYMENT";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredBand {
+    min: String,
+    max: Option<String>,
+    rate: String,
+}
+
+pub fn bands_of(program: &rebate_program::Model) -> Vec<Band> {
+    let stored: Vec<StoredBand> = serde_json::from_str(&program.bands).unwrap_or_default();
+    stored
+        .into_iter()
+        .filter_map(|b| {
+            Some(Band {
+                min: b.min.parse().ok()?,
+                max: match b.max {
+                    Some(max) => Some(max.parse().ok()?),
+                    None => None,
+                },
+                rate: b.rate.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+pub fn method_of(program: &rebate_program::Model) -> Method {
+    if program.method == "BANDED" {
+        Method::Banded
+    } else {
+        Method::Retroactive
+    }
+}
+
+fn amount(minor: i64, currency: &str) -> Decimal {
+    Money::from_minor(minor, currency).amount
+}
+
+pub struct NewProgram {
+    pub name: String,
+    pub currency: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub method: Method,
+    pub bands: Vec<Band>,
+    pub cap: Option<Decimal>,
+    pub partner_ids: Vec<i64>,
+    pub tier_ids: Vec<i64>,
+}
+
+fn validate_program(new: &NewProgram) -> Vec<UserError> {
+    let mut errors = Vec::new();
+    if new.name.trim().is_empty() {
+        errors.push(UserError::new(
+            "name",
+            UserErrorCode::Required,
+            "must not be blank",
+        ));
+    }
+    if minor_digits(&new.currency).is_none() {
+        errors.push(UserError::new(
+            "currency",
+            UserErrorCode::Invalid,
+            "unsupported currency",
+        ));
+    }
+    if new.period_end < new.period_start {
+        errors.push(UserError::new(
+            "periodEnd",
+            UserErrorCode::Invalid,
+            "must not be before periodStart",
+        ));
+    }
+    if let Some(problem) = rebates::bands_problem(&new.bands) {
+        errors.push(UserError::new("tiers", UserErrorCode::Invalid, problem));
+    }
+    if new.cap.is_some_and(|cap| cap <= Decimal::ZERO) {
+        errors.push(UserError::new(
+            "cap",
+            UserErrorCode::Invalid,
+            "must be positive",
+        ));
+    }
+    if new.partner_ids.is_empty() && new.tier_ids.is_empty() {
+        errors.push(UserError::new(
+            "partnerIds",
+            UserErrorCode::Required,
+            "name the partners or tiers the program is for",
+        ));
+    }
+    errors
+}
+
+fn encode_bands(bands: &[Band]) -> String {
+    let stored: Vec<StoredBand> = bands
+        .iter()
+        .map(|b| StoredBand {
+            min: b.min.to_string(),
+            max: b.max.map(|m| m.to_string()),
+            rate: b.rate.normalize().to_string(),
+        })
+        .collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into())
+}
+
+pub async fn create_program(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewProgram,
+) -> AppResult<Outcome<rebate_program::Model>> {
+    let errors = validate_program(&new);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let now = Utc::now();
+        let cap_minor = match new.cap {
+            Some(cap) => match to_minor(&MoneyInput {
+                amount: cap,
+                currency: new.currency.clone(),
+            }) {
+                Ok(minor) => Some(minor),
+                Err(message) => {
+                    return Ok(Err(UserError::one("cap", UserErrorCode::Invalid, message)))
+                }
+            },
+            None => None,
+        };
+        let program = rebate_program::ActiveModel {
+            name: Set(new.name.trim().to_owned()),
+            currency: Set(new.currency.clone()),
+            period_start: Set(new.period_start),
+            period_end: Set(new.period_end),
+            method: Set(if new.method == Method::Banded {
+                "BANDED"
+            } else {
+                "RETROACTIVE"
+            }
+            .into()),
+            cap_minor: Set(cap_minor),
+            bands: Set(encode_bands(&new.bands)),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        for partner_id in &new.partner_ids {
+            if partner::Entity::find_by_id(*partner_id)
+                .one(&txn)
+                .await?
+                .is_none()
+            {
+                return Ok(Err(UserError::one(
+                    "partnerIds",
+                    UserErrorCode::NotFound,
+                    "no such partner",
+                )));
+            }
+            rebate_eligibility::ActiveModel {
+                program_id: Set(program.id),
+                partner_id: Set(Some(*partner_id)),
+                tier_id: Set(None),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        for tier_id in &new.tier_ids {
+            rebate_eligibility::ActiveModel {
+                program_id: Set(program.id),
+                partner_id: Set(None),
+                tier_id: Set(Some(*tier_id)),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await
+            .map_err(|_| AppError::BadUserInput("no such tier".into()))?;
+        }
+        // Wins already recorded in the period accrue at once.
+        for partner_id in eligible_partners(&txn, &program).await? {
+            sync(
+                &txn,
+                &program,
+                partner_id,
+                ACCRUAL,
+                &format!("program {} created", program.id),
+                Some(actor.user_id),
+            )
+            .await?;
+        }
+        Ok(Ok(program))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+/// Replaces a program's tiers (and cap); earnings change by adjustment entries only.
+pub async fn update_bands(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    program_id: i64,
+    version: i32,
+    bands: Vec<Band>,
+    cap: Option<Decimal>,
+) -> AppResult<Outcome<rebate_program::Model>> {
+    if let Some(problem) = rebates::bands_problem(&bands) {
+        return Ok(Err(UserError::one(
+            "tiers",
+            UserErrorCode::Invalid,
+            problem,
+        )));
+    }
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let Some(current) = rebate_program::Entity::find_by_id(program_id)
+            .one(&txn)
+            .await?
+        else {
+            return Ok(Err(UserError::one(
+                "id",
+                UserErrorCode::NotFound,
+                "no such program",
+            )));
+        };
+        let cap_minor = match cap {
+            Some(cap) => Some(
+                to_minor(&MoneyInput {
+                    amount: cap,
+                    currency: current.currency.clone(),
+                })
+                .map_err(AppError::BadUserInput)?,
+            ),
+            None => None,
+        };
+        let moved = rebate_program::Entity::update_many()
+            .col_expr(rebate_program::Column::Bands, encode_bands(&bands).into())
+            .col_expr(rebate_program::Column::CapMinor, cap_minor.into())
+            .col_expr(rebate_program::Column::Version, (version + 1).into())
+            .col_expr(rebate_program::Column::UpdatedAt, Utc::now().into())
+            .filter(rebate_program::Column::Id.eq(program_id))
+            .filter(rebate_program::Column::Version.eq(version))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Ok(Err(UserError::one(
+                "version",
+                UserErrorCode::StaleVersion,
+                "the program changed since you read it",
+            )));
+        }
+        let updated = rebate_program::Entity::find_by_id(program_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("program vanished"))?;
+        for partner_id in eligible_partners(&txn, &updated).await? {
+            sync(
+                &txn,
+                &updated,
+                partner_id,
+                ADJUSTMENT,
+                &format!("program {} changed to version {}", program_id, version + 1),
+                Some(actor.user_id),
+            )
+            .await?;
+        }
+        Ok(Ok(updated))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+pub async fn eligible_partners(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+) -> AppResult<Vec<i64>> {
+    let rows = rebate_eligibility::Entity::find()
+        .filter(rebate_eligibility::Column::ProgramId.eq(program.id))
+        .all(db)
+        .await?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.partner_id).collect();
+    let tiers: Vec<i64> = rows.iter().filter_map(|r| r.tier_id).collect();
+    if !tiers.is_empty() {
+        ids.extend(
+            partner::Entity::find()
+                .filter(partner::Column::TierId.is_in(tiers))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| p.id),
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+pub async fn is_eligible(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+    partner_id: i64,
+) -> AppResult<bool> {
+    Ok(eligible_partners(db, program).await?.contains(&partner_id))
+}
+
+/// The won deals `program` counts for `partner_id`: in its currency and period, and not
+/// already counted by an earlier program the partner is in (revenue never earns twice).
+pub async fn counted_deals(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+    partner_id: i64,
+) -> AppResult<Vec<deal_registration::Model>> {
+    let deals = deal_registration::Entity::find()
+        .filter(deal_registration::Column::PartnerId.eq(partner_id))
+        .filter(deal_registration::Column::Status.eq(DealStatus::Won))
+        .filter(deal_registration::Column::Currency.eq(program.currency.as_str()))
+        .order_by_asc(deal_registration::Column::ClosedAt)
+        .all(db)
+        .await?;
+    let earlier = rebate_program::Entity::find()
+        .filter(rebate_program::Column::Id.lt(program.id))
+        .filter(rebate_program::Column::Currency.eq(program.currency.as_str()))
+        .all(db)
+        .await?;
+    let mut covering = Vec::new();
+    for other in earlier {
+        if is_eligible(db, &other, partner_id).await? {
+            covering.push(other);
+        }
+    }
+    let in_period =
+        |p: &rebate_program::Model, day: NaiveDate| day >= p.period_start && day <= p.period_end;
+    Ok(deals
+        .into_iter()
+        .filter(|d| {
+            d.closed_at.is_some_and(|at| {
+                in_period(program, at.date_naive())
+                    && !covering.iter().any(|p| in_period(p, at.date_naive()))
+            })
+        })
+        .collect())
+}
+
+pub struct Earnings {
+    pub total: Decimal,
+    pub earned: Decimal,
+    pub deals: Vec<deal_registration::Model>,
+}
+
+pub async fn earnings(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+    partner_id: i64,
+) -> AppResult<Earnings> {
+    let deals = counted_deals(db, program, partner_id).await?;
+    let total: Decimal = deals
+        .iter()
+        .filter_map(|d| d.closed_amount_minor)
+        .map(|m| amount(m, &program.currency))
+        .sum();
+    let cap = program.cap_minor.map(|c| amount(c, &program.currency));
+    let earned = round(
+        rebates::earned(method_of(program), &bands_of(program), total, cap),
+        &program.currency,
+    );
+    Ok(Earnings {
+        total,
+        earned,
+        deals,
+    })
+}
+
+async fn ledger_sum(
+    db: &impl ConnectionTrait,
+    program_id: i64,
+    partner_id: i64,
+    kinds: &[&str],
+) -> AppResult<i64> {
+    Ok(ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ProgramId.eq(program_id))
+        .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+        .filter(ledger_entry::Column::Kind.is_in(kinds.iter().copied()))
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+            "total",
+        )
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
+}
+
+/// Brings the ledger's accrued total for (program, partner) in line with what is earned,
+/// writing the difference as one `kind` entry.
+pub async fn sync(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+    partner_id: i64,
+    kind: &str,
+    source: &str,
+    actor: Option<i64>,
+) -> AppResult<()> {
+    let earned = earnings(db, program, partner_id).await?.earned;
+    let earned_minor = to_minor(&MoneyInput {
+        amount: earned,
+        currency: program.currency.clone(),
+    })
+    .map_err(AppError::internal)?;
+    let accrued = ledger_sum(db, program.id, partner_id, &[ACCRUAL, ADJUSTMENT]).await?;
+    if earned_minor != accrued {
+        write_entry(
+            db,
+            partner_id,
+            Some(program.id),
+            kind,
+            earned_minor - accrued,
+            &program.currency,
+            source,
+            actor,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_entry(
+    db: &impl ConnectionTrait,
+    partner_id: i64,
+    program_id: Option<i64>,
+    kind: &str,
+    amount_minor: i64,
+    currency: &str,
+    source: &str,
+    actor: Option<i64>,
+) -> AppResult<()> {
+    ledger_entry::ActiveModel {
+        partner_id: Set(partner_id),
+        program_id: Set(program_id),
+        kind: Set(kind.to_owned()),
+        amount_minor: Set(amount_minor),
+        currency: Set(currency.to_owned()),
+        source: Set(source.chars().take(200).collect()),
+        actor_id: Set(actor),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Accrues rebates for a deal just won (called inside the deal's transaction).
+pub async fn on_deal_won(
+    db: &impl ConnectionTrait,
+    registration: &deal_registration::Model,
+    actor: i64,
+) -> AppResult<()> {
+    for program in rebate_program::Entity::find().all(db).await? {
+        if is_eligible(db, &program, registration.partner_id).await? {
+            sync(
+                db,
+                &program,
+                registration.partner_id,
+                ACCRUAL,
+                &format!("deal registration {} won", registration.id),
+                Some(actor),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub struct Statement {
+    pub earnings: Earnings,
+    pub paid_minor: i64,
+}
+
+pub async fn statement(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+    partner_id: i64,
+) -> AppResult<Statement> {
+    Ok(Statement {
+        earnings: earnings(db, program, partner_id).await?,
+        paid_minor: ledger_sum(db, program.id, partner_id, &[PAYOUT]).await?,
+    })
+}
+
+/// Records money paid against a statement. `payable` may go negative (a clawback carried
+/// forward) if earnings later fall.
+pub async fn record_payout(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    program: &rebate_program::Model,
+    partner_id: i64,
+    money: MoneyInput,
+) -> AppResult<Outcome<()>> {
+    if money.currency != program.currency {
+        return Ok(Err(UserError::one(
+            "amount",
+            UserErrorCode::Invalid,
+            format!("pay in the program's currency, {}", program.currency),
+        )));
+    }
+    let minor = match to_minor(&money) {
+        Ok(minor) if minor > 0 => minor,
+        Ok(_) => {
+            return Ok(Err(UserError::one(
+                "amount",
+                UserErrorCode::Invalid,
+                "must be positive",
+            )))
+        }
+        Err(message) => {
+            return Ok(Err(UserError::one(
+                "amount",
+                UserErrorCode::Invalid,
+                message,
+            )))
+        }
+    };
+    if !is_eligible(db, program, partner_id).await? {
+        return Ok(Err(UserError::one(
+            "partnerId",
+            UserErrorCode::NotFound,
+            "the partner is not in this program",
+        )));
+    }
+    write_entry(
+        db,
+        partner_id,
+        Some(program.id),
+        PAYOUT,
+        minor,
+        &program.currency,
+        &format!("payout for program {}", program.id),
+        Some(actor.user_id),
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+// ---- MDF ----
+
+pub const PENDING: &str = "PENDING";
+pub const APPROVED: &str = "APPROVED";
+pub const DECLINED: &str = "DECLINED";
+pub const SUBMITTED: &str = "SUBMITTED";
+pub const REJECTED: &str = "REJECTED";
+pub const PAID: &str = "PAID";
+
+fn positive_minor(money: &MoneyInput, currency: &str, field: &str) -> Result<i64, Vec<UserError>> {
+    if money.currency != currency {
+        return Err(UserError::one(
+            field,
+            UserErrorCode::Invalid,
+            format!("use the budget's currency, {currency}"),
+        ));
+    }
+    match to_minor(money) {
+        Ok(minor) if minor > 0 => Ok(minor),
+        Ok(_) => Err(UserError::one(
+            field,
+            UserErrorCode::Invalid,
+            "must be positive",
+        )),
+        Err(message) => Err(UserError::one(field, UserErrorCode::Invalid, message)),
+    }
+}
+
+pub async fn create_budget(
+    db: &DatabaseConnection,
+    name: &str,
+    money: &MoneyInput,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> AppResult<Outcome<mdf_budget::Model>> {
+    if name.trim().is_empty() {
+        return Ok(Err(UserError::one(
+            "name",
+            UserErrorCode::Required,
+            "must not be blank",
+        )));
+    }
+    if end < start {
+        return Ok(Err(UserError::one(
+            "periodEnd",
+            UserErrorCode::Invalid,
+            "must not be before periodStart",
+        )));
+    }
+    if minor_digits(&money.currency).is_none() {
+        return Ok(Err(UserError::one(
+            "amount",
+            UserErrorCode::Invalid,
+            "unsupported currency",
+        )));
+    }
+    let minor = match positive_minor(money, &money.currency, "amount") {
+        Ok(minor) => minor,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    Ok(Ok(mdf_budget::ActiveModel {
+        name: Set(name.trim().to_owned()),
+        amount_minor: Set(minor),
+        allocated_minor: Set(0),
+        currency: Set(money.currency.clone()),
+        period_start: Set(start),
+        period_end: Set(end),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?))
+}
+
+/// Allocates part of a budget to a partner: Σ allocations ≤ budget, checked and moved in
+/// one conditional update.
+pub async fn allocate(
+    db: &DatabaseConnection,
+    budget_id: i64,
+    partner_id: i64,
+    money: &MoneyInput,
+) -> AppResult<Outcome<mdf_allocation::Model>> {
+    let Some(budget) = mdf_budget::Entity::find_by_id(budget_id).one(db).await? else {
+        return Ok(Err(UserError::one(
+            "budgetId",
+            UserErrorCode::NotFound,
+            "no such budget",
+        )));
+    };
+    if partner::Entity::find_by_id(partner_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Ok(Err(UserError::one(
+            "partnerId",
+            UserErrorCode::NotFound,
+            "no such partner",
+        )));
+    }
+    let minor = match positive_minor(money, &budget.currency, "amount") {
+        Ok(minor) => minor,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let moved = mdf_budget::Entity::update_many()
+            .col_expr(
+                mdf_budget::Column::AllocatedMinor,
+                Expr::col(mdf_budget::Column::AllocatedMinor).add(minor),
+            )
+            .filter(mdf_budget::Column::Id.eq(budget_id))
+            .filter(
+                Expr::expr(Expr::col(mdf_budget::Column::AllocatedMinor).add(minor))
+                    .lte(Expr::col(mdf_budget::Column::AmountMinor)),
+            )
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            let left = mdf_budget::Entity::find_by_id(budget_id)
+                .one(&txn)
+                .await?
+                .map_or(0, |b| b.amount_minor - b.allocated_minor);
+            return Ok(Err(UserError::one(
+                "amount",
+                UserErrorCode::RuleViolation,
+                format!(
+                    "exceeds what is left of the budget ({} {})",
+                    amount(left, &budget.currency),
+                    budget.currency
+                ),
+            )));
+        }
+        let allocation = mdf_allocation::ActiveModel {
+            budget_id: Set(budget_id),
+            partner_id: Set(partner_id),
+            amount_minor: Set(minor),
+            approved_minor: Set(0),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        Ok(Ok(allocation))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+pub async fn create_request(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    allocation: &mdf_allocation::Model,
+    title: &str,
+    activities: &[(String, MoneyInput)],
+    currency: &str,
+) -> AppResult<Outcome<mdf_request::Model>> {
+    let mut errors = Vec::new();
+    if title.trim().is_empty() {
+        errors.push(UserError::new(
+            "title",
+            UserErrorCode::Required,
+            "must not be blank",
+        ));
+    }
+    if activities.is_empty() {
+        errors.push(UserError::new(
+            "activities",
+            UserErrorCode::Required,
+            "list at least one activity",
+        ));
+    }
+    let mut amounts = Vec::new();
+    for (i, (description, money)) in activities.iter().enumerate() {
+        if description.trim().is_empty() {
+            errors.push(UserError::new(
+                &format!("activities.{i}.description"),
+                UserErrorCode::Required,
+                "must not be blank",
+            ));
+        }
+        match positive_minor(money, currency, &format!("activities.{i}.amount")) {
+            Ok(minor) => amounts.push(minor),
+            Err(mut problem) => errors.append(&mut problem),
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let request = mdf_request::ActiveModel {
+            allocation_id: Set(allocation.id),
+            partner_id: Set(allocation.partner_id),
+            title: Set(title.trim().to_owned()),
+            created_by_id: Set(Some(actor.user_id)),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        for ((description, _), minor) in activities.iter().zip(amounts) {
+            mdf_activity::ActiveModel {
+                request_id: Set(request.id),
+                description: Set(description.trim().to_owned()),
+                requested_minor: Set(minor),
+                approved_minor: Set(None),
+                claimed_minor: Set(0),
+                status: Set(PENDING.into()),
+                claim_deadline: Set(None),
+                required_proof: Set(None),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        Ok(Ok(request))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+pub async fn activity_context(
+    db: &impl ConnectionTrait,
+    activity_id: i64,
+) -> AppResult<
+    Option<(
+        mdf_activity::Model,
+        mdf_request::Model,
+        mdf_allocation::Model,
+        mdf_budget::Model,
+    )>,
+> {
+    let Some(activity) = mdf_activity::Entity::find_by_id(activity_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let request = mdf_request::Entity::find_by_id(activity.request_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("request missing"))?;
+    let allocation = mdf_allocation::Entity::find_by_id(request.allocation_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("allocation missing"))?;
+    let budget = mdf_budget::Entity::find_by_id(allocation.budget_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("budget missing"))?;
+    Ok(Some((activity, request, allocation, budget)))
+}
+
+/// Approves an activity for at most what was requested: Σ approved ≤ allocation, moved
+/// in one conditional update.
+pub async fn approve_activity(
+    db: &DatabaseConnection,
+    activity_id: i64,
+    money: &MoneyInput,
+    claim_deadline: Option<NaiveDate>,
+    required_proof: Option<String>,
+) -> AppResult<Outcome<mdf_activity::Model>> {
+    let Some((activity, _, allocation, budget)) = activity_context(db, activity_id).await? else {
+        return Ok(Err(UserError::one(
+            "activityId",
+            UserErrorCode::NotFound,
+            "no such activity",
+        )));
+    };
+    if activity.status != PENDING {
+        return Ok(Err(UserError::one(
+            "activityId",
+            UserErrorCode::IllegalTransition,
+            "only a pending activity can be decided",
+        )));
+    }
+    let minor = match positive_minor(money, &budget.currency, "approvedAmount") {
+        Ok(minor) => minor,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    if minor > activity.requested_minor {
+        return Ok(Err(UserError::one(
+            "approvedAmount",
+            UserErrorCode::Invalid,
+            "cannot exceed the requested amount",
+        )));
+    }
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let moved = mdf_allocation::Entity::update_many()
+            .col_expr(
+                mdf_allocation::Column::ApprovedMinor,
+                Expr::col(mdf_allocation::Column::ApprovedMinor).add(minor),
+            )
+            .filter(mdf_allocation::Column::Id.eq(allocation.id))
+            .filter(
+                Expr::expr(Expr::col(mdf_allocation::Column::ApprovedMinor).add(minor))
+                    .lte(Expr::col(mdf_allocation::Column::AmountMinor)),
+            )
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Ok(Err(UserError::one(
+                "approvedAmount",
+                UserErrorCode::RuleViolation,
+                "exceeds what is left of the partner's allocation",
+            )));
+        }
+        let decided = mdf_activity::Entity::update_many()
+            .col_expr(mdf_activity::Column::Status, APPROVED.into())
+            .col_expr(mdf_activity::Column::ApprovedMinor, Some(minor).into())
+            .col_expr(mdf_activity::Column::ClaimDeadline, claim_deadline.into())
+            .col_expr(
+                mdf_activity::Column::RequiredProof,
+                required_proof.clone().into(),
+            )
+            .filter(mdf_activity::Column::Id.eq(activity_id))
+            .filter(mdf_activity::Column::Status.eq(PENDING))
+            .exec(&txn)
+            .await?;
+        if decided.rows_affected != 1 {
+            return Ok(Err(UserError::one(
+                "activityId",
+                UserErrorCode::IllegalTransition,
+                "the activity was decided meanwhile",
+            )));
+        }
+        Ok(Ok(mdf_activity::Entity::find_by_id(activity_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("activity vanished"))?))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+pub async fn decline_activity(
+    db: &DatabaseConnection,
+    activity_id: i64,
+) -> AppResult<Outcome<mdf_activity::Model>> {
+    let moved = mdf_activity::Entity::update_many()
+        .col_expr(mdf_activity::Column::Status, DECLINED.into())
+        .filter(mdf_activity::Column::Id.eq(activity_id))
+        .filter(mdf_activity::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Ok(Err(UserError::one(
+            "activityId",
+            UserErrorCode::IllegalTransition,
+            "only a pending activity can be declined",
+        )));
+    }
+    Ok(Ok(mdf_activity::Entity::find_by_id(activity_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("activity"))?))
+}
+
+/// Claims money for an approved activity: Σ claims ≤ the approved amount, moved in one
+/// conditional update.
+pub async fn submit_claim(
+    db: &DatabaseConnection,
+    activity: &mdf_activity::Model,
+    budget: &mdf_budget::Model,
+    partner_id: i64,
+    money: &MoneyInput,
+    proof_note: Option<String>,
+    proof_file_id: Option<i64>,
+) -> AppResult<Outcome<mdf_claim::Model>> {
+    if activity.status != APPROVED {
+        return Ok(Err(UserError::one(
+            "activityId",
+            UserErrorCode::IllegalTransition,
+            "only an approved activity can be claimed",
+        )));
+    }
+    if activity
+        .claim_deadline
+        .is_some_and(|deadline| Utc::now().date_naive() > deadline)
+    {
+        return Ok(Err(UserError::one(
+            "activityId",
+            UserErrorCode::RuleViolation,
+            "the claim deadline has passed",
+        )));
+    }
+    if activity.required_proof.is_some() && proof_note.is_none() && proof_file_id.is_none() {
+        return Ok(Err(UserError::one(
+            "proof",
+            UserErrorCode::Required,
+            "this activity requires proof",
+        )));
+    }
+    let minor = match positive_minor(money, &budget.currency, "amount") {
+        Ok(minor) => minor,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let moved = mdf_activity::Entity::update_many()
+            .col_expr(
+                mdf_activity::Column::ClaimedMinor,
+                Expr::col(mdf_activity::Column::ClaimedMinor).add(minor),
+            )
+            .filter(mdf_activity::Column::Id.eq(activity.id))
+            .filter(
+                Condition::all().add(
+                    Expr::expr(Expr::col(mdf_activity::Column::ClaimedMinor).add(minor))
+                        .lte(Expr::cust("COALESCE(approved_minor, 0)")),
+                ),
+            )
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Ok(Err(UserError::one(
+                "amount",
+                UserErrorCode::RuleViolation,
+                "exceeds the activity's approved amount",
+            )));
+        }
+        let claim = mdf_claim::ActiveModel {
+            activity_id: Set(activity.id),
+            partner_id: Set(partner_id),
+            amount_minor: Set(minor),
+            proof_file_id: Set(proof_file_id),
+            proof_note: Set(proof_note.clone()),
+            status: Set(SUBMITTED.into()),
+            paid_at: Set(None),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        Ok(Ok(claim))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+/// Moves a claim `from` → `to`; a rejected claim frees its amount for another claim, a
+/// paid one is written to the ledger. Only one caller can make each move.
+pub async fn decide_claim(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    claim_id: i64,
+    from: &str,
+    to: &str,
+) -> AppResult<Outcome<mdf_claim::Model>> {
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let Some(claim) = mdf_claim::Entity::find_by_id(claim_id).one(&txn).await? else {
+            return Ok(Err(UserError::one(
+                "id",
+                UserErrorCode::NotFound,
+                "no such claim",
+            )));
+        };
+        let mut update = mdf_claim::Entity::update_many()
+            .col_expr(mdf_claim::Column::Status, to.into())
+            .filter(mdf_claim::Column::Id.eq(claim_id))
+            .filter(mdf_claim::Column::Status.eq(from));
+        if to == PAID {
+            update = update.col_expr(mdf_claim::Column::PaidAt, Some(Utc::now()).into());
+        }
+        if update.exec(&txn).await?.rows_affected != 1 {
+            return Ok(Err(UserError::one(
+                "id",
+                UserErrorCode::IllegalTransition,
+                format!("only a {from} claim can become {to}").to_lowercase(),
+            )));
+        }
+        if to == REJECTED {
+            mdf_activity::Entity::update_many()
+                .col_expr(
+                    mdf_activity::Column::ClaimedMinor,
+                    Expr::col(mdf_activity::Column::ClaimedMinor).sub(claim.amount_minor),
+                )
+                .filter(mdf_activity::Column::Id.eq(claim.activity_id))
+                .exec(&txn)
+                .await?;
+        }
+        if to == PAID {
+            let Some((_, _, _, budget)) = activity_context(&txn, claim.activity_id).await? else {
+                return Err(AppError::internal("claim without activity"));
+            };
+            write_entry(
+                &txn,
+                claim.partner_id,
+                None,
+                MDF_PAYMENT,
+                claim.amount_minor,
+                &budget.currency,
+                &format!("MDF claim {claim_id}"),
+                Some(actor.user_id),
+            )
+            .await?;
+        }
+        Ok(Ok(mdf_claim::Entity::find_by_id(claim_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("claim vanished"))?))
+    }
+    .await;
+    settle(txn, result).await
+}

@@ -1,0 +1,1148 @@
+use async_graphql::{
+    Context, Enum, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject, Upload, ID,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::Role;
+use entity::{
+    ledger_entry, mdf_activity, mdf_allocation, mdf_budget, mdf_claim, mdf_request, rebate_program,
+};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use super::rebates::{self, Band, Method};
+use super::service::{self, NewProgram};
+use crate::auth::{actor, Actor, RoleGuard};
+use crate::deals::DealRegistration;
+use crate::error::AppError;
+use crate::loaders::load_one;
+use crate::money::{round, Money, MoneyInput};
+use crate::partners::policy::scope;
+use crate::partners::Partner;
+use crate::relay::{
+    global_id, local_id, paginate, PageArgs, RelayConnection, UserError, UserErrorCode,
+};
+
+pub const PROGRAM_KIND: &str = "RebateProgram";
+pub const BUDGET_KIND: &str = "MdfBudget";
+pub const ALLOCATION_KIND: &str = "MdfAllocation";
+pub const ACTIVITY_KIND: &str = "MdfActivity";
+pub const CLAIM_KIND: &str = "MdfClaim";
+const MANAGERS: &[Role] = &[Role::ChannelManager];
+const PARTNERS: &[Role] = &[Role::Partner];
+const ECONOMICS: &[Role] = &[Role::ChannelManager, Role::Partner];
+
+fn money(minor: i64, currency: &str) -> Money {
+    Money::from_minor(minor, currency)
+}
+
+fn not_found(what: &str) -> async_graphql::Error {
+    AppError::not_found(what).extend()
+}
+
+/// Partner economics: direct reps never; partners only within their scope.
+async fn check_partner(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    partner_id: i64,
+) -> async_graphql::Result<()> {
+    if actor.role == Role::DirectRep {
+        return Err(AppError::forbidden().extend());
+    }
+    if !scope(db, actor).await.extend()?.allows(partner_id) {
+        return Err(not_found("partner"));
+    }
+    Ok(())
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+pub enum RebateMethod {
+    Retroactive,
+    Banded,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct RebateTier {
+    pub min: Decimal,
+    /// Null for the open-ended top tier.
+    pub max: Option<Decimal>,
+    /// A fraction: 0.02 is 2%.
+    pub rate: Decimal,
+}
+
+impl From<&Band> for RebateTier {
+    fn from(b: &Band) -> Self {
+        RebateTier {
+            min: b.min,
+            max: b.max,
+            rate: b.rate.normalize(),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct RebateTierInput {
+    pub min: Decimal,
+    pub max: Option<Decimal>,
+    pub rate: Decimal,
+}
+
+fn bands(input: &[RebateTierInput]) -> Vec<Band> {
+    input
+        .iter()
+        .map(|t| Band {
+            min: t.min,
+            max: t.max,
+            rate: t.rate,
+        })
+        .collect()
+}
+
+pub struct RebateProgram(rebate_program::Model);
+
+#[Object]
+impl RebateProgram {
+    async fn id(&self) -> ID {
+        global_id(PROGRAM_KIND, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn period_start(&self) -> NaiveDate {
+        self.0.period_start
+    }
+    async fn period_end(&self) -> NaiveDate {
+        self.0.period_end
+    }
+    async fn method(&self) -> RebateMethod {
+        match service::method_of(&self.0) {
+            Method::Retroactive => RebateMethod::Retroactive,
+            Method::Banded => RebateMethod::Banded,
+        }
+    }
+    async fn tiers(&self) -> Vec<RebateTier> {
+        service::bands_of(&self.0).iter().map(Into::into).collect()
+    }
+    /// The most volume that earns a rebate.
+    async fn cap(&self) -> Option<Money> {
+        self.0.cap_minor.map(|c| money(c, &self.0.currency))
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// How much a partner earned in a program, and why.
+pub struct RebateStatement {
+    program: rebate_program::Model,
+    partner_id: i64,
+    statement: service::Statement,
+}
+
+#[Object]
+impl RebateStatement {
+    async fn program(&self) -> RebateProgram {
+        RebateProgram(self.program.clone())
+    }
+    async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partner>> {
+        Ok(load_one::<entity::partner::Entity>(ctx, self.partner_id)
+            .await?
+            .map(Partner))
+    }
+    /// The measure: won registered revenue counted by this program.
+    async fn measure(&self) -> Money {
+        Money::exact(self.statement.earnings.total, &self.program.currency)
+    }
+    async fn tier_reached(&self) -> Option<RebateTier> {
+        rebates::band_reached(
+            &service::bands_of(&self.program),
+            self.statement.earnings.total,
+        )
+        .map(Into::into)
+    }
+    async fn next_tier_threshold(&self) -> Option<Money> {
+        rebates::next_threshold(
+            &service::bands_of(&self.program),
+            self.statement.earnings.total,
+        )
+        .map(|amount| Money::exact(amount, &self.program.currency))
+    }
+    async fn earned(&self) -> Money {
+        Money::exact(self.statement.earnings.earned, &self.program.currency)
+    }
+    async fn paid(&self) -> Money {
+        money(self.statement.paid_minor, &self.program.currency)
+    }
+    /// `earned − paid`; negative means a clawback carried forward.
+    async fn payable(&self) -> Money {
+        let paid = money(self.statement.paid_minor, &self.program.currency).amount;
+        Money::exact(
+            self.statement.earnings.earned - paid,
+            &self.program.currency,
+        )
+    }
+    /// The won registrations counted.
+    async fn deals(&self) -> Vec<DealRegistration> {
+        self.statement
+            .earnings
+            .deals
+            .iter()
+            .cloned()
+            .map(DealRegistration)
+            .collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RebateSimulation {
+    pub volume: Money,
+    pub earned: Money,
+    pub tier_reached: Option<RebateTier>,
+    pub next_tier_threshold: Option<Money>,
+}
+
+pub struct LedgerEntry(ledger_entry::Model);
+
+#[Object]
+impl LedgerEntry {
+    async fn id(&self) -> ID {
+        global_id("LedgerEntry", self.0.id)
+    }
+    /// `ACCRUAL`, `ADJUSTMENT` (what is earned, ±), `PAYOUT`, `MDF_PAYMENT` (money paid).
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn amount(&self) -> Money {
+        money(self.0.amount_minor, &self.0.currency)
+    }
+    /// What caused it (a won deal, a program change, a payout, an MDF claim).
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RebateProgram>> {
+        let Some(id) = self.0.program_id else {
+            return Ok(None);
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(rebate_program::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+            .map(RebateProgram))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct MdfBudget(mdf_budget::Model);
+
+#[Object]
+impl MdfBudget {
+    async fn id(&self) -> ID {
+        global_id(BUDGET_KIND, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn amount(&self) -> Money {
+        money(self.0.amount_minor, &self.0.currency)
+    }
+    async fn allocated(&self) -> Money {
+        money(self.0.allocated_minor, &self.0.currency)
+    }
+    async fn remaining(&self) -> Money {
+        money(
+            self.0.amount_minor - self.0.allocated_minor,
+            &self.0.currency,
+        )
+    }
+    async fn period_start(&self) -> NaiveDate {
+        self.0.period_start
+    }
+    async fn period_end(&self) -> NaiveDate {
+        self.0.period_end
+    }
+}
+
+pub struct MdfAllocation(mdf_allocation::Model);
+
+async fn budget_of(ctx: &Context<'_>, id: i64) -> async_graphql::Result<mdf_budget::Model> {
+    let db = ctx.data::<DatabaseConnection>()?;
+    mdf_budget::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(AppError::from)
+        .extend()?
+        .ok_or_else(|| not_found("budget"))
+}
+
+#[Object]
+impl MdfAllocation {
+    async fn id(&self) -> ID {
+        global_id(ALLOCATION_KIND, self.0.id)
+    }
+    async fn budget(&self, ctx: &Context<'_>) -> async_graphql::Result<MdfBudget> {
+        Ok(MdfBudget(budget_of(ctx, self.0.budget_id).await?))
+    }
+    async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partner>> {
+        Ok(load_one::<entity::partner::Entity>(ctx, self.0.partner_id)
+            .await?
+            .map(Partner))
+    }
+    async fn amount(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
+        Ok(money(
+            self.0.amount_minor,
+            &budget_of(ctx, self.0.budget_id).await?.currency,
+        ))
+    }
+    /// Σ approved activities.
+    async fn approved(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
+        Ok(money(
+            self.0.approved_minor,
+            &budget_of(ctx, self.0.budget_id).await?.currency,
+        ))
+    }
+}
+
+pub struct MdfRequest {
+    model: mdf_request::Model,
+    currency: String,
+}
+
+#[Object]
+impl MdfRequest {
+    async fn id(&self) -> ID {
+        global_id("MdfRequest", self.model.id)
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    async fn activities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MdfActivity>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = mdf_activity::Entity::find()
+            .filter(mdf_activity::Column::RequestId.eq(self.model.id))
+            .order_by_asc(mdf_activity::Column::Id)
+            .all(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(rows
+            .into_iter()
+            .map(|model| MdfActivity {
+                model,
+                currency: self.currency.clone(),
+            })
+            .collect())
+    }
+}
+
+pub struct MdfActivity {
+    model: mdf_activity::Model,
+    currency: String,
+}
+
+#[Object]
+impl MdfActivity {
+    async fn id(&self) -> ID {
+        global_id(ACTIVITY_KIND, self.model.id)
+    }
+    async fn description(&self) -> &str {
+        &self.model.description
+    }
+    /// `PENDING → APPROVED | DECLINED`.
+    async fn status(&self) -> &str {
+        &self.model.status
+    }
+    async fn requested(&self) -> Money {
+        money(self.model.requested_minor, &self.currency)
+    }
+    async fn approved(&self) -> Option<Money> {
+        self.model.approved_minor.map(|m| money(m, &self.currency))
+    }
+    async fn claimed(&self) -> Money {
+        money(self.model.claimed_minor, &self.currency)
+    }
+    async fn claim_deadline(&self) -> Option<NaiveDate> {
+        self.model.claim_deadline
+    }
+    async fn required_proof(&self) -> Option<&str> {
+        self.model.required_proof.as_deref()
+    }
+}
+
+pub struct MdfClaim {
+    model: mdf_claim::Model,
+    currency: String,
+}
+
+#[Object]
+impl MdfClaim {
+    async fn id(&self) -> ID {
+        global_id(CLAIM_KIND, self.model.id)
+    }
+    async fn amount(&self) -> Money {
+        money(self.model.amount_minor, &self.currency)
+    }
+    /// `SUBMITTED → APPROVED | REJECTED`, `APPROVED → PAID`.
+    async fn status(&self) -> &str {
+        &self.model.status
+    }
+    async fn proof_note(&self) -> Option<&str> {
+        self.model.proof_note.as_deref()
+    }
+    async fn has_proof_file(&self) -> bool {
+        self.model.proof_file_id.is_some()
+    }
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.model.paid_at
+    }
+}
+
+async fn program(db: &DatabaseConnection, id: &ID) -> async_graphql::Result<rebate_program::Model> {
+    let local = local_id(id, PROGRAM_KIND).unwrap_or(-1);
+    rebate_program::Entity::find_by_id(local)
+        .one(db)
+        .await
+        .map_err(AppError::from)
+        .extend()?
+        .ok_or_else(|| not_found("rebate program"))
+}
+
+#[derive(Default)]
+pub struct IncentiveQuery;
+
+#[Object]
+impl IncentiveQuery {
+    /// Rebate programs: all for channel managers, the caller's own for partners.
+    #[graphql(guard = "RoleGuard(ECONOMICS)")]
+    async fn rebate_programs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<RebateProgram>> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let all = rebate_program::Entity::find()
+            .order_by_asc(rebate_program::Column::Id)
+            .all(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let mut visible = Vec::new();
+        for program in all {
+            let mine = match actor.partner_id {
+                Some(partner_id) => service::is_eligible(db, &program, partner_id)
+                    .await
+                    .extend()?,
+                None => true,
+            };
+            if mine {
+                visible.push(RebateProgram(program));
+            }
+        }
+        Ok(visible)
+    }
+
+    /// A partner's statement in a program: measure, tier reached, earned, paid, payable,
+    /// the deals counted and the next tier's threshold.
+    async fn rebate_statement(
+        &self,
+        ctx: &Context<'_>,
+        partner_id: ID,
+        program_id: ID,
+    ) -> async_graphql::Result<RebateStatement> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let partner_id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
+        check_partner(db, &actor, partner_id).await?;
+        let program = program(db, &program_id).await?;
+        if !service::is_eligible(db, &program, partner_id)
+            .await
+            .extend()?
+        {
+            return Err(not_found("rebate statement"));
+        }
+        let statement = service::statement(db, &program, partner_id)
+            .await
+            .extend()?;
+        Ok(RebateStatement {
+            program,
+            partner_id,
+            statement,
+        })
+    }
+
+    /// What a program would pay on a hypothetical volume.
+    #[graphql(guard = "RoleGuard(ECONOMICS)")]
+    async fn simulate_rebate(
+        &self,
+        ctx: &Context<'_>,
+        program_id: ID,
+        volume: Decimal,
+    ) -> async_graphql::Result<RebateSimulation> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let program = program(db, &program_id).await?;
+        if let Some(partner_id) = actor.partner_id {
+            if !service::is_eligible(db, &program, partner_id)
+                .await
+                .extend()?
+            {
+                return Err(not_found("rebate program"));
+            }
+        }
+        if volume < Decimal::ZERO {
+            return Err(AppError::BadUserInput("volume must not be negative".into()).extend());
+        }
+        let bands = service::bands_of(&program);
+        let cap = program
+            .cap_minor
+            .map(|c| money(c, &program.currency).amount);
+        let earned = round(
+            rebates::earned(service::method_of(&program), &bands, volume, cap),
+            &program.currency,
+        );
+        let currency = program.currency.clone();
+        Ok(RebateSimulation {
+            volume: Money::exact(volume, &currency),
+            earned: Money::exact(earned, &currency),
+            tier_reached: rebates::band_reached(&bands, volume).map(Into::into),
+            next_tier_threshold: rebates::next_threshold(&bands, volume)
+                .map(|amount| Money::exact(amount, &currency)),
+        })
+    }
+
+    /// Every accrual, adjustment, payout and MDF payment of a partner, oldest first.
+    async fn ledger(
+        &self,
+        ctx: &Context<'_>,
+        partner_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<LedgerEntry>> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let partner_id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
+        check_partner(db, &actor, partner_id).await?;
+        let select =
+            ledger_entry::Entity::find().filter(ledger_entry::Column::PartnerId.eq(partner_id));
+        paginate(
+            db,
+            select,
+            ledger_entry::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |e| e.id,
+            LedgerEntry,
+        )
+        .await
+        .extend()
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn mdf_budgets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MdfBudget>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = mdf_budget::Entity::find()
+            .order_by_asc(mdf_budget::Column::Id)
+            .all(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(rows.into_iter().map(MdfBudget).collect())
+    }
+
+    /// MDF allocations: a partner's own, or all for channel managers.
+    #[graphql(guard = "RoleGuard(ECONOMICS)")]
+    async fn mdf_allocations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<MdfAllocation>> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let visible = scope(db, &actor).await.extend()?;
+        let rows = visible
+            .restrict(
+                mdf_allocation::Entity::find(),
+                mdf_allocation::Column::PartnerId,
+            )
+            .order_by_asc(mdf_allocation::Column::Id)
+            .all(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(rows.into_iter().map(MdfAllocation).collect())
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateRebateProgramInput {
+    pub name: String,
+    pub currency: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub method: RebateMethod,
+    /// Contiguous `[min, max)` bands from 0; `max` null on the last.
+    pub tiers: Vec<RebateTierInput>,
+    pub cap: Option<Decimal>,
+    #[graphql(default)]
+    pub partner_ids: Vec<ID>,
+    /// Every partner in these program tiers is eligible.
+    #[graphql(default)]
+    pub tier_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateRebateTiersInput {
+    pub id: ID,
+    pub version: i32,
+    pub tiers: Vec<RebateTierInput>,
+    pub cap: Option<Decimal>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct RebateProgramPayload {
+    pub rebate_program: Option<RebateProgram>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct RecordRebatePayoutInput {
+    pub program_id: ID,
+    pub partner_id: ID,
+    pub amount: MoneyInput,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct RebatePayoutPayload {
+    pub statement: Option<RebateStatement>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct CreateMdfBudgetInput {
+    pub name: String,
+    pub amount: MoneyInput,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct MdfBudgetPayload {
+    pub mdf_budget: Option<MdfBudget>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct AllocateMdfInput {
+    pub budget_id: ID,
+    pub partner_id: ID,
+    pub amount: MoneyInput,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct MdfAllocationPayload {
+    pub mdf_allocation: Option<MdfAllocation>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct MdfActivityInput {
+    pub description: String,
+    pub amount: MoneyInput,
+}
+
+#[derive(InputObject)]
+pub struct CreateMdfRequestInput {
+    pub allocation_id: ID,
+    pub title: String,
+    pub activities: Vec<MdfActivityInput>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct MdfRequestPayload {
+    pub mdf_request: Option<MdfRequest>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct ApproveMdfActivityInput {
+    pub activity_id: ID,
+    pub approved_amount: MoneyInput,
+    pub claim_deadline: Option<NaiveDate>,
+    pub required_proof: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DeclineMdfActivityInput {
+    pub activity_id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct MdfActivityPayload {
+    pub mdf_activity: Option<MdfActivity>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct SubmitMdfClaimInput {
+    pub activity_id: ID,
+    pub amount: MoneyInput,
+    pub proof_note: Option<String>,
+    /// Proof of performance, as a file (GraphQL multipart request).
+    pub proof: Option<Upload>,
+}
+
+#[derive(InputObject)]
+pub struct MdfClaimActionInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct MdfClaimPayload {
+    pub mdf_claim: Option<MdfClaim>,
+    pub user_errors: Vec<UserError>,
+}
+
+async fn claim_currency(
+    db: &DatabaseConnection,
+    claim: &mdf_claim::Model,
+) -> async_graphql::Result<String> {
+    let context = service::activity_context(db, claim.activity_id)
+        .await
+        .extend()?;
+    Ok(context
+        .map(|(_, _, _, budget)| budget.currency)
+        .unwrap_or_default())
+}
+
+async fn claim_payload(
+    db: &DatabaseConnection,
+    result: Result<mdf_claim::Model, Vec<UserError>>,
+) -> async_graphql::Result<MdfClaimPayload> {
+    Ok(match result {
+        Ok(model) => {
+            let currency = claim_currency(db, &model).await?;
+            MdfClaimPayload {
+                mdf_claim: Some(MdfClaim { model, currency }),
+                user_errors: vec![],
+            }
+        }
+        Err(user_errors) => MdfClaimPayload {
+            mdf_claim: None,
+            user_errors,
+        },
+    })
+}
+
+#[derive(Default)]
+pub struct IncentiveMutation;
+
+impl IncentiveMutation {
+    async fn move_claim(
+        &self,
+        ctx: &Context<'_>,
+        id: &ID,
+        from: &str,
+        to: &str,
+    ) -> async_graphql::Result<MdfClaimPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let local = local_id(id, CLAIM_KIND).unwrap_or(-1);
+        let result = service::decide_claim(db, &actor, local, from, to)
+            .await
+            .extend()?;
+        claim_payload(db, result).await
+    }
+}
+
+#[Object]
+impl IncentiveMutation {
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn create_rebate_program(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRebateProgramInput,
+    ) -> async_graphql::Result<RebateProgramPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let new = NewProgram {
+            name: input.name,
+            currency: input.currency,
+            period_start: input.period_start,
+            period_end: input.period_end,
+            method: if input.method == RebateMethod::Banded {
+                Method::Banded
+            } else {
+                Method::Retroactive
+            },
+            bands: bands(&input.tiers),
+            cap: input.cap,
+            partner_ids: input
+                .partner_ids
+                .iter()
+                .map(|id| local_id(id, crate::partners::NODE_KIND).unwrap_or(-1))
+                .collect(),
+            tier_ids: input
+                .tier_ids
+                .iter()
+                .map(|id| local_id(id, crate::tiers::NODE_KIND).unwrap_or(-1))
+                .collect(),
+        };
+        Ok(
+            match service::create_program(db, &actor, new).await.extend()? {
+                Ok(model) => RebateProgramPayload {
+                    rebate_program: Some(RebateProgram(model)),
+                    user_errors: vec![],
+                },
+                Err(user_errors) => RebateProgramPayload {
+                    rebate_program: None,
+                    user_errors,
+                },
+            },
+        )
+    }
+
+    /// Replaces a program's tiers; earnings change through adjustment entries, never edits.
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn update_rebate_program_tiers(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateRebateTiersInput,
+    ) -> async_graphql::Result<RebateProgramPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let id = local_id(&input.id, PROGRAM_KIND).unwrap_or(-1);
+        Ok(
+            match service::update_bands(
+                db,
+                &actor,
+                id,
+                input.version,
+                bands(&input.tiers),
+                input.cap,
+            )
+            .await
+            .extend()?
+            {
+                Ok(model) => RebateProgramPayload {
+                    rebate_program: Some(RebateProgram(model)),
+                    user_errors: vec![],
+                },
+                Err(user_errors) => RebateProgramPayload {
+                    rebate_program: None,
+                    user_errors,
+                },
+            },
+        )
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn record_rebate_payout(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordRebatePayoutInput,
+    ) -> async_graphql::Result<RebatePayoutPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let program = program(db, &input.program_id).await?;
+        let partner_id = local_id(&input.partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
+        if let Err(user_errors) =
+            service::record_payout(db, &actor, &program, partner_id, input.amount)
+                .await
+                .extend()?
+        {
+            return Ok(RebatePayoutPayload {
+                statement: None,
+                user_errors,
+            });
+        }
+        let statement = service::statement(db, &program, partner_id)
+            .await
+            .extend()?;
+        Ok(RebatePayoutPayload {
+            statement: Some(RebateStatement {
+                program,
+                partner_id,
+                statement,
+            }),
+            user_errors: vec![],
+        })
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn create_mdf_budget(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMdfBudgetInput,
+    ) -> async_graphql::Result<MdfBudgetPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(
+            match service::create_budget(
+                db,
+                &input.name,
+                &input.amount,
+                input.period_start,
+                input.period_end,
+            )
+            .await
+            .extend()?
+            {
+                Ok(model) => MdfBudgetPayload {
+                    mdf_budget: Some(MdfBudget(model)),
+                    user_errors: vec![],
+                },
+                Err(user_errors) => MdfBudgetPayload {
+                    mdf_budget: None,
+                    user_errors,
+                },
+            },
+        )
+    }
+
+    /// Allocates part of a budget to a partner; Σ allocations never exceeds the budget.
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn allocate_mdf(
+        &self,
+        ctx: &Context<'_>,
+        input: AllocateMdfInput,
+    ) -> async_graphql::Result<MdfAllocationPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let budget = local_id(&input.budget_id, BUDGET_KIND).unwrap_or(-1);
+        let partner = local_id(&input.partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
+        Ok(
+            match service::allocate(db, budget, partner, &input.amount)
+                .await
+                .extend()?
+            {
+                Ok(model) => MdfAllocationPayload {
+                    mdf_allocation: Some(MdfAllocation(model)),
+                    user_errors: vec![],
+                },
+                Err(user_errors) => MdfAllocationPayload {
+                    mdf_allocation: None,
+                    user_errors,
+                },
+            },
+        )
+    }
+
+    /// A partner asks to spend its allocation on activities.
+    #[graphql(guard = "RoleGuard(PARTNERS)")]
+    async fn create_mdf_request(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMdfRequestInput,
+    ) -> async_graphql::Result<MdfRequestPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let local = local_id(&input.allocation_id, ALLOCATION_KIND).unwrap_or(-1);
+        let allocation = mdf_allocation::Entity::find_by_id(local)
+            .one(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let Some(allocation) = allocation.filter(|a| Some(a.partner_id) == actor.partner_id) else {
+            return Ok(MdfRequestPayload {
+                mdf_request: None,
+                user_errors: UserError::one(
+                    "allocationId",
+                    UserErrorCode::NotFound,
+                    "no such allocation",
+                ),
+            });
+        };
+        let currency = budget_of(ctx, allocation.budget_id).await?.currency;
+        let activities: Vec<(String, MoneyInput)> = input
+            .activities
+            .into_iter()
+            .map(|a| (a.description, a.amount))
+            .collect();
+        Ok(
+            match service::create_request(
+                db,
+                &actor,
+                &allocation,
+                &input.title,
+                &activities,
+                &currency,
+            )
+            .await
+            .extend()?
+            {
+                Ok(model) => MdfRequestPayload {
+                    mdf_request: Some(MdfRequest { model, currency }),
+                    user_errors: vec![],
+                },
+                Err(user_errors) => MdfRequestPayload {
+                    mdf_request: None,
+                    user_errors,
+                },
+            },
+        )
+    }
+
+    /// Approves an activity (at most what was requested); Σ approved never exceeds the allocation.
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn approve_mdf_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: ApproveMdfActivityInput,
+    ) -> async_graphql::Result<MdfActivityPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let id = local_id(&input.activity_id, ACTIVITY_KIND).unwrap_or(-1);
+        let result = service::approve_activity(
+            db,
+            id,
+            &input.approved_amount,
+            input.claim_deadline,
+            input.required_proof,
+        )
+        .await
+        .extend()?;
+        Ok(match result {
+            Ok(model) => MdfActivityPayload {
+                mdf_activity: Some(MdfActivity {
+                    model,
+                    currency: input.approved_amount.currency,
+                }),
+                user_errors: vec![],
+            },
+            Err(user_errors) => MdfActivityPayload {
+                mdf_activity: None,
+                user_errors,
+            },
+        })
+    }
+
+    /// Declines an activity; this is final.
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn decline_mdf_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: DeclineMdfActivityInput,
+    ) -> async_graphql::Result<MdfActivityPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let id = local_id(&input.activity_id, ACTIVITY_KIND).unwrap_or(-1);
+        Ok(match service::decline_activity(db, id).await.extend()? {
+            Ok(model) => {
+                let currency = service::activity_context(db, model.id)
+                    .await
+                    .extend()?
+                    .map(|(_, _, _, b)| b.currency)
+                    .unwrap_or_default();
+                MdfActivityPayload {
+                    mdf_activity: Some(MdfActivity { model, currency }),
+                    user_errors: vec![],
+                }
+            }
+            Err(user_errors) => MdfActivityPayload {
+                mdf_activity: None,
+                user_errors,
+            },
+        })
+    }
+
+    /// Claims money for an approved activity, with proof; never more than approved.
+    #[graphql(guard = "RoleGuard(PARTNERS)")]
+    async fn submit_mdf_claim(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitMdfClaimInput,
+    ) -> async_graphql::Result<MdfClaimPayload> {
+        let actor = actor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let id = local_id(&input.activity_id, ACTIVITY_KIND).unwrap_or(-1);
+        let context = service::activity_context(db, id).await.extend()?;
+        let Some((activity, _, allocation, budget)) =
+            context.filter(|(_, _, a, _)| Some(a.partner_id) == actor.partner_id)
+        else {
+            return Ok(MdfClaimPayload {
+                mdf_claim: None,
+                user_errors: UserError::one(
+                    "activityId",
+                    UserErrorCode::NotFound,
+                    "no such activity",
+                ),
+            });
+        };
+        let proof_file = match &input.proof {
+            Some(upload) => {
+                let value = upload
+                    .value(ctx)
+                    .map_err(|e| AppError::BadUserInput(format!("proof: {e}")).extend())?;
+                let filename = value.filename.clone();
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(
+                        value.into_read(),
+                        crate::content::rules::MAX_FILE_BYTES as u64 + 1,
+                    ),
+                    &mut bytes,
+                )
+                .map_err(|e| AppError::internal(e).extend())?;
+                let store = ctx.data::<crate::content::FileStore>()?;
+                match store
+                    .store(db, &filename, &bytes, actor.user_id)
+                    .await
+                    .extend()?
+                {
+                    Ok(file) => Some(file.id),
+                    Err(message) => {
+                        return Ok(MdfClaimPayload {
+                            mdf_claim: None,
+                            user_errors: UserError::one("proof", UserErrorCode::Invalid, message),
+                        })
+                    }
+                }
+            }
+            None => None,
+        };
+        let result = service::submit_claim(
+            db,
+            &activity,
+            &budget,
+            allocation.partner_id,
+            &input.amount,
+            input.proof_note,
+            proof_file,
+        )
+        .await
+        .extend()?;
+        claim_payload(db, result).await
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn approve_mdf_claim(
+        &self,
+        ctx: &Context<'_>,
+        input: MdfClaimActionInput,
+    ) -> async_graphql::Result<MdfClaimPayload> {
+        self.move_claim(ctx, &input.id, service::SUBMITTED, service::APPROVED)
+            .await
+    }
+
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn reject_mdf_claim(
+        &self,
+        ctx: &Context<'_>,
+        input: MdfClaimActionInput,
+    ) -> async_graphql::Result<MdfClaimPayload> {
+        self.move_claim(ctx, &input.id, service::SUBMITTED, service::REJECTED)
+            .await
+    }
+
+    /// Pays an approved claim, once and only once, and writes it to the ledger.
+    #[graphql(guard = "RoleGuard(MANAGERS)")]
+    async fn mark_mdf_claim_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: MdfClaimActionInput,
+    ) -> async_graphql::Result<MdfClaimPayload> {
+        self.move_claim(ctx, &input.id, service::APPROVED, service::PAID)
+            .await
+    }
+}

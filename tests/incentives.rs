@@ -1,0 +1,445 @@
+//! Incentives: exact rebate maths through the API, the ledger, MDF invariants and access.
+
+use chrono::{Datelike, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+const CREATE_PROGRAM: &str = "mutation($i: CreateRebateProgramInput!) { createRebateProgram(input: $i) { rebateProgram { id version } userErrors { field code message } } }";
+const STATEMENT: &str = "query($p: ID!, $r: ID!) { rebateStatement(partnerId: $p, programId: $r) {
+  measure { amount currency } tierReached { rate } earned { amount currency } paid { amount } payable { amount }
+  nextTierThreshold { amount } deals { customer { name } } } }";
+const SIMULATE: &str = "query($r: ID!, $v: Decimal!) { simulateRebate(programId: $r, volume: $v) { earned { amount currency } } }";
+
+fn year() -> (String, String) {
+    let today = Utc::now().date_naive();
+    (
+        format!("{}-01-01", today.year()),
+        format!("{}-12-31", today.year()),
+    )
+}
+
+async fn program(app: &TestApp, method: &str, partners: &[&str]) -> String {
+    let (start, end) = year();
+    let input = json!({ "i": {
+        "name": format!("{method} rebate"), "currency": "USD", "periodStart": start, "periodEnd": end, "method": method,
+        "tiers": [{ "min": "0", "max": "100000", "rate": "0.02" }, { "min": "100000", "max": null, "rate": "0.04" }],
+        "partnerIds": partners
+    } });
+    let response = app.gql_as(MANAGER, CREATE_PROGRAM, input).await;
+    assert_eq!(
+        response["data"]["createRebateProgram"]["userErrors"],
+        json!([]),
+        "{response}"
+    );
+    response["data"]["createRebateProgram"]["rebateProgram"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Registers, approves and wins a deal for Northwind.
+async fn win(app: &TestApp, customer: &str, amount: &str) {
+    let cloud = id_in(
+        app,
+        "{ products { edges { node { id name } } } }",
+        "products",
+        "name",
+        "PartnerGraph Cloud",
+    )
+    .await;
+    let register = "mutation($i: RegisterDealInput!) { registerDeal(input: $i) { dealRegistration { id } userErrors { field message } } }";
+    let input = json!({ "i": {
+        "customerName": customer, "customerDomain": format!("{}.example", customer.to_lowercase().replace(' ', "-")),
+        "productIds": [cloud], "estimatedValue": { "amount": amount, "currency": "USD" },
+        "expectedCloseDate": (Utc::now().date_naive() + Duration::days(30)).to_string(), "submit": true
+    } });
+    let created = app.gql_as(ALICE_NORTHWIND, register, input).await;
+    let id = created["data"]["registerDeal"]["dealRegistration"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    app.gql_as(MANAGER, "mutation($i: ApproveDealInput!) { approveDealRegistration(input: $i) { userErrors { message } } }", json!({ "i": { "id": id } })).await;
+    let won = "mutation($i: MarkDealWonInput!) { markDealWon(input: $i) { dealRegistration { status } userErrors { message } } }";
+    let closed = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            won,
+            json!({ "i": { "id": id, "closedAmount": { "amount": amount, "currency": "USD" } } }),
+        )
+        .await;
+    assert_eq!(
+        closed["data"]["markDealWon"]["dealRegistration"]["status"], "WON",
+        "{closed}"
+    );
+}
+
+#[tokio::test]
+async fn a_retroactive_program_earns_exactly_the_reached_rate_on_all_won_revenue() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let retro = program(&app, "RETROACTIVE", &[&northwind]).await;
+    win(&app, "Massive Dynamic", "60000.00").await;
+    win(&app, "Pied Piper", "50000.00").await;
+
+    let statement = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            STATEMENT,
+            json!({ "p": northwind, "r": retro }),
+        )
+        .await["data"]["rebateStatement"]
+        .clone();
+    assert_eq!(
+        statement["earned"],
+        json!({ "amount": "4400.00", "currency": "USD" }),
+        "{statement}"
+    );
+    assert_eq!(statement["measure"]["amount"], "110000.00");
+    assert_eq!(statement["tierReached"]["rate"], "0.04");
+    assert_eq!(statement["payable"]["amount"], "4400.00");
+    assert!(statement["nextTierThreshold"].is_null());
+    assert_eq!(statement["deals"].as_array().unwrap().len(), 2);
+
+    let simulated = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            SIMULATE,
+            json!({ "r": retro, "v": "250000.00" }),
+        )
+        .await;
+    assert_eq!(
+        simulated["data"]["simulateRebate"]["earned"],
+        json!({ "amount": "10000.00", "currency": "USD" })
+    );
+    let banded = program(&app, "BANDED", &[&northwind]).await;
+    let simulated = app
+        .gql_as(MANAGER, SIMULATE, json!({ "r": banded, "v": "110000.00" }))
+        .await;
+    assert_eq!(
+        simulated["data"]["simulateRebate"]["earned"]["amount"],
+        "2400.00"
+    );
+
+    // The same revenue never earns twice: the later, overlapping program counts none of it.
+    let overlap = app
+        .gql_as(MANAGER, STATEMENT, json!({ "p": northwind, "r": banded }))
+        .await["data"]["rebateStatement"]
+        .clone();
+    assert_eq!(overlap["measure"]["amount"], "0.00");
+    assert_eq!(overlap["earned"]["amount"], "0.00");
+}
+
+#[tokio::test]
+async fn the_ledger_traces_accruals_payouts_and_adjustments() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let retro = program(&app, "RETROACTIVE", &[&northwind]).await;
+    win(&app, "Massive Dynamic", "60000.00").await;
+    win(&app, "Pied Piper", "50000.00").await;
+
+    let payout = "mutation($i: RecordRebatePayoutInput!) { recordRebatePayout(input: $i) { statement { paid { amount } payable { amount } } userErrors { field code } } }";
+    let paid = app.gql_as(MANAGER, payout, json!({ "i": { "programId": retro, "partnerId": northwind, "amount": { "amount": "1000.00", "currency": "USD" } } })).await;
+    assert_eq!(
+        paid["data"]["recordRebatePayout"]["statement"]["payable"]["amount"], "3400.00",
+        "{paid}"
+    );
+    let wrong = app.gql_as(MANAGER, payout, json!({ "i": { "programId": retro, "partnerId": northwind, "amount": { "amount": "-5", "currency": "USD" } } })).await;
+    assert_eq!(
+        error_fields(&wrong["data"]["recordRebatePayout"]),
+        ["amount"]
+    );
+
+    // A rate change is an adjustment entry, never an edit.
+    let update = "mutation($i: UpdateRebateTiersInput!) { updateRebateProgramTiers(input: $i) { rebateProgram { version } userErrors { field code } } }";
+    let changed = app
+        .gql_as(MANAGER, update, json!({ "i": { "id": retro, "version": 1, "tiers": [{ "min": "0", "max": "100000", "rate": "0.02" }, { "min": "100000", "max": null, "rate": "0.05" }] } }))
+        .await;
+    assert_eq!(
+        changed["data"]["updateRebateProgramTiers"]["rebateProgram"]["version"], 2,
+        "{changed}"
+    );
+    let statement = app
+        .gql_as(MANAGER, STATEMENT, json!({ "p": northwind, "r": retro }))
+        .await["data"]["rebateStatement"]
+        .clone();
+    assert_eq!(statement["earned"]["amount"], "5500.00");
+    assert_eq!(statement["payable"]["amount"], "4500.00");
+
+    let ledger = app.gql_as(ALICE_NORTHWIND, "query($p: ID!) { ledger(partnerId: $p) { edges { node { kind amount { amount } source } } } }", json!({ "p": northwind })).await;
+    let entries: Vec<(String, String)> = ledger["data"]["ledger"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["kind"].as_str().unwrap().to_owned(),
+                e["node"]["amount"]["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("ACCRUAL".to_string(), "1200.00".to_string()),
+            ("ACCRUAL".to_string(), "3200.00".to_string()),
+            ("PAYOUT".to_string(), "1000.00".to_string()),
+            ("ADJUSTMENT".to_string(), "1100.00".to_string()),
+        ]
+    );
+    assert!(ledger["data"]["ledger"]["edges"][0]["node"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("won"));
+}
+
+#[tokio::test]
+async fn statements_are_private_to_the_partner_and_closed_to_direct_reps() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let retro = program(&app, "RETROACTIVE", &[&northwind]).await;
+    let by_other = app
+        .gql_as(
+            BOB_TIERTWO,
+            STATEMENT,
+            json!({ "p": northwind, "r": retro }),
+        )
+        .await;
+    assert_eq!(error_code(&by_other).as_deref(), Some("NOT_FOUND"));
+    let by_rep = app
+        .gql_as(REP, STATEMENT, json!({ "p": northwind, "r": retro }))
+        .await;
+    assert_eq!(error_code(&by_rep).as_deref(), Some("FORBIDDEN"));
+    let rep_ledger = app
+        .gql_as(
+            REP,
+            "query($p: ID!) { ledger(partnerId: $p) { edges { node { kind } } } }",
+            json!({ "p": northwind }),
+        )
+        .await;
+    assert_eq!(error_code(&rep_ledger).as_deref(), Some("FORBIDDEN"));
+    let programs = app
+        .gql_as(BOB_TIERTWO, "{ rebatePrograms { name } }", json!({}))
+        .await;
+    assert_eq!(
+        programs["data"]["rebatePrograms"],
+        json!([]),
+        "bob's organisation is in no program"
+    );
+    let bad = app
+        .gql_as(MANAGER, CREATE_PROGRAM, json!({ "i": { "name": "x", "currency": "USD", "periodStart": "2026-01-01", "periodEnd": "2026-12-31", "method": "BANDED", "tiers": [{ "min": "0", "max": null, "rate": "2" }], "partnerIds": [northwind] } }))
+        .await;
+    assert_eq!(error_fields(&bad["data"]["createRebateProgram"]), ["tiers"]);
+}
+
+fn usd(amount: &str) -> Value {
+    json!({ "amount": amount, "currency": "USD" })
+}
+
+const ALLOCATE: &str = "mutation($i: AllocateMdfInput!) { allocateMdf(input: $i) { mdfAllocation { id amount { amount } } userErrors { field code message } } }";
+
+async fn budget(app: &TestApp, amount: &str) -> String {
+    let (start, end) = year();
+    let create = "mutation($i: CreateMdfBudgetInput!) { createMdfBudget(input: $i) { mdfBudget { id remaining { amount } } userErrors { field } } }";
+    let made = app.gql_as(MANAGER, create, json!({ "i": { "name": "H2 MDF", "amount": usd(amount), "periodStart": start, "periodEnd": end } })).await;
+    made["data"]["createMdfBudget"]["mdfBudget"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{made}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn mdf_flows_from_budget_to_a_claim_paid_exactly_once() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let summit = partner_id(&app, "Summit Distribution").await;
+    let budget = budget(&app, "15000.00").await;
+    let first = app.gql_as(MANAGER, ALLOCATE, json!({ "i": { "budgetId": budget, "partnerId": northwind, "amount": usd("10000.00") } })).await;
+    let allocation = first["data"]["allocateMdf"]["mdfAllocation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let second = app
+        .gql_as(
+            MANAGER,
+            ALLOCATE,
+            json!({ "i": { "budgetId": budget, "partnerId": summit, "amount": usd("6000.00") } }),
+        )
+        .await;
+    assert_eq!(
+        error_fields(&second["data"]["allocateMdf"]),
+        ["amount"],
+        "Σ allocations may not exceed the budget"
+    );
+
+    let request = "mutation($i: CreateMdfRequestInput!) { createMdfRequest(input: $i) { mdfRequest { activities { id status } } userErrors { field } } }";
+    let foreign = app.gql_as(DAVE_SUMMIT, request, json!({ "i": { "allocationId": allocation, "title": "x", "activities": [{ "description": "y", "amount": usd("1") }] } })).await;
+    assert_eq!(
+        error_fields(&foreign["data"]["createMdfRequest"]),
+        ["allocationId"]
+    );
+    let made = app
+        .gql_as(ALICE_NORTHWIND, request, json!({ "i": { "allocationId": allocation, "title": "Q3 roadshow", "activities": [{ "description": "Dinner event", "amount": usd("5000.00") }] } }))
+        .await;
+    let activity = made["data"]["createMdfRequest"]["mdfRequest"]["activities"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{made}"))
+        .to_owned();
+
+    let approve = "mutation($i: ApproveMdfActivityInput!) { approveMdfActivity(input: $i) { mdfActivity { status approved { amount } } userErrors { field code } } }";
+    let too_much = app
+        .gql_as(
+            MANAGER,
+            approve,
+            json!({ "i": { "activityId": activity, "approvedAmount": usd("6000.00") } }),
+        )
+        .await;
+    assert_eq!(
+        error_fields(&too_much["data"]["approveMdfActivity"]),
+        ["approvedAmount"]
+    );
+    let approved = app.gql_as(MANAGER, approve, json!({ "i": { "activityId": activity, "approvedAmount": usd("4000.00"), "requiredProof": "invoice" } })).await;
+    assert_eq!(
+        approved["data"]["approveMdfActivity"]["mdfActivity"]["status"], "APPROVED",
+        "{approved}"
+    );
+
+    let claim = "mutation($i: SubmitMdfClaimInput!) { submitMdfClaim(input: $i) { mdfClaim { id status amount { amount } } userErrors { field code } } }";
+    let over = app.gql_as(ALICE_NORTHWIND, claim, json!({ "i": { "activityId": activity, "amount": usd("4500.00"), "proofNote": "invoice 17" } })).await;
+    assert_eq!(
+        error_fields(&over["data"]["submitMdfClaim"]),
+        ["amount"],
+        "a claim may not exceed its approved amount"
+    );
+    let no_proof = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            claim,
+            json!({ "i": { "activityId": activity, "amount": usd("4000.00") } }),
+        )
+        .await;
+    assert_eq!(error_fields(&no_proof["data"]["submitMdfClaim"]), ["proof"]);
+    let submitted = app.gql_as(ALICE_NORTHWIND, claim, json!({ "i": { "activityId": activity, "amount": usd("4000.00"), "proofNote": "invoice 17" } })).await;
+    let claim_id = submitted["data"]["submitMdfClaim"]["mdfClaim"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{submitted}"))
+        .to_owned();
+
+    let act = |name: &str| {
+        format!("mutation($i: MdfClaimActionInput!) {{ {name}(input: $i) {{ mdfClaim {{ status paidAt }} userErrors {{ field code }} }} }}")
+    };
+    let early = app
+        .gql_as(
+            MANAGER,
+            &act("markMdfClaimPaid"),
+            json!({ "i": { "id": claim_id } }),
+        )
+        .await;
+    assert_eq!(
+        error_codes(&early["data"]["markMdfClaimPaid"]),
+        ["ILLEGAL_TRANSITION"],
+        "only approved claims are paid"
+    );
+    app.gql_as(
+        MANAGER,
+        &act("approveMdfClaim"),
+        json!({ "i": { "id": claim_id } }),
+    )
+    .await;
+    let paid = app
+        .gql_as(
+            MANAGER,
+            &act("markMdfClaimPaid"),
+            json!({ "i": { "id": claim_id } }),
+        )
+        .await;
+    assert_eq!(
+        paid["data"]["markMdfClaimPaid"]["mdfClaim"]["status"], "PAID",
+        "{paid}"
+    );
+    let again = app
+        .gql_as(
+            MANAGER,
+            &act("markMdfClaimPaid"),
+            json!({ "i": { "id": claim_id } }),
+        )
+        .await;
+    assert_eq!(
+        error_codes(&again["data"]["markMdfClaimPaid"]),
+        ["ILLEGAL_TRANSITION"],
+        "paid once, and only once"
+    );
+
+    let ledger = app.gql_as(MANAGER, "query($p: ID!) { ledger(partnerId: $p) { edges { node { kind amount { amount } } } } }", json!({ "p": northwind })).await;
+    let payments: Vec<&Value> = ledger["data"]["ledger"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["kind"] == "MDF_PAYMENT")
+        .collect();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["node"]["amount"]["amount"], "4000.00");
+}
+
+#[tokio::test]
+async fn concurrent_allocations_never_overspend_a_budget() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let budget = budget(&app, "15000.00").await;
+    let manager = app.login(MANAGER).await;
+    let mut calls = Vec::new();
+    for _ in 0..10 {
+        let router = app.router.clone();
+        let token = manager.clone();
+        let input = json!({ "i": { "budgetId": budget, "partnerId": northwind, "amount": usd("2000.00") } });
+        calls.push(tokio::spawn(async move {
+            gql_on(&router, Some(&token), ALLOCATE, input).await
+        }));
+    }
+    let mut granted = 0;
+    for call in calls {
+        let response = call.await.unwrap();
+        assert!(response.get("errors").is_none(), "{response}");
+        if !response["data"]["allocateMdf"]["mdfAllocation"].is_null() {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 7, "7 × 2000 fits in 15000; an eighth would not");
+    let budgets = app
+        .gql_as(
+            MANAGER,
+            "{ mdfBudgets { id allocated { amount } remaining { amount } } }",
+            json!({}),
+        )
+        .await;
+    let ours = budgets["data"]["mdfBudgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == budget.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(ours["allocated"]["amount"], "14000.00");
+    assert_eq!(ours["remaining"]["amount"], "1000.00");
+}
+
+#[tokio::test]
+async fn the_demo_program_shows_summit_s_won_deal() {
+    let app = TestApp::demo().await;
+    let summit = partner_id(&app, "Summit Distribution").await;
+    let programs = app
+        .gql_as(DAVE_SUMMIT, "{ rebatePrograms { id name } }", json!({}))
+        .await;
+    let program = programs["data"]["rebatePrograms"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{programs}"))
+        .to_owned();
+    let statement = app
+        .gql_as(DAVE_SUMMIT, STATEMENT, json!({ "p": summit, "r": program }))
+        .await["data"]["rebateStatement"]
+        .clone();
+    // Wayne Enterprises, won for 52,500.00: 2% in the first band.
+    assert_eq!(statement["measure"]["amount"], "52500.00");
+    assert_eq!(statement["earned"]["amount"], "1050.00");
+    assert_eq!(statement["nextTierThreshold"]["amount"], "100000.00");
+}
