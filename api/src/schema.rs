@@ -14,7 +14,7 @@ use crate::config::Limits;
 use crate::content::{self, Content, ContentMutation, ContentQuery, FileStore};
 use crate::deals::{self, DealMutation, DealQuery, DealRegistration, Product};
 use crate::error::AppError;
-use crate::incentives::{IncentiveMutation, IncentiveQuery};
+use crate::incentives::{AwardMutation, AwardQuery, IncentiveMutation, IncentiveQuery};
 use crate::partners::contacts::{self, Contact, ContactMutation};
 use crate::partners::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::partners::PartnerMutation;
@@ -41,6 +41,7 @@ pub struct Query(
     ContentQuery,
     DealQuery,
     IncentiveQuery,
+    AwardQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +57,7 @@ pub struct Mutation(
     ContentMutation,
     DealMutation,
     IncentiveMutation,
+    AwardMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

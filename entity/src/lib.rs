@@ -21,6 +21,8 @@ pub mod deal_registration;
 pub mod deal_registration_product;
 pub mod enums;
 pub mod fit_criterion;
+pub mod incentive_award;
+pub mod incentive_rule;
 pub mod ledger_entry;
 pub mod login_attempt;
 pub mod mdf_activity;

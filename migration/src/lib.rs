@@ -8,6 +8,7 @@ mod m20261122_000002_partner_program;
 mod m20261122_000003_content;
 mod m20261122_000004_deals;
 mod m20261122_000005_incentives;
+mod m20261122_000006_incentive_awards;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_content::Migration),
             Box::new(m20261122_000004_deals::Migration),
             Box::new(m20261122_000005_incentives::Migration),
+            Box::new(m20261122_000006_incentive_awards::Migration),
         ]
     }
 }

@@ -117,7 +117,7 @@ fn ledger() -> TableCreateStatement {
         .col(ColumnDef::new(LedgerEntries::ProgramId).big_integer())
         .col(
             ColumnDef::new(LedgerEntries::Kind)
-                .string_len(16)
+                .string_len(32)
                 .not_null(),
         )
         .col(money(LedgerEntries::AmountMinor))

@@ -481,12 +481,14 @@ async fn write_entry(
     Ok(())
 }
 
-/// Accrues rebates for a deal just won (called inside the deal's transaction).
+/// Accrues rebates and creates bonus/SPIFF awards for a deal just won (called inside the
+/// deal's transaction).
 pub async fn on_deal_won(
     db: &impl ConnectionTrait,
     registration: &deal_registration::Model,
     actor: i64,
 ) -> AppResult<()> {
+    super::awards::on_deal_won(db, registration).await?;
     for program in rebate_program::Entity::find().all(db).await? {
         if is_eligible(db, &program, registration.partner_id).await? {
             sync(
