@@ -6,7 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::ContentEventKind as StoredEventKind;
-use entity::{content, content_audience, content_event, content_file, content_version, user};
+use entity::{content, content_audience, content_event, content_file, content_version};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::files::FileStore;
@@ -16,7 +16,6 @@ use super::search::ranked_ids;
 use super::service::{self, parse_labels, Audience, ContentFields, ContentFilter};
 use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
 use crate::error::AppError;
-use crate::loaders::load_one;
 use crate::relay::{
     global_id, local_id, maybe, paginate, paginate_ordered, PageArgs, RelayConnection, UserError,
     UserErrorCode,
@@ -177,10 +176,7 @@ impl ContentVersion {
         self.0.change_note.as_deref()
     }
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.author_id {
-            Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
-            None => Ok(None),
-        }
+        crate::users::user_by_id(ctx, self.0.author_id).await
     }
     async fn file(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ContentFile>> {
         file_node(ctx, self.0.file_id, self.0.content_id).await

@@ -3,9 +3,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::DealStatus as StoredStatus;
-use entity::{
-    account, account_domain, deal_comment, deal_history, deal_registration, product, user,
-};
+use entity::{account, account_domain, deal_comment, deal_history, deal_registration, product};
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -122,10 +120,7 @@ impl Account {
     }
     /// The direct rep who owns it.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.owner_id {
-            Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
-            None => Ok(None),
-        }
+        crate::users::user_by_id(ctx, self.0.owner_id).await
     }
 }
 
@@ -201,10 +196,7 @@ impl DealHistoryEntry {
         self.0.reason.as_deref()
     }
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.actor_id {
-            Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
-            None => Ok(None),
-        }
+        crate::users::user_by_id(ctx, self.0.actor_id).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -223,10 +215,7 @@ impl DealComment {
         self.0.internal
     }
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.author_id {
-            Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
-            None => Ok(None),
-        }
+        crate::users::user_by_id(ctx, self.0.author_id).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -60,7 +60,7 @@ impl PartnerStatusChange {
     }
     /// Who made the change (vendor staff; null if that account is gone).
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        staff_user(ctx, self.0.actor_id).await
+        crate::users::user_by_id(ctx, self.0.actor_id).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -83,7 +83,7 @@ impl PartnerTierChange {
         self.0.reason.as_deref()
     }
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        staff_user(ctx, self.0.actor_id).await
+        crate::users::user_by_id(ctx, self.0.actor_id).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -93,13 +93,6 @@ impl PartnerTierChange {
 async fn tier_by_id(ctx: &Context<'_>, id: Option<i64>) -> async_graphql::Result<Option<Tier>> {
     match id {
         Some(id) => Ok(load_one::<tier::Entity>(ctx, id).await?.map(Tier)),
-        None => Ok(None),
-    }
-}
-
-async fn staff_user(ctx: &Context<'_>, id: Option<i64>) -> async_graphql::Result<Option<User>> {
-    match id {
-        Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
         None => Ok(None),
     }
 }
@@ -175,7 +168,7 @@ impl Partner {
 
     /// The channel manager responsible for this partner.
     async fn channel_manager(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        staff_user(ctx, self.0.channel_manager_id).await
+        crate::users::user_by_id(ctx, self.0.channel_manager_id).await
     }
 
     async fn partnership_started_on(&self) -> Option<NaiveDate> {

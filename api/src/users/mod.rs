@@ -4,4 +4,4 @@ pub mod policy;
 pub mod service;
 mod types;
 
-pub use types::{Role, User, UserMutation, UserQuery, NODE_KIND};
+pub use types::{user_by_id, Role, User, UserMutation, UserQuery, NODE_KIND};

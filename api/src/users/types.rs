@@ -27,6 +27,14 @@ pub enum Role {
     DirectRep,
 }
 
+/// The user with `id` (an author, an actor, an owner), through the request's loader.
+pub async fn user_by_id(ctx: &Context<'_>, id: Option<i64>) -> async_graphql::Result<Option<User>> {
+    match id {
+        Some(id) => Ok(load_one::<user::Entity>(ctx, id).await?.map(User::seen)),
+        None => Ok(None),
+    }
+}
+
 /// Someone who can log in. The password hash never leaves the server.
 pub struct User {
     pub model: user::Model,
