@@ -9,6 +9,7 @@ mod m20261122_000003_content;
 mod m20261122_000004_deals;
 mod m20261122_000005_incentives;
 mod m20261122_000006_incentive_awards;
+mod m20261122_000007_lookup_indexes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_deals::Migration),
             Box::new(m20261122_000005_incentives::Migration),
             Box::new(m20261122_000006_incentive_awards::Migration),
+            Box::new(m20261122_000007_lookup_indexes::Migration),
         ]
     }
 }
