@@ -7,6 +7,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use tokio::sync::Semaphore;
 
 use crate::error::{AppError, AppResult};
 
@@ -25,16 +26,34 @@ fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error>
         .to_string())
 }
 
-pub async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
+/// How many argon2 computations may run at once: all cores but one, at least one. Each
+/// takes a core and 19 MiB for tens of milliseconds; unbounded, a burst of logins would take
+/// every core (stalling all other requests) and hundreds of megabytes. Beyond the limit,
+/// logins queue here instead.
+static HASHING_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Semaphore::new(cores.saturating_sub(1).max(1))
+});
+
+/// Runs one argon2 computation on the blocking pool once a hashing slot is free.
+async fn with_hashing_slot<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let _slot = HASHING_SLOTS.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(work)
         .await
-        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
+pub async fn hash_password(password: String) -> AppResult<String> {
+    with_hashing_slot(move || hash_blocking(&password))
+        .await?
         .map_err(AppError::internal)
 }
 
 /// `stored` is `None` for an unknown account: the dummy hash is checked and `false` returned.
 pub async fn verify_password(password: String, stored: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_slot(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
@@ -43,8 +62,7 @@ pub async fn verify_password(password: String, stored: Option<String>) -> AppRes
             .is_ok();
         Ok(known && matches)
     })
-    .await
-    .map_err(AppError::internal)?
+    .await?
 }
 
 /// Why a new password is unacceptable, if it is.
