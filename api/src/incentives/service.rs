@@ -2,7 +2,7 @@
 //! accruals (a deal won) and adjustments (a program changed); nothing is ever edited.
 //! MDF running totals move only by conditional updates, backed by CHECK constraints.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use entity::enums::DealStatus;
 use entity::{
     deal_registration, ledger_entry, mdf_activity, mdf_allocation, mdf_budget, mdf_claim,
@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -325,56 +325,86 @@ pub async fn eligible_partners(
     Ok(ids)
 }
 
+/// Whether `partner_id` is in `program`, named or through its tier: one indexed lookup
+/// rather than listing every eligible partner.
 pub async fn is_eligible(
     db: &impl ConnectionTrait,
     program: &rebate_program::Model,
     partner_id: i64,
 ) -> AppResult<bool> {
-    Ok(eligible_partners(db, program).await?.contains(&partner_id))
+    let tier = partner::Entity::find_by_id(partner_id)
+        .select_only()
+        .column(partner::Column::TierId)
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten();
+    let mut named = Condition::any().add(rebate_eligibility::Column::PartnerId.eq(partner_id));
+    if let Some(tier) = tier {
+        named = named.add(rebate_eligibility::Column::TierId.eq(tier));
+    }
+    Ok(rebate_eligibility::Entity::find()
+        .filter(rebate_eligibility::Column::ProgramId.eq(program.id))
+        .filter(named)
+        .count(db)
+        .await?
+        > 0)
 }
 
-/// The won deals `program` counts for `partner_id`: in its currency and period, and not
-/// already counted by an earlier program the partner is in (revenue never earns twice).
-pub async fn counted_deals(
+/// The won deals `program` counts for `partner_id`, as a query: in its currency and period,
+/// and not in the period of an earlier program the partner is in (revenue never earns
+/// twice). Sums run in the database; the rows are read only when a client lists them.
+async fn counted_select(
     db: &impl ConnectionTrait,
     program: &rebate_program::Model,
     partner_id: i64,
-) -> AppResult<Vec<deal_registration::Model>> {
-    let deals = deal_registration::Entity::find()
+) -> AppResult<Select<deal_registration::Entity>> {
+    let mut select = deal_registration::Entity::find()
         .filter(deal_registration::Column::PartnerId.eq(partner_id))
         .filter(deal_registration::Column::Status.eq(DealStatus::Won))
         .filter(deal_registration::Column::Currency.eq(program.currency.as_str()))
-        .order_by_asc(deal_registration::Column::ClosedAt)
-        .all(db)
-        .await?;
+        .filter(closed_within(program));
     let earlier = rebate_program::Entity::find()
         .filter(rebate_program::Column::Id.lt(program.id))
         .filter(rebate_program::Column::Currency.eq(program.currency.as_str()))
         .all(db)
         .await?;
-    let mut covering = Vec::new();
     for other in earlier {
         if is_eligible(db, &other, partner_id).await? {
-            covering.push(other);
+            select = select.filter(closed_within(&other).not());
         }
     }
-    let in_period =
-        |p: &rebate_program::Model, day: NaiveDate| day >= p.period_start && day <= p.period_end;
-    Ok(deals
-        .into_iter()
-        .filter(|d| {
-            d.closed_at.is_some_and(|at| {
-                in_period(program, at.date_naive())
-                    && !covering.iter().any(|p| in_period(p, at.date_naive()))
-            })
-        })
-        .collect())
+    Ok(select)
+}
+
+/// Closed on a day of `program`'s period (UTC days, both ends included).
+fn closed_within(program: &rebate_program::Model) -> Condition {
+    Condition::all()
+        .add(deal_registration::Column::ClosedAt.gte(day_start(program.period_start)))
+        .add(deal_registration::Column::ClosedAt.lt(day_start(program.period_end + Days::new(1))))
+}
+
+/// The won deals `program` counts for `partner_id`, earliest close first.
+pub async fn counted_deals(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+    partner_id: i64,
+) -> AppResult<Vec<deal_registration::Model>> {
+    Ok(counted_select(db, program, partner_id)
+        .await?
+        .order_by_asc(deal_registration::Column::ClosedAt)
+        .order_by_asc(deal_registration::Column::Id)
+        .all(db)
+        .await?)
+}
+
+fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
 }
 
 pub struct Earnings {
     pub total: Decimal,
     pub earned: Decimal,
-    pub deals: Vec<deal_registration::Model>,
 }
 
 pub async fn earnings(
@@ -382,22 +412,24 @@ pub async fn earnings(
     program: &rebate_program::Model,
     partner_id: i64,
 ) -> AppResult<Earnings> {
-    let deals = counted_deals(db, program, partner_id).await?;
-    let total: Decimal = deals
-        .iter()
-        .filter_map(|d| d.closed_amount_minor)
-        .map(|m| amount(m, &program.currency))
-        .sum();
+    let total_minor = counted_select(db, program, partner_id)
+        .await?
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(closed_amount_minor), 0) AS BIGINT)"),
+            "total",
+        )
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0);
+    let total = amount(total_minor, &program.currency);
     let cap = program.cap_minor.map(|c| amount(c, &program.currency));
     let earned = round(
         rebates::earned(method_of(program), &bands_of(program), total, cap),
         &program.currency,
     );
-    Ok(Earnings {
-        total,
-        earned,
-        deals,
-    })
+    Ok(Earnings { total, earned })
 }
 
 async fn ledger_sum(

@@ -183,15 +183,15 @@ impl RebateStatement {
             &self.program.currency,
         )
     }
-    /// The won registrations counted.
-    async fn deals(&self) -> Vec<DealRegistration> {
-        self.statement
-            .earnings
-            .deals
-            .iter()
-            .cloned()
+    /// The won registrations counted, earliest close first.
+    async fn deals(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DealRegistration>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(service::counted_deals(db, &self.program, self.partner_id)
+            .await
+            .extend()?
+            .into_iter()
             .map(DealRegistration)
-            .collect()
+            .collect())
     }
 }
 
