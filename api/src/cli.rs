@@ -65,6 +65,9 @@ struct ServeArgs {
         default_value = "partnergraph-files"
     )]
     files_dir: std::path::PathBuf,
+    /// How long (ms) nested-field loaders wait to batch keys into one query.
+    #[arg(long, env = "PARTNERGRAPH_BATCH_WINDOW_MS", default_value_t = 1)]
+    batch_window_ms: u64,
     /// Refresh-token lifetime in seconds.
     #[arg(long, env = "PARTNERGRAPH_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     refresh_token_ttl: u64,
@@ -189,7 +192,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
     crate::deals::service::spawn_expiry_job(connection.clone(), Duration::from_secs(60));
     let files = crate::content::FileStore::new(args.files_dir.clone());
-    let state = crate::build_state(connection, auth, Limits::default(), files)
+    let limits = Limits {
+        batch_window: Duration::from_millis(args.batch_window_ms),
+        ..Limits::default()
+    };
+    let state = crate::build_state(connection, auth, limits, files)
         .await
         .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -58,6 +58,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// A multipart request (file uploads) may be this large.
     pub max_upload_bytes: usize,
+    /// DataLoader batching window: keys requested within it load in one query.
+    pub batch_window: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -69,6 +71,7 @@ impl Default for Limits {
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 25 * 1024 * 1024,
+            batch_window: std::time::Duration::from_millis(1),
         }
     }
 }

@@ -35,11 +35,12 @@ use crate::state::AppState;
 
 /// Everything a router needs, built once at start-up.
 pub async fn build_state(
-    db: DatabaseConnection,
+    mut db: DatabaseConnection,
     auth: AuthConfig,
     limits: Limits,
     files: content::FileStore,
 ) -> AppResult<AppState> {
+    let statements = db::count_statements(&mut db);
     let auth = Arc::new(AuthService::new(&db, auth).await?);
     let schema = schema::build_schema(db.clone(), auth.clone(), files.clone(), &limits);
     Ok(AppState {
@@ -48,5 +49,6 @@ pub async fn build_state(
         auth,
         limits: Arc::new(limits),
         files,
+        statements,
     })
 }

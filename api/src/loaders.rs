@@ -1,8 +1,16 @@
 //! Request-scoped DataLoaders: nested fields batch their lookups into one query per type.
+//!
+//! A loader batches the keys requested within its window, which under load is not always a
+//! whole page: a request that is descheduled halfway through a page splits the batch. Lists
+//! therefore *prefetch*: after reading a page, the list resolver hands the loaders of the
+//! nested fields the client selected every key of the page at once (`prefetch_*`), and the
+//! per-row resolvers then find their rows in the loaders' caches. The window remains for
+//! everything not prefetched.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, ErrorExtensions};
@@ -38,7 +46,16 @@ macro_rules! has_id {
     )*};
 }
 
-has_id!(user, tier, course, certification_program);
+has_id!(
+    user,
+    tier,
+    course,
+    certification_program,
+    deal_registration,
+    account,
+    product,
+    content_file
+);
 
 /// A one-to-many relation that nested list fields load in batches: rows of `Entity`
 /// grouped by the parent id in `column`.
@@ -81,7 +98,7 @@ where
 
 pub type GroupedLoader<G> = DataLoader<GroupLoader<G>, HashMapCache>;
 
-fn grouped_loader<G: Grouping>(db: &DatabaseConnection) -> GroupedLoader<G>
+fn grouped_loader<G: Grouping>(db: &DatabaseConnection, window: Duration) -> GroupedLoader<G>
 where
     <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
 {
@@ -93,6 +110,7 @@ where
         tokio::spawn,
         HashMapCache::default(),
     )
+    .delay(window)
 }
 
 /// The rows of `G` under `parent`, through the request's loader.
@@ -195,6 +213,90 @@ impl Grouping for CompletionsByUser {
     }
 }
 
+pub struct ProductsByRegistration;
+impl Grouping for ProductsByRegistration {
+    type Entity = entity::deal_registration_product::Entity;
+    fn column() -> entity::deal_registration_product::Column {
+        entity::deal_registration_product::Column::RegistrationId
+    }
+    fn key(model: &entity::deal_registration_product::Model) -> i64 {
+        model.registration_id
+    }
+    fn sort(rows: &mut [entity::deal_registration_product::Model]) {
+        rows.sort_by_key(|r| r.product_id);
+    }
+}
+
+pub struct HistoryByRegistration;
+impl Grouping for HistoryByRegistration {
+    type Entity = entity::deal_history::Entity;
+    fn column() -> entity::deal_history::Column {
+        entity::deal_history::Column::RegistrationId
+    }
+    fn key(model: &entity::deal_history::Model) -> i64 {
+        model.registration_id
+    }
+    fn sort(rows: &mut [entity::deal_history::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct CommentsByRegistration;
+impl Grouping for CommentsByRegistration {
+    type Entity = entity::deal_comment::Entity;
+    fn column() -> entity::deal_comment::Column {
+        entity::deal_comment::Column::RegistrationId
+    }
+    fn key(model: &entity::deal_comment::Model) -> i64 {
+        model.registration_id
+    }
+    fn sort(rows: &mut [entity::deal_comment::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct DomainsByAccount;
+impl Grouping for DomainsByAccount {
+    type Entity = entity::account_domain::Entity;
+    fn column() -> entity::account_domain::Column {
+        entity::account_domain::Column::AccountId
+    }
+    fn key(model: &entity::account_domain::Model) -> i64 {
+        model.account_id
+    }
+    fn sort(rows: &mut [entity::account_domain::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct LabelsByContent;
+impl Grouping for LabelsByContent {
+    type Entity = entity::content_label::Entity;
+    fn column() -> entity::content_label::Column {
+        entity::content_label::Column::ContentId
+    }
+    fn key(model: &entity::content_label::Model) -> i64 {
+        model.content_id
+    }
+    fn sort(rows: &mut [entity::content_label::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct AudienceByContent;
+impl Grouping for AudienceByContent {
+    type Entity = entity::content_audience::Entity;
+    fn column() -> entity::content_audience::Column {
+        entity::content_audience::Column::ContentId
+    }
+    fn key(model: &entity::content_audience::Model) -> i64 {
+        model.content_id
+    }
+    fn sort(rows: &mut [entity::content_audience::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
 pub struct ByIdLoader<E> {
     db: DatabaseConnection,
     entity: PhantomData<fn() -> E>,
@@ -229,7 +331,7 @@ where
 
 pub type EntityLoader<E> = DataLoader<ByIdLoader<E>, HashMapCache>;
 
-fn entity_loader<E>(db: &DatabaseConnection) -> EntityLoader<E>
+fn entity_loader<E>(db: &DatabaseConnection, window: Duration) -> EntityLoader<E>
 where
     E: HasId,
     E::Model: Clone + Send + Sync + 'static,
@@ -239,22 +341,43 @@ where
         tokio::spawn,
         HashMapCache::default(),
     )
+    .delay(window)
 }
 
 /// Adds a fresh set of loaders to one GraphQL request.
-pub fn attach(request: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
+/// `window`: how long a loader waits for more keys before it queries.
+pub fn attach(
+    request: async_graphql::Request,
+    db: &DatabaseConnection,
+    window: Duration,
+) -> async_graphql::Request {
     request
-        .data(entity_loader::<entity::partner::Entity>(db))
-        .data(entity_loader::<entity::user::Entity>(db))
-        .data(entity_loader::<entity::tier::Entity>(db))
-        .data(entity_loader::<entity::course::Entity>(db))
-        .data(entity_loader::<entity::certification_program::Entity>(db))
-        .data(grouped_loader::<DomainsByPartner>(db))
-        .data(grouped_loader::<VerticalsByPartner>(db))
-        .data(grouped_loader::<OnboardingByPartner>(db))
-        .data(grouped_loader::<RatingsByProspect>(db))
-        .data(grouped_loader::<CoursesByProgram>(db))
-        .data(grouped_loader::<CompletionsByUser>(db))
+        .data(entity_loader::<entity::partner::Entity>(db, window))
+        .data(entity_loader::<entity::user::Entity>(db, window))
+        .data(entity_loader::<entity::tier::Entity>(db, window))
+        .data(entity_loader::<entity::course::Entity>(db, window))
+        .data(entity_loader::<entity::certification_program::Entity>(
+            db, window,
+        ))
+        .data(entity_loader::<entity::deal_registration::Entity>(
+            db, window,
+        ))
+        .data(entity_loader::<entity::account::Entity>(db, window))
+        .data(entity_loader::<entity::product::Entity>(db, window))
+        .data(entity_loader::<entity::content_file::Entity>(db, window))
+        .data(grouped_loader::<DomainsByPartner>(db, window))
+        .data(grouped_loader::<VerticalsByPartner>(db, window))
+        .data(grouped_loader::<OnboardingByPartner>(db, window))
+        .data(grouped_loader::<RatingsByProspect>(db, window))
+        .data(grouped_loader::<CoursesByProgram>(db, window))
+        .data(grouped_loader::<CompletionsByUser>(db, window))
+        .data(grouped_loader::<ProductsByRegistration>(db, window))
+        .data(grouped_loader::<DomainsByAccount>(db, window))
+        .data(grouped_loader::<HistoryByRegistration>(db, window))
+        .data(grouped_loader::<CommentsByRegistration>(db, window))
+        .data(grouped_loader::<LabelsByContent>(db, window))
+        .data(grouped_loader::<AudienceByContent>(db, window))
+        .data(crate::deals::conflict_loader(db, window))
         .data(crate::recruitment::ProfileCache::default())
 }
 
@@ -266,4 +389,45 @@ where
 {
     let loader = ctx.data::<EntityLoader<E>>()?;
     loader.load_one(id).await.map_err(|e| e.extend())
+}
+
+/// Loads several rows through the request's loader for `E` in one batch, in `ids` order
+/// (missing ones skipped).
+pub async fn load_many<E>(ctx: &Context<'_>, ids: &[i64]) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: HasId,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    let loader = ctx.data::<EntityLoader<E>>()?;
+    let mut found = loader
+        .load_many(ids.iter().copied())
+        .await
+        .map_err(|e| e.extend())?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// Loads every group of `G` under `parents` in one batch (see the module docs).
+pub async fn prefetch_groups<G: Grouping>(
+    ctx: &Context<'_>,
+    parents: &[i64],
+) -> async_graphql::Result<Vec<<G::Entity as EntityTrait>::Model>>
+where
+    <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
+{
+    let loader = ctx.data::<GroupedLoader<G>>()?;
+    Ok(loader
+        .load_many(parents.iter().copied())
+        .await
+        .map_err(|e| e.extend())?
+        .into_values()
+        .flatten()
+        .collect())
+}
+
+/// The distinct values of `ids`, for a batch.
+pub fn distinct(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }

@@ -182,6 +182,49 @@ where
     Ok(connection)
 }
 
+/// Pages through rows already loaded (a small per-parent list that a DataLoader fetched for
+/// many parents at once), in `id` order with the same cursors as `paginate`.
+pub fn paginate_loaded<M, T>(
+    mut rows: Vec<M>,
+    args: &PageArgs,
+    id_of: fn(&M) -> i64,
+    to_node: impl Fn(M) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    T: OutputType,
+{
+    let page = args.validate()?;
+    let total = rows.len() as u64;
+    rows.sort_by_key(id_of);
+    rows.retain(|row| {
+        let id = id_of(row);
+        page.after.is_none_or(|after| id > after) && page.before.is_none_or(|before| id < before)
+    });
+    let has_more = rows.len() as u64 > page.limit;
+    let limit = page.limit as usize;
+    let window: Vec<M> = if page.from_end {
+        let skip = rows.len().saturating_sub(limit);
+        rows.into_iter().skip(skip).collect()
+    } else {
+        rows.into_iter().take(limit).collect()
+    };
+    let (has_previous, has_next) = if page.from_end {
+        (has_more, page.before.is_some())
+    } else {
+        (page.after.is_some(), has_more)
+    };
+    let fields = ConnectionFields {
+        count: Arc::new(move || Box::pin(async move { Ok(total) })),
+    };
+    let mut connection = Connection::with_additional_fields(has_previous, has_next, fields);
+    connection.edges.extend(
+        window
+            .into_iter()
+            .map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))),
+    );
+    Ok(connection)
+}
+
 fn encode_offset_cursor(offset: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
 }

@@ -15,4 +15,5 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub limits: Arc<Limits>,
     pub files: crate::content::FileStore,
+    pub statements: crate::db::StatementCounter,
 }

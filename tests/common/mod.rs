@@ -137,6 +137,14 @@ impl TestApp {
     }
 
     pub async fn with_auth(auth: AuthConfig) -> Self {
+        Self::with_config(auth, Limits::default()).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> Self {
+        Self::with_config(test_auth_config(), limits).await
+    }
+
+    pub async fn with_config(auth: AuthConfig, limits: Limits) -> Self {
         let (storage, url, search_path) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 announce_backend(true);
@@ -168,7 +176,7 @@ impl TestApp {
         db::migrate(&connection).await.expect("migrate");
         let files = tempfile::tempdir().expect("files dir");
         let store = partnergraph::content::FileStore::new(files.path());
-        let state = build_state(connection.clone(), auth, Limits::default(), store)
+        let state = build_state(connection.clone(), auth, limits, store)
             .await
             .expect("build state");
         TestApp {

@@ -38,26 +38,29 @@ pub async fn viewer(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Conte
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal("partner user's partner missing"))?;
-    let tier_rank = match partner.tier_id {
-        Some(id) => tier::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map_or(0, |t| t.rank),
-        None => 0,
+    let tier = match partner.tier_id {
+        Some(id) => tier::Entity::find_by_id(id).one(db).await?,
+        None => None,
     };
     let verticals = partner_vertical::Entity::find()
         .filter(partner_vertical::Column::PartnerId.eq(partner_id))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|v| v.vertical)
-        .collect();
-    Ok(ContentViewer::Partner {
-        tier_rank,
+        .await?;
+    Ok(partner_viewer(&partner, tier.as_ref(), &verticals))
+}
+
+/// A partner user's view, from its organisation's row, tier and verticals (however loaded).
+pub fn partner_viewer(
+    partner: &partner::Model,
+    tier: Option<&tier::Model>,
+    verticals: &[partner_vertical::Model],
+) -> ContentViewer {
+    ContentViewer::Partner {
+        tier_rank: tier.map_or(0, |t| t.rank),
         partner_type: sea_orm::ActiveEnum::to_value(&partner.partner_type),
-        region: partner.region,
-        verticals,
-    })
+        region: partner.region.clone(),
+        verticals: verticals.iter().map(|v| v.vertical.clone()).collect(),
+    }
 }
 
 /// Rows of `dimension` restrict the item; the viewer passes if there are none or one of

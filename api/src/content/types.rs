@@ -6,7 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::ContentEventKind as StoredEventKind;
-use entity::{content, content_audience, content_event, content_file, content_version};
+use entity::{content, content_event, content_file, content_version};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::files::FileStore;
@@ -16,6 +16,10 @@ use super::search::ranked_ids;
 use super::service::{self, parse_labels, Audience, ContentFields, ContentFilter};
 use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
 use crate::error::AppError;
+use crate::loaders::{
+    distinct, load_group, load_many, load_one, prefetch_groups, AudienceByContent, LabelsByContent,
+    VerticalsByPartner,
+};
 use crate::relay::{
     global_id, local_id, maybe, paginate, paginate_ordered, PageArgs, RelayConnection, UserError,
     UserErrorCode,
@@ -143,12 +147,7 @@ async fn file_node(
     let Some(file_id) = file_id else {
         return Ok(None);
     };
-    let db = ctx.data::<DatabaseConnection>()?;
-    let found = content_file::Entity::find_by_id(file_id)
-        .one(db)
-        .await
-        .map_err(AppError::from)
-        .extend()?;
+    let found = load_one::<content_file::Entity>(ctx, file_id).await?;
     Ok(found.map(|model| ContentFile { model, content_id }))
 }
 
@@ -191,16 +190,20 @@ impl ContentVersion {
 pub struct Content(pub content::Model);
 
 impl Content {
+    /// The current version's labels, kept as rows beside the item for filtering.
     async fn labels(&self, ctx: &Context<'_>) -> async_graphql::Result<service::Labels> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let current = content_version::Entity::find()
-            .filter(content_version::Column::ContentId.eq(self.0.id))
-            .filter(content_version::Column::Version.eq(self.0.current_version))
-            .one(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
-        Ok(current.map(|v| parse_labels(&v.labels)).unwrap_or_default())
+        let rows = load_group::<LabelsByContent>(ctx, self.0.id).await?;
+        let of = |dimension: &str| {
+            rows.iter()
+                .filter(|r| r.dimension == dimension)
+                .map(|r| r.value.clone())
+                .collect()
+        };
+        Ok(service::Labels {
+            tags: of(service::TAG),
+            products: of(service::PRODUCT),
+            verticals: of(service::ABOUT_VERTICAL),
+        })
     }
 }
 
@@ -232,14 +235,7 @@ impl Content {
         file_node(ctx, self.0.file_id, self.0.id).await
     }
     async fn audience(&self, ctx: &Context<'_>) -> async_graphql::Result<ContentAudience> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let rows = content_audience::Entity::find()
-            .filter(content_audience::Column::ContentId.eq(self.0.id))
-            .order_by_asc(content_audience::Column::Id)
-            .all(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let rows = load_group::<AudienceByContent>(ctx, self.0.id).await?;
         let of = |dimension: &str| {
             rows.iter()
                 .filter(|r| r.dimension == dimension)
@@ -335,10 +331,56 @@ pub struct ContentFilterInput {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
+/// Loads, one batch per kind, what the selected nested fields of a page of content read
+/// (labels, audience, files): see `crate::loaders`.
+async fn prefetch(ctx: &Context<'_>, page: &RelayConnection<Content>) -> async_graphql::Result<()> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    let ids = distinct(page.edges.iter().map(|e| e.node.0.id));
+    let labelled = ["tags", "products", "verticals"]
+        .iter()
+        .any(|f| node.field(f).exists());
+    let labels = async {
+        if labelled {
+            prefetch_groups::<LabelsByContent>(ctx, &ids).await?;
+        }
+        Ok::<_, async_graphql::Error>(())
+    };
+    let audience = async {
+        if node.field("audience").exists() {
+            prefetch_groups::<AudienceByContent>(ctx, &ids).await?;
+        }
+        Ok(())
+    };
+    let files = async {
+        if node.field("file").exists() {
+            let files = distinct(page.edges.iter().filter_map(|e| e.node.0.file_id));
+            load_many::<content_file::Entity>(ctx, &files).await?;
+        }
+        Ok(())
+    };
+    futures_util::try_join!(labels, audience, files)?;
+    Ok(())
+}
+
+/// The caller's content view, read through the request's loaders: a page that also shows
+/// the caller's organisation (`me { partner { tier } }`) reads it once.
 async fn content_viewer(ctx: &Context<'_>) -> async_graphql::Result<(Arc<Actor>, ContentViewer)> {
     let actor = actor(ctx)?;
-    let db = ctx.data::<DatabaseConnection>()?;
-    let viewer = policy::viewer(db, &actor).await.extend()?;
+    if actor.is_vendor_staff() {
+        return Ok((actor, ContentViewer::Staff));
+    }
+    let partner_id = actor
+        .partner_id
+        .ok_or_else(|| AppError::internal("partner user without partner").extend())?;
+    let partner = load_one::<entity::partner::Entity>(ctx, partner_id)
+        .await?
+        .ok_or_else(|| AppError::internal("partner user's partner missing").extend())?;
+    let tier = match partner.tier_id {
+        Some(id) => load_one::<entity::tier::Entity>(ctx, id).await?,
+        None => None,
+    };
+    let verticals = load_group::<VerticalsByPartner>(ctx, partner_id).await?;
+    let viewer = policy::partner_viewer(&partner, tier.as_ref(), &verticals);
     Ok((actor, viewer))
 }
 
@@ -380,7 +422,11 @@ impl ContentQuery {
                 .order_by_desc(content::Column::UpdatedAt)
                 .order_by_desc(content::Column::Id),
         };
-        paginate_ordered(db, select, &args, Content).await.extend()
+        let page = paginate_ordered(db, select, &args, Content)
+            .await
+            .extend()?;
+        prefetch(ctx, &page).await?;
+        Ok(page)
     }
 
     /// Items past their review date, oldest first (vendor staff).

@@ -3,10 +3,12 @@
 //! by a unique key so no race can approve two parties for the same customer and product.
 
 pub mod conflicts;
+mod loader;
 pub mod policy;
 pub mod service;
 mod types;
 pub mod workflow;
 
+pub use loader::{conflict_loader, ConflictsLoader};
 pub use types::find_for;
 pub use types::{DealMutation, DealQuery, DealRegistration, Product, NODE_KIND, PRODUCT_KIND};

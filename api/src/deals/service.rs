@@ -9,9 +9,11 @@ use entity::{
     account, account_domain, deal_comment, deal_exclusivity, deal_history, deal_registration,
     deal_registration_product, partner, product, tier,
 };
+use sea_orm::sea_query::UnionType;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, SqlErr,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -385,13 +387,35 @@ pub async fn register(
 }
 
 pub async fn products_of(db: &impl ConnectionTrait, registration_id: i64) -> AppResult<Vec<i64>> {
-    Ok(deal_registration_product::Entity::find()
-        .filter(deal_registration_product::Column::RegistrationId.eq(registration_id))
-        .all(db)
+    Ok(products_of_many(db, &[registration_id])
         .await?
-        .into_iter()
-        .map(|p| p.product_id)
-        .collect())
+        .remove(&registration_id)
+        .unwrap_or_default())
+}
+
+/// The products of several registrations in one query, by registration.
+pub async fn products_of_many(
+    db: &impl ConnectionTrait,
+    registration_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<i64>>> {
+    let mut by_registration: HashMap<i64, Vec<i64>> = HashMap::new();
+    let rows = deal_registration_product::Entity::find()
+        .filter(
+            deal_registration_product::Column::RegistrationId
+                .is_in(registration_ids.iter().copied()),
+        )
+        .all(db)
+        .await?;
+    for row in rows {
+        by_registration
+            .entry(row.registration_id)
+            .or_default()
+            .push(row.product_id);
+    }
+    for products in by_registration.values_mut() {
+        products.sort_unstable();
+    }
+    Ok(by_registration)
 }
 
 /// Evidence that a registration collides with something that has priority over it.
@@ -428,27 +452,54 @@ impl Probe {
         db: &impl ConnectionTrait,
         registration: &deal_registration::Model,
     ) -> AppResult<Probe> {
-        Ok(Probe {
-            id: Some(registration.id),
-            partner_id: registration.partner_id,
-            customer: Customer {
-                name_key: registration.customer_name_key.clone(),
-                domain: registration.customer_domain.clone(),
-            },
-            products: products_of(db, registration.id).await?,
-            submitted_at: registration.submitted_at,
-        })
+        let mut probes = Probe::of_many(db, std::slice::from_ref(registration)).await?;
+        Ok(probes.remove(0))
+    }
+
+    /// Probes for several stored registrations, their products read in one query.
+    pub async fn of_many(
+        db: &impl ConnectionTrait,
+        registrations: &[deal_registration::Model],
+    ) -> AppResult<Vec<Probe>> {
+        let ids: Vec<i64> = registrations.iter().map(|r| r.id).collect();
+        let mut products = products_of_many(db, &ids).await?;
+        Ok(registrations
+            .iter()
+            .map(|registration| Probe {
+                id: Some(registration.id),
+                partner_id: registration.partner_id,
+                customer: Customer {
+                    name_key: registration.customer_name_key.clone(),
+                    domain: registration.customer_domain.clone(),
+                },
+                products: products.remove(&registration.id).unwrap_or_default(),
+                submitted_at: registration.submitted_at,
+            })
+            .collect())
+    }
+
+    fn token(&self) -> String {
+        name_token(&self.customer.name_key)
+    }
+
+    fn root(&self) -> Option<String> {
+        self.customer.domain.as_deref().map(domain_root)
     }
 }
 
 /// Has `other` priority over `probe`? Approved registrations always do; otherwise the
 /// earlier submission wins.
-fn has_priority(other: &deal_registration::Model, probe: &Probe) -> bool {
-    if other.status == DealStatus::Approved {
+fn has_priority(
+    status: DealStatus,
+    submitted_at: Option<DateTime<Utc>>,
+    id: i64,
+    probe: &Probe,
+) -> bool {
+    if status == DealStatus::Approved {
         return true;
     }
-    match (other.submitted_at, probe.submitted_at) {
-        (Some(theirs), Some(ours)) => (theirs, other.id) < (ours, probe.id.unwrap_or(i64::MAX)),
+    match (submitted_at, probe.submitted_at) {
+        (Some(theirs), Some(ours)) => (theirs, id) < (ours, probe.id.unwrap_or(i64::MAX)),
         (Some(_), None) => true,
         _ => false,
     }
@@ -457,26 +508,154 @@ fn has_priority(other: &deal_registration::Model, probe: &Probe) -> bool {
 /// Conflicts of `probe`: other partners' active registrations with priority, and named
 /// direct accounts or existing customers. Candidates come from indexed keys only.
 pub async fn conflicts(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Vec<Conflict>> {
-    let token = name_token(&probe.customer.name_key);
-    let root = probe.customer.domain.as_deref().map(domain_root);
-    let mut found = Vec::new();
+    let mut found = conflicts_of_many(db, std::slice::from_ref(probe)).await?;
+    Ok(found.remove(0))
+}
 
-    let mut same_key =
-        Condition::any().add(deal_registration::Column::CustomerNameToken.eq(token.as_str()));
-    if let Some(root) = &root {
-        same_key = same_key.add(deal_registration::Column::CustomerRoot.eq(root.as_str()));
+/// Conflicts of several probes at once, in the probes' order. The number of queries does
+/// not depend on how many probes there are: candidates for all of them are read by their
+/// indexed keys (first name token, domain root) together, then each probe keeps only the
+/// candidates that share one of its own keys, so a probe's answer never depends on which
+/// others it was checked with.
+pub async fn conflicts_of_many(
+    db: &impl ConnectionTrait,
+    probes: &[Probe],
+) -> AppResult<Vec<Vec<Conflict>>> {
+    if probes.is_empty() {
+        return Ok(vec![]);
     }
-    let candidates = deal_registration::Entity::find()
-        .filter(same_key)
-        .filter(deal_registration::Column::Status.is_in(ACTIVE))
-        .filter(deal_registration::Column::PartnerId.ne(probe.partner_id))
-        .limit(500)
-        .all(db)
-        .await?;
-    for other in candidates
+    let mut tokens: Vec<String> = probes.iter().map(Probe::token).collect();
+    tokens.sort();
+    tokens.dedup();
+    let mut roots: Vec<String> = probes.iter().filter_map(Probe::root).collect();
+    roots.sort();
+    roots.dedup();
+
+    let registrations = candidate_registrations(db, &tokens, &roots).await?;
+    let candidate_ids: Vec<i64> = registrations.iter().map(|r| r.id).collect();
+    let registration_products = products_of_many(db, &candidate_ids).await?;
+    let (accounts, domains) = candidate_accounts(db, &tokens, &roots).await?;
+
+    Ok(probes
         .iter()
-        .filter(|o| Some(o.id) != probe.id && has_priority(o, probe))
-    {
+        .map(|probe| {
+            let mut found = registration_conflicts(probe, &registrations, &registration_products);
+            found.extend(account_conflicts(probe, &accounts, &domains));
+            found
+        })
+        .collect())
+}
+
+/// What the conflict engine reads of another registration.
+#[derive(Debug, FromQueryResult)]
+struct Candidate {
+    id: i64,
+    partner_id: i64,
+    status: DealStatus,
+    customer_name_key: String,
+    customer_name_token: String,
+    customer_domain: Option<String>,
+    customer_root: Option<String>,
+    submitted_at: Option<DateTime<Utc>>,
+}
+
+/// Active registrations whose first name token or domain root is among the keys. Each key
+/// is its own index lookup, joined by a UNION: written as one `token IN … OR root IN …`
+/// filter, a planner without fresh statistics reads every active registration instead.
+async fn candidate_registrations(
+    db: &impl ConnectionTrait,
+    tokens: &[String],
+    roots: &[String],
+) -> AppResult<Vec<Candidate>> {
+    let ids_by = |column: deal_registration::Column, keys: &[String]| {
+        deal_registration::Entity::find()
+            .select_only()
+            .column(deal_registration::Column::Id)
+            .filter(column.is_in(keys.iter().map(String::as_str)))
+            .filter(deal_registration::Column::Status.is_in(ACTIVE))
+            .into_query()
+    };
+    let mut ids = ids_by(deal_registration::Column::CustomerNameToken, tokens);
+    if !roots.is_empty() {
+        ids.union(
+            UnionType::Distinct,
+            ids_by(deal_registration::Column::CustomerRoot, roots),
+        );
+    }
+    use deal_registration::Column as C;
+    Ok(deal_registration::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::PartnerId,
+            C::Status,
+            C::CustomerNameKey,
+            C::CustomerNameToken,
+            C::CustomerDomain,
+            C::CustomerRoot,
+            C::SubmittedAt,
+        ])
+        .filter(C::Id.in_subquery(ids))
+        .into_model::<Candidate>()
+        .all(db)
+        .await?)
+}
+
+/// Accounts whose first name token or one of whose domain roots is among the keys, with
+/// all their domains.
+async fn candidate_accounts(
+    db: &impl ConnectionTrait,
+    tokens: &[String],
+    roots: &[String],
+) -> AppResult<(
+    Vec<account::Model>,
+    HashMap<i64, Vec<account_domain::Model>>,
+)> {
+    let mut keys =
+        Condition::any().add(account::Column::NameToken.is_in(tokens.iter().map(String::as_str)));
+    if !roots.is_empty() {
+        keys = keys.add(
+            account::Column::Id.in_subquery(
+                account_domain::Entity::find()
+                    .select_only()
+                    .column(account_domain::Column::AccountId)
+                    .filter(account_domain::Column::Root.is_in(roots.iter().map(String::as_str)))
+                    .into_query(),
+            ),
+        );
+    }
+    let accounts = account::Entity::find().filter(keys).all(db).await?;
+    let mut domains: HashMap<i64, Vec<account_domain::Model>> = HashMap::new();
+    if !accounts.is_empty() {
+        for row in account_domain::Entity::find()
+            .filter(account_domain::Column::AccountId.is_in(accounts.iter().map(|a| a.id)))
+            .order_by_asc(account_domain::Column::Id)
+            .all(db)
+            .await?
+        {
+            domains.entry(row.account_id).or_default().push(row);
+        }
+    }
+    Ok((accounts, domains))
+}
+
+fn registration_conflicts(
+    probe: &Probe,
+    candidates: &[Candidate],
+    products: &HashMap<i64, Vec<i64>>,
+) -> Vec<Conflict> {
+    let (token, root) = (probe.token(), probe.root());
+    let shares_key = |other: &Candidate| {
+        other.customer_name_token == token
+            || (root.is_some() && other.customer_root.as_deref() == root.as_deref())
+    };
+    let mut found = Vec::new();
+    for other in candidates.iter().filter(|o| {
+        o.partner_id != probe.partner_id
+            && Some(o.id) != probe.id
+            && shares_key(o)
+            && has_priority(o.status, o.submitted_at, o.id, probe)
+    }) {
         let theirs = Customer {
             name_key: other.customer_name_key.clone(),
             domain: other.customer_domain.clone(),
@@ -484,7 +663,11 @@ pub async fn conflicts(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Ve
         let Some(matched) = same_customer(&probe.customer, &theirs, DEFAULT_NAME_THRESHOLD) else {
             continue;
         };
-        let shared = shared_products(&probe.products, &products_of(db, other.id).await?);
+        let no_products = Vec::new();
+        let shared = shared_products(
+            &probe.products,
+            products.get(&other.id).unwrap_or(&no_products),
+        );
         if shared.is_empty() {
             continue;
         }
@@ -503,30 +686,28 @@ pub async fn conflicts(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Ve
             products: shared,
         });
     }
+    found
+}
 
-    let mut account_keys = Condition::any().add(account::Column::NameToken.eq(token.as_str()));
-    if let Some(root) = &root {
-        let ids = account_domain::Entity::find()
-            .select_only()
-            .column(account_domain::Column::AccountId)
-            .filter(account_domain::Column::Root.eq(root.as_str()))
-            .into_tuple::<i64>()
-            .all(db)
-            .await?;
-        account_keys = account_keys.add(account::Column::Id.is_in(ids));
-    }
-    for acct in account::Entity::find()
-        .filter(account_keys)
-        .limit(100)
-        .all(db)
-        .await?
-    {
-        let domains = account_domain::Entity::find()
-            .filter(account_domain::Column::AccountId.eq(acct.id))
-            .all(db)
-            .await?;
+fn account_conflicts(
+    probe: &Probe,
+    accounts: &[account::Model],
+    domains: &HashMap<i64, Vec<account_domain::Model>>,
+) -> Vec<Conflict> {
+    let (token, root) = (probe.token(), probe.root());
+    let no_domains = Vec::new();
+    let mut found = Vec::new();
+    for acct in accounts {
+        let own = domains.get(&acct.id).unwrap_or(&no_domains);
+        let shares_key = acct.name_token == token
+            || root
+                .as_deref()
+                .is_some_and(|root| own.iter().any(|d| d.root == root));
+        if !shares_key {
+            continue;
+        }
         let best = std::iter::once(None)
-            .chain(domains.iter().map(|d| Some(d.domain.clone())))
+            .chain(own.iter().map(|d| Some(d.domain.clone())))
             .filter_map(|domain| {
                 same_customer(
                     &probe.customer,
@@ -562,7 +743,7 @@ pub async fn conflicts(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Ve
             products: vec![],
         });
     }
-    Ok(found)
+    found
 }
 
 /// What an action needs beyond the registration itself.

@@ -1,9 +1,11 @@
+use std::sync::Arc;
+
 use async_graphql::{
     Context, Enum, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::DealStatus as StoredStatus;
-use entity::{account, account_domain, deal_comment, deal_history, deal_registration, product};
+use entity::{account, deal_comment, deal_history, deal_registration, product};
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -11,17 +13,22 @@ use sea_orm::{
 };
 
 use super::conflicts::Customer;
+use super::loader::ProbeKey;
 use super::policy::{self, sees_internal};
 use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput, ACTIVE};
 use super::workflow::{self, Action};
+use super::ConflictsLoader;
 use crate::auth::{actor, Actor, Role, RoleGuard};
 use crate::error::AppError;
-use crate::loaders::load_one;
+use crate::loaders::{
+    distinct, load_group, load_many, load_one, prefetch_groups, CommentsByRegistration,
+    DomainsByAccount, HistoryByRegistration, ProductsByRegistration,
+};
 use crate::money::{Money, MoneyInput};
 use crate::partners::Partner;
 use crate::relay::{
-    global_id, local_id, paginate, paginate_ordered, PageArgs, RelayConnection, UserError,
-    UserErrorCode,
+    global_id, local_id, paginate, paginate_loaded, paginate_ordered, PageArgs, RelayConnection,
+    UserError, UserErrorCode,
 };
 use crate::users::User;
 
@@ -100,13 +107,7 @@ impl Account {
         &self.0.name
     }
     async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let rows = account_domain::Entity::find()
-            .filter(account_domain::Column::AccountId.eq(self.0.id))
-            .all(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let rows = load_group::<DomainsByAccount>(ctx, self.0.id).await?;
         Ok(rows.into_iter().map(|d| d.domain).collect())
     }
     async fn country(&self) -> Option<&str> {
@@ -159,25 +160,15 @@ impl DealConflict {
         let (true, Some(id)) = (self.reveal, self.conflict.registration_id) else {
             return Ok(None);
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        Ok(deal_registration::Entity::find_by_id(id)
-            .one(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?
+        Ok(load_one::<deal_registration::Entity>(ctx, id)
+            .await?
             .map(DealRegistration))
     }
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
         let (true, Some(id)) = (self.reveal, self.conflict.account_id) else {
             return Ok(None);
         };
-        let db = ctx.data::<DatabaseConnection>()?;
-        Ok(account::Entity::find_by_id(id)
-            .one(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?
-            .map(Account))
+        Ok(load_one::<account::Entity>(ctx, id).await?.map(Account))
     }
 }
 
@@ -280,12 +271,11 @@ impl DealRegistration {
         }
     }
     async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Product>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let ids = service::products_of(db, self.0.id).await.extend()?;
-        let found = service::products_by_id(db, &ids).await.extend()?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| found.get(id).cloned())
+        let rows = load_group::<ProductsByRegistration>(ctx, self.0.id).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.product_id).collect();
+        Ok(load_many::<entity::product::Entity>(ctx, &ids)
+            .await?
+            .into_iter()
             .map(Product)
             .collect())
     }
@@ -337,9 +327,12 @@ impl DealRegistration {
     /// Collisions with parties that have priority, with the evidence.
     async fn conflicts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DealConflict>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let probe = Probe::of(db, &self.0).await.extend()?;
-        let found = service::conflicts(db, &probe).await.extend()?;
+        let found = ctx
+            .data::<ConflictsLoader>()?
+            .load_one(ProbeKey(Arc::new(self.0.clone())))
+            .await
+            .map_err(|e| e.extend())?
+            .unwrap_or_default();
         let reveal = sees_internal(&actor);
         Ok(found
             .into_iter()
@@ -355,18 +348,13 @@ impl DealRegistration {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<DealHistoryEntry>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let select =
-            deal_history::Entity::find().filter(deal_history::Column::RegistrationId.eq(self.0.id));
-        paginate(
-            db,
-            select,
-            deal_history::Column::Id,
+        let rows = load_group::<HistoryByRegistration>(ctx, self.0.id).await?;
+        paginate_loaded(
+            rows,
             &PageArgs::new(first, after, last, before),
             |h| h.id,
             DealHistoryEntry,
         )
-        .await
         .extend()
     }
     /// Comments; partners see only those not marked internal.
@@ -379,21 +367,16 @@ impl DealRegistration {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<DealComment>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let mut select =
-            deal_comment::Entity::find().filter(deal_comment::Column::RegistrationId.eq(self.0.id));
+        let mut rows = load_group::<CommentsByRegistration>(ctx, self.0.id).await?;
         if !sees_internal(&actor) {
-            select = select.filter(deal_comment::Column::Internal.eq(false));
+            rows.retain(|c| !c.internal);
         }
-        paginate(
-            db,
-            select,
-            deal_comment::Column::Id,
+        paginate_loaded(
+            rows,
             &PageArgs::new(first, after, last, before),
             |c| c.id,
             DealComment,
         )
-        .await
         .extend()
     }
     async fn version(&self) -> i32 {
@@ -402,6 +385,63 @@ impl DealRegistration {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+/// Loads, one batch per kind, what the selected nested fields of a page of registrations
+/// read (partner and tier, products, conflicts, history, comments): see `crate::loaders`.
+async fn prefetch(
+    ctx: &Context<'_>,
+    page: &RelayConnection<DealRegistration>,
+) -> async_graphql::Result<()> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    let rows: Vec<&deal_registration::Model> = page.edges.iter().map(|e| &e.node.0).collect();
+    let ids = distinct(rows.iter().map(|r| r.id));
+    let partners = async {
+        if node.field("partner").exists() {
+            let partners = distinct(rows.iter().map(|r| r.partner_id));
+            let found = load_many::<entity::partner::Entity>(ctx, &partners).await?;
+            if node.field("partner").field("tier").exists() {
+                let tiers = distinct(found.iter().filter_map(|p| p.tier_id));
+                load_many::<entity::tier::Entity>(ctx, &tiers).await?;
+            }
+        }
+        Ok::<_, async_graphql::Error>(())
+    };
+    let products = async {
+        if node.field("products").exists() {
+            let links = prefetch_groups::<ProductsByRegistration>(ctx, &ids).await?;
+            load_many::<entity::product::Entity>(
+                ctx,
+                &distinct(links.iter().map(|l| l.product_id)),
+            )
+            .await?;
+        }
+        Ok(())
+    };
+    let conflicts = async {
+        if node.field("conflicts").exists() {
+            let keys = rows.iter().map(|r| ProbeKey(Arc::new((*r).clone())));
+            ctx.data::<ConflictsLoader>()?
+                .load_many(keys)
+                .await
+                .map_err(|e| e.extend())?;
+        }
+        Ok(())
+    };
+    let history = async {
+        if node.field("history").exists() {
+            prefetch_groups::<HistoryByRegistration>(ctx, &ids).await?;
+        }
+        Ok(())
+    };
+    let comments = async {
+        if node.field("comments").exists() {
+            prefetch_groups::<CommentsByRegistration>(ctx, &ids).await?;
+        }
+        Ok(())
+    };
+    futures_util::try_join!(partners, products, conflicts, history, comments)?;
+    Ok(())
 }
 
 #[derive(InputObject, Default)]
@@ -432,14 +472,16 @@ impl DealQuery {
                 select.filter(deal_registration::Column::Status.eq(StoredStatus::from(status)));
         }
         let select = select.order_by_desc(deal_registration::Column::Id);
-        paginate_ordered(
+        let page = paginate_ordered(
             db,
             select,
             &PageArgs::new(first, after, last, before),
             DealRegistration,
         )
         .await
-        .extend()
+        .extend()?;
+        prefetch(ctx, &page).await?;
+        Ok(page)
     }
 
     /// Registrations awaiting a decision: those with a competing registration first, then
@@ -483,14 +525,16 @@ impl DealQuery {
             .order_by(Expr::exists(competing), sea_orm::Order::Desc)
             .order_by_asc(deal_registration::Column::SubmittedAt)
             .order_by_asc(deal_registration::Column::Id);
-        paginate_ordered(
+        let page = paginate_ordered(
             db,
             select,
             &PageArgs::new(first, after, last, before),
             DealRegistration,
         )
         .await
-        .extend()
+        .extend()?;
+        prefetch(ctx, &page).await?;
+        Ok(page)
     }
 
     /// The product catalogue.

@@ -199,7 +199,7 @@ fn to_graphql_request(
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
-    loaders::attach(request, &state.db)
+    loaders::attach(request, &state.db, state.limits.batch_window)
         .data(viewer.clone())
         .data(addr)
 }
@@ -413,7 +413,7 @@ async fn post_multipart(state: &AppState, request: Request, media: MediaType) ->
     }
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
-        let request = loaders::attach(request, &state.db)
+        let request = loaders::attach(request, &state.db, state.limits.batch_window)
             .data(viewer.clone())
             .data(addr);
         responses.push(state.schema.execute(request).await);

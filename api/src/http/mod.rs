@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{token}", get(crate::content::download))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -56,6 +57,24 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Prometheus text exposition of this replica's counters.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "# HELP partnergraph_sql_statements_total SQL statements run by this replica.\n\
+         # TYPE partnergraph_sql_statements_total counter\n\
+         partnergraph_sql_statements_total {}\n",
+        state.statements.get()
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {
