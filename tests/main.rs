@@ -10,6 +10,7 @@ mod deals;
 mod graphql_http;
 mod incentives;
 mod partners;
+mod performance;
 mod program;
 mod recruitment;
 mod schema;

@@ -1,4 +1,4 @@
-//! `partnergraph serve | migrate | user create | schema`. Every flag has an environment
+//! `partnergraph serve | migrate | seed | user create | schema`. Every flag has an environment
 //! variable of the same meaning.
 
 use std::io::BufRead;
@@ -45,6 +45,27 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Generate a realistic program at scale (for benchmarks) into an empty database.
+    Seed(SeedArgs),
+}
+
+#[derive(Args)]
+struct SeedArgs {
+    /// Generated partner organisations (on top of the demo program's).
+    #[arg(long, default_value_t = 2_000)]
+    partners: usize,
+    /// Generated deal registrations.
+    #[arg(long, default_value_t = 20_000)]
+    registrations: usize,
+    /// Generated content items.
+    #[arg(long, default_value_t = 300)]
+    contents: usize,
+    /// The random seed: the same value gives the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Also write what was generated, as JSON, to this file (the benchmark reads it).
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -139,6 +160,7 @@ pub async fn run() -> ExitCode {
             tracing::info!("database is up to date");
         }),
         Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Seed(args) => seed_command(&cli.database_url, args).await,
         Command::User {
             command:
                 UserCommand::Create {
@@ -156,6 +178,50 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn seed_command(url: &str, args: SeedArgs) -> Result<(), String> {
+    let connection = open_database(url).await?;
+    let options = crate::seed::SeedOptions {
+        partners: args.partners,
+        registrations: args.registrations,
+        contents: args.contents,
+        seed: args.seed,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let started = std::time::Instant::now();
+    let report = crate::seed::seed(&connection, &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Seeded {} partners, {} users, {} customers, {} registrations ({} rows) in {:.1} s.",
+        report.partners,
+        report.users,
+        report.customers,
+        report.registrations,
+        report.rows,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &args.report {
+        let json = serde_json::json!({
+            "partners": report.partners,
+            "registrations": report.registrations,
+            "busiestPartnerUser": report.busiest_partner_user,
+            "busiestPartnerId": report.busiest_partner_id,
+            "typicalPartnerUser": report.typical_partner_user,
+            "typicalPartnerId": report.typical_partner_id,
+            "rebateProgramId": report.rebate_program_id,
+            "rebatePartnerId": report.rebate_partner_id,
+            "contestedCustomer": { "name": report.contested_customer.0, "domain": report.contested_customer.1 },
+            "productIds": report.product_ids,
+        });
+        std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!("Logins (password for all: {}):", demo::DEMO_PASSWORD);
+    println!("  busiest partner  {}", report.busiest_partner_user);
+    println!("  typical partner  {}", report.typical_partner_user);
+    println!("  the demo logins, e.g. manager@vendor.example");
+    Ok(())
 }
 
 async fn open_database(url: &str) -> Result<DatabaseConnection, String> {

@@ -47,6 +47,9 @@ struct DemoPartner {
     started_days_ago: i64,
 }
 
+/// How many partners the demo program has.
+pub const PARTNER_COUNT: usize = PARTNERS.len();
+
 const PARTNERS: [DemoPartner; 6] = [
     DemoPartner {
         name: "Northwind",

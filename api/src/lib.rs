@@ -18,6 +18,7 @@ pub mod partners;
 pub mod recruitment;
 pub mod relay;
 pub mod schema;
+pub mod seed;
 pub mod state;
 pub mod telemetry;
 pub mod tiers;
