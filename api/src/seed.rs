@@ -845,10 +845,12 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> AppResult<S
     reset_sequences(db).await?;
     rows += seed_content(db, &mut rng, options, &program).await?;
     let rebate_program_id = seed_rebates(db, &program).await?;
-    // Fresh planner statistics after a bulk load, as after any large import. Not on SQLite:
-    // its value-sampling statistics make every statement re-plan at each execution.
+    // After a bulk load, as after any large import: fresh planner statistics, and on
+    // PostgreSQL a visibility map, without which index-only scans (counts) visit every row
+    // until autovacuum comes by. Not ANALYZE on SQLite: its value-sampling statistics make
+    // every statement re-plan at each execution.
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE").await?;
+        db.execute_unprepared("VACUUM ANALYZE").await?;
     }
     let upper_rank = program.tiers.get(2).map_or(i32::MAX, |t| t.rank);
     let typical = partners.len() / 2;

@@ -14,3 +14,28 @@ pub fn init(json: bool) {
         builder.init();
     }
 }
+
+/// One span per GraphQL operation, named after it. async-graphql's own `Tracing` extension
+/// opens a span for every field resolved: on a fifty-row list that is thousands of spans per
+/// request, a measurable share of the server's CPU under load, for detail nobody reads.
+pub struct OperationSpans;
+
+impl async_graphql::extensions::ExtensionFactory for OperationSpans {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(OperationSpans)
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for OperationSpans {
+    async fn execute(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: async_graphql::extensions::NextExecute<'_>,
+    ) -> async_graphql::Response {
+        use tracing::Instrument;
+        let span = tracing::info_span!("graphql", operation = operation_name.unwrap_or(""));
+        next.run(ctx, operation_name).instrument(span).await
+    }
+}

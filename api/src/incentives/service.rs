@@ -12,7 +12,8 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -332,20 +333,17 @@ pub async fn is_eligible(
     program: &rebate_program::Model,
     partner_id: i64,
 ) -> AppResult<bool> {
-    let tier = partner::Entity::find_by_id(partner_id)
+    let partners_tier = partner::Entity::find_by_id(partner_id)
         .select_only()
         .column(partner::Column::TierId)
-        .into_tuple::<Option<i64>>()
-        .one(db)
-        .await?
-        .flatten();
-    let mut named = Condition::any().add(rebate_eligibility::Column::PartnerId.eq(partner_id));
-    if let Some(tier) = tier {
-        named = named.add(rebate_eligibility::Column::TierId.eq(tier));
-    }
+        .into_query();
     Ok(rebate_eligibility::Entity::find()
         .filter(rebate_eligibility::Column::ProgramId.eq(program.id))
-        .filter(named)
+        .filter(
+            Condition::any()
+                .add(rebate_eligibility::Column::PartnerId.eq(partner_id))
+                .add(rebate_eligibility::Column::TierId.in_subquery(partners_tier)),
+        )
         .count(db)
         .await?
         > 0)
@@ -412,17 +410,8 @@ pub async fn earnings(
     program: &rebate_program::Model,
     partner_id: i64,
 ) -> AppResult<Earnings> {
-    let total_minor = counted_select(db, program, partner_id)
-        .await?
-        .select_only()
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(closed_amount_minor), 0) AS BIGINT)"),
-            "total",
-        )
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-        .unwrap_or(0);
+    let counted = counted_select(db, program, partner_id).await?;
+    let total_minor = sum_minor(db, counted, "closed_amount_minor").await?;
     let total = amount(total_minor, &program.currency);
     let cap = program.cap_minor.map(|c| amount(c, &program.currency));
     let earned = round(
@@ -438,13 +427,23 @@ async fn ledger_sum(
     partner_id: i64,
     kinds: &[&str],
 ) -> AppResult<i64> {
-    Ok(ledger_entry::Entity::find()
+    let entries = ledger_entry::Entity::find()
         .filter(ledger_entry::Column::ProgramId.eq(program_id))
         .filter(ledger_entry::Column::PartnerId.eq(partner_id))
-        .filter(ledger_entry::Column::Kind.is_in(kinds.iter().copied()))
+        .filter(ledger_entry::Column::Kind.is_in(kinds.iter().copied()));
+    sum_minor(db, entries, "amount_minor").await
+}
+
+/// The sum of a minor-units `column` over the rows of `select` (0 for none), in the database.
+async fn sum_minor<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    column: &str,
+) -> AppResult<i64> {
+    Ok(select
         .select_only()
         .column_as(
-            Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+            Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)")),
             "total",
         )
         .into_tuple::<i64>()
