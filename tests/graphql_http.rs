@@ -294,3 +294,52 @@ async fn health_and_readiness_probes() {
     assert_eq!(missing.status, 404);
     assert_eq!(error_code(&missing.json()).as_deref(), Some("NOT_FOUND"));
 }
+
+/// Keys of the JSON object at `path` in a response body, in the order they were written.
+fn key_order(body: &[u8], path: &[&str]) -> Vec<String> {
+    let value: Value = serde_json::from_slice(body).expect("JSON");
+    let mut at = &value;
+    for step in path {
+        at = match step.parse::<usize>() {
+            Ok(i) => &at[i],
+            Err(_) => &at[*step],
+        };
+    }
+    at.as_object()
+        .unwrap_or_else(|| panic!("no object at {path:?} in {value}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn response_fields_come_in_the_order_they_were_selected() {
+    let app = TestApp::demo().await;
+    let token = app.login(MANAGER).await;
+    // `products` waits on a loader and `id` does not; roots come from different modules.
+    for (query, path, expected) in [
+        (
+            "{ dealRegistrations(first: 2) { edges { node { products { name } id status } } } }",
+            vec!["data", "dealRegistrations", "edges", "0", "node"],
+            vec!["products", "id", "status"],
+        ),
+        (
+            "{ partners(first: 1) { totalCount } me { id } }",
+            vec!["data"],
+            vec!["partners", "me"],
+        ),
+        (
+            "{ me { id } partners(first: 1) { totalCount } }",
+            vec!["data"],
+            vec!["me", "partners"],
+        ),
+        (
+            "query Q { me { ...Who } } fragment Who on User { role name id }",
+            vec!["data", "me"],
+            vec!["role", "name", "id"],
+        ),
+    ] {
+        let response = app.post(Some(&token), json!({ "query": query })).await;
+        assert_eq!(key_order(&response.body, &path), expected, "{query}");
+    }
+}

@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::graphiql;
 use super::negotiate::{is_json_body, preferred_media, MediaType};
+use super::order::in_selection_order;
 use crate::auth::{ClientAddr, Viewer};
 use crate::error::AppError;
 use crate::loaders;
@@ -235,8 +236,11 @@ async fn execute(
 ) -> Response {
     let mut responses = Vec::with_capacity(batch.len());
     for params in batch {
+        let (query, operation) = (params.query.clone(), params.operation_name.clone());
         let request = to_graphql_request(params, state, &viewer, addr);
-        responses.push(state.schema.execute(request).await);
+        let mut response = state.schema.execute(request).await;
+        in_selection_order(&query, operation.as_deref(), &mut response.data);
+        responses.push(response);
     }
     if is_batch {
         let body =
@@ -413,10 +417,13 @@ async fn post_multipart(state: &AppState, request: Request, media: MediaType) ->
     }
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
+        let (query, operation) = (request.query.clone(), request.operation_name.clone());
         let request = loaders::attach(request, &state.db, state.limits.batch_window)
             .data(viewer.clone())
             .data(addr);
-        responses.push(state.schema.execute(request).await);
+        let mut response = state.schema.execute(request).await;
+        in_selection_order(&query, operation.as_deref(), &mut response.data);
+        responses.push(response);
     }
     if is_batch {
         let body =

@@ -3,6 +3,7 @@
 mod graphiql;
 mod graphql;
 mod negotiate;
+mod order;
 
 use std::time::Duration;
 

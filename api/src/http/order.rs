@@ -1,0 +1,131 @@
+//! Response fields in the order the client selected them (GraphQL spec, "Serialized Map
+//! Ordering"). async-graphql resolves an object's fields concurrently and writes each when
+//! it completes (async-graphql issue #612), so a field waiting on a loader lands after the
+//! fields selected below it. Each executed response is put back in selection order here.
+
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+};
+use async_graphql::{Name, Value};
+
+/// A response key with the selection sets chosen under it (one per occurrence).
+type Collected<'a> = Vec<(Name, Vec<&'a SelectionSet>)>;
+
+/// Response keys of `set` in CollectFields order, fragments expanded in place. Type
+/// conditions are not checked: a key whose fragment does not apply is simply absent from
+/// the object being ordered.
+fn collect<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    out: &mut Collected<'a>,
+    spread: &mut Vec<&'a Name>,
+) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let key = &field.node.response_key().node;
+                let below = &field.node.selection_set.node;
+                match out.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, sets)) => sets.push(below),
+                    None => out.push((key.clone(), vec![below])),
+                }
+            }
+            Selection::FragmentSpread(s) => {
+                let name = &s.node.fragment_name.node;
+                if spread.contains(&name) {
+                    continue;
+                }
+                spread.push(name);
+                if let Some(fragment) = document.fragments.get(name) {
+                    collect(document, &fragment.node.selection_set.node, out, spread);
+                }
+            }
+            Selection::InlineFragment(inline) => {
+                collect(document, &inline.node.selection_set.node, out, spread)
+            }
+        }
+    }
+}
+
+fn reorder(document: &ExecutableDocument, sets: &[&SelectionSet], value: &mut Value) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                reorder(document, sets, item);
+            }
+        }
+        Value::Object(map) => {
+            let (mut fields, mut spread) = (Vec::new(), Vec::new());
+            for set in sets {
+                collect(document, set, &mut fields, &mut spread);
+            }
+            let mut unordered = std::mem::take(map);
+            for (key, below) in fields {
+                if let Some(mut field) = unordered.shift_remove(&key) {
+                    reorder(document, &below, &mut field);
+                    map.insert(key, field);
+                }
+            }
+            map.extend(unordered);
+        }
+        _ => {}
+    }
+}
+
+/// Puts `data` of the executed `query` (operation `operation`) in selection order.
+pub fn in_selection_order(query: &str, operation: Option<&str>, data: &mut Value) {
+    let Ok(document) = parse_query(query) else {
+        return;
+    };
+    let executed = match &document.operations {
+        DocumentOperations::Single(op) => Some(op),
+        DocumentOperations::Multiple(ops) => match operation {
+            Some(name) => ops.get(&Name::new(name)),
+            None if ops.len() == 1 => ops.values().next(),
+            None => None,
+        },
+    };
+    if let Some(op) = executed {
+        reorder(&document, &[&op.node.selection_set.node], data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(value: &Value) -> Vec<String> {
+        match value {
+            Value::Object(map) => map.keys().map(|k| k.to_string()).collect(),
+            _ => vec![],
+        }
+    }
+
+    fn object(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (Name::new(k), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn fields_follow_the_selection_through_aliases_fragments_and_lists() {
+        let query = "query Q { b: thing { ...F z } a } fragment F on T { y x }";
+        let item = object(&[
+            ("x", Value::from(1)),
+            ("z", Value::from(3)),
+            ("y", Value::from(2)),
+        ]);
+        let mut data = object(&[("a", Value::from(0)), ("b", Value::List(vec![item]))]);
+        in_selection_order(query, Some("Q"), &mut data);
+        assert_eq!(keys(&data), ["b", "a"]);
+        let Value::Object(map) = &data else { panic!() };
+        let Value::List(items) = &map[&Name::new("b")] else {
+            panic!()
+        };
+        assert_eq!(keys(&items[0]), ["y", "x", "z"]);
+    }
+}
