@@ -193,15 +193,6 @@ async fn seed_command(url: &str, args: SeedArgs) -> Result<(), String> {
     let report = crate::seed::seed(&connection, &options)
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "Seeded {} partners, {} users, {} customers, {} registrations ({} rows) in {:.1} s.",
-        report.partners,
-        report.users,
-        report.customers,
-        report.registrations,
-        report.rows,
-        started.elapsed().as_secs_f64()
-    );
     if let Some(path) = &args.report {
         let json = serde_json::json!({
             "partners": report.partners,
@@ -217,10 +208,22 @@ async fn seed_command(url: &str, args: SeedArgs) -> Result<(), String> {
         });
         std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    println!("Logins (password for all: {}):", demo::DEMO_PASSWORD);
-    println!("  busiest partner  {}", report.busiest_partner_user);
-    println!("  typical partner  {}", report.typical_partner_user);
-    println!("  the demo logins, e.g. manager@vendor.example");
+    // Written, not println!: a reader that stops early (`| head`) must not panic the command.
+    let summary = format!(
+        "Seeded {} partners, {} users, {} customers, {} registrations ({} rows) in {:.1} s.\n\
+         Logins (password for all: {}):\n  busiest partner  {}\n  typical partner  {}\n  \
+         the demo logins, e.g. manager@vendor.example\n",
+        report.partners,
+        report.users,
+        report.customers,
+        report.registrations,
+        report.rows,
+        started.elapsed().as_secs_f64(),
+        demo::DEMO_PASSWORD,
+        report.busiest_partner_user,
+        report.typical_partner_user,
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), summary.as_bytes());
     Ok(())
 }
 
