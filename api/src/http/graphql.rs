@@ -187,12 +187,7 @@ fn client_addr(request: &Request) -> ClientAddr {
     )
 }
 
-fn to_graphql_request(
-    params: Params,
-    state: &AppState,
-    viewer: &Viewer,
-    addr: ClientAddr,
-) -> async_graphql::Request {
+fn to_graphql_request(params: Params) -> async_graphql::Request {
     let mut request = async_graphql::Request::new(params.query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -200,9 +195,45 @@ fn to_graphql_request(
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
-    loaders::attach(request, &state.db, state.limits.batch_window)
+    request
+}
+
+/// Executes one request with the caller's identity and fresh loaders, its fields in
+/// selection order.
+async fn run(
+    state: &AppState,
+    request: async_graphql::Request,
+    viewer: &Viewer,
+    addr: ClientAddr,
+) -> async_graphql::Response {
+    let (query, operation) = (request.query.clone(), request.operation_name.clone());
+    let request = loaders::attach(request, &state.db, state.limits.batch_window)
         .data(viewer.clone())
-        .data(addr)
+        .data(addr);
+    let mut response = state.schema.execute(request).await;
+    in_selection_order(&query, operation.as_deref(), &mut response.data);
+    response
+}
+
+/// Runs a single request or a batch and answers in kind.
+async fn run_all(
+    state: &AppState,
+    requests: Vec<async_graphql::Request>,
+    is_batch: bool,
+    viewer: Viewer,
+    addr: ClientAddr,
+    media: MediaType,
+) -> Response {
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        responses.push(run(state, request, &viewer, addr).await);
+    }
+    if is_batch {
+        let body =
+            serde_json::to_value(BatchResponse::Batch(responses)).unwrap_or_else(|_| json!([]));
+        return json_response(StatusCode::OK, media, &body);
+    }
+    single_response(responses.pop().expect("one request, one response"), media)
 }
 
 /// Parse, validation and variable errors: nothing executed, so there is no `data`.
@@ -234,21 +265,8 @@ async fn execute(
     addr: ClientAddr,
     media: MediaType,
 ) -> Response {
-    let mut responses = Vec::with_capacity(batch.len());
-    for params in batch {
-        let (query, operation) = (params.query.clone(), params.operation_name.clone());
-        let request = to_graphql_request(params, state, &viewer, addr);
-        let mut response = state.schema.execute(request).await;
-        in_selection_order(&query, operation.as_deref(), &mut response.data);
-        responses.push(response);
-    }
-    if is_batch {
-        let body =
-            serde_json::to_value(BatchResponse::Batch(responses)).unwrap_or_else(|_| json!([]));
-        return json_response(StatusCode::OK, media, &body);
-    }
-    let response = responses.pop().expect("a single request has one response");
-    single_response(response, media)
+    let requests = batch.into_iter().map(to_graphql_request).collect();
+    run_all(state, requests, is_batch, viewer, addr, media).await
 }
 
 fn not_acceptable() -> Response {
@@ -415,20 +433,5 @@ async fn post_multipart(state: &AppState, request: Request, media: MediaType) ->
     if requests.is_empty() || requests.len() > state.limits.max_batch {
         return HttpError::bad_request("a batch holds 1 to 10 requests").into_response(media);
     }
-    let mut responses = Vec::with_capacity(requests.len());
-    for request in requests {
-        let (query, operation) = (request.query.clone(), request.operation_name.clone());
-        let request = loaders::attach(request, &state.db, state.limits.batch_window)
-            .data(viewer.clone())
-            .data(addr);
-        let mut response = state.schema.execute(request).await;
-        in_selection_order(&query, operation.as_deref(), &mut response.data);
-        responses.push(response);
-    }
-    if is_batch {
-        let body =
-            serde_json::to_value(BatchResponse::Batch(responses)).unwrap_or_else(|_| json!([]));
-        return json_response(StatusCode::OK, media, &body);
-    }
-    single_response(responses.pop().expect("one request, one response"), media)
+    run_all(state, requests, is_batch, viewer, addr, media).await
 }
