@@ -772,6 +772,133 @@ async fn the_review_queue_puts_contested_customers_first_and_is_for_managers() {
     assert_eq!(error_code(&denied).as_deref(), Some("FORBIDDEN"));
 }
 
+/// The queue's customer names, in queue order, among `names`.
+async fn queue_order(app: &TestApp, names: &[&str]) -> Vec<String> {
+    let queue = app
+        .gql_as(
+            MANAGER,
+            "{ dealReviewQueue(first: 100) { edges { node { customer { name } } } } }",
+            json!({}),
+        )
+        .await;
+    queue["data"]["dealReviewQueue"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["customer"]["name"].as_str().unwrap().to_owned())
+        .filter(|name| names.contains(&name.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_review_queue_follows_competition_as_it_starts_and_ends() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::demo().await;
+    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let names = [
+        "Early Alone",
+        "Later Rivalry",
+        "Rival Bid",
+        "Racing One",
+        "Racing Two",
+    ];
+    register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Early Alone", "early.example", &[&cloud], None),
+    )
+    .await;
+    let later = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Later Rivalry", "rivalry.example", &[&cloud], None),
+    )
+    .await;
+    let later_id = later["dealRegistration"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        queue_order(&app, &names).await,
+        ["Early Alone", "Later Rivalry"]
+    );
+
+    // Another partner's registration for the same customer moves both ahead.
+    let rival = register(
+        &app,
+        BOB_TIERTWO,
+        deal("Rival Bid", "rivalry.example", &[&cloud], None),
+    )
+    .await;
+    let rival_id = rival["dealRegistration"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        queue_order(&app, &names).await,
+        ["Later Rivalry", "Rival Bid", "Early Alone"]
+    );
+
+    // Approving one keeps the other competing (an approved registration holds the customer)...
+    let approved = app
+        .gql_as(
+            MANAGER,
+            APPROVE,
+            json!({ "i": { "id": later_id, "protectionDays": 30 } }),
+        )
+        .await;
+    assert_eq!(
+        approved["data"]["approveDealRegistration"]["dealRegistration"]["status"],
+        "APPROVED"
+    );
+    assert_eq!(
+        queue_order(&app, &names).await,
+        ["Rival Bid", "Early Alone"]
+    );
+
+    // ...until its protection lapses and the expiry job ends it.
+    entity::deal_registration::Entity::update_many()
+        .col_expr(
+            entity::deal_registration::Column::ProtectedUntil,
+            sea_orm::sea_query::Expr::value(Utc::now() - Duration::hours(1)),
+        )
+        .filter(entity::deal_registration::Column::CustomerName.eq("Later Rivalry"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    partnergraph::deals::service::expire_lapsed(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        queue_order(&app, &names).await,
+        ["Early Alone", "Rival Bid"]
+    );
+
+    let withdrawn = app
+        .gql_as(
+            BOB_TIERTWO,
+            &act("withdrawDealRegistration"),
+            json!({ "i": { "id": rival_id } }),
+        )
+        .await;
+    assert_eq!(
+        withdrawn["data"]["withdrawDealRegistration"]["dealRegistration"]["status"],
+        "WITHDRAWN"
+    );
+    assert_eq!(queue_order(&app, &names).await, ["Early Alone"]);
+
+    // Two partners registering the same customer at once both see the other.
+    tokio::join!(
+        register(
+            &app,
+            ALICE_NORTHWIND,
+            deal("Racing One", "racing.example", &[&cloud], None)
+        ),
+        register(
+            &app,
+            BOB_TIERTWO,
+            deal("Racing Two", "racing.example", &[&cloud], None)
+        ),
+    );
+    let order = queue_order(&app, &names).await;
+    assert_eq!(order.len(), 3, "{order:?}");
+    assert_eq!(order[2], "Early Alone", "{order:?}");
+}
+
 #[tokio::test]
 async fn protection_extensions_are_requested_by_partners_and_decided_by_managers() {
     let app = TestApp::demo().await;

@@ -633,6 +633,7 @@ fn registration(
         resubmission_count: Set(0),
         editable_fields: Set(None),
         contested_at: Set(None),
+        review_lane: Set(None),
         version: Set(1),
         created_at: Set(created),
         updated_at: Set(closed.or(decided).or(submitted).unwrap_or(created)),
@@ -842,6 +843,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> AppResult<S
         db, &mut rng, options, &partners, &customers, &program, &mut rows,
     )
     .await?;
+    crate::deals::lanes::refresh_all(db).await?;
     reset_sequences(db).await?;
     rows += seed_content(db, &mut rng, options, &program).await?;
     let rebate_program_id = seed_rebates(db, &program).await?;

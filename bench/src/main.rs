@@ -212,16 +212,14 @@ async fn portal_home(db: &DatabaseConnection, args: &Args) -> Result<usize> {
 async fn review_queue(db: &DatabaseConnection) -> Result<usize> {
     let page = all(
         db,
-        "SELECT r.* FROM deal_registrations r WHERE r.status IN ('SUBMITTED', 'UNDER_REVIEW') \
-         ORDER BY EXISTS (SELECT 1 FROM deal_registrations o WHERE o.customer_key = r.customer_key \
-           AND o.partner_id <> r.partner_id AND o.status IN ('SUBMITTED', 'UNDER_REVIEW', 'APPROVED')) DESC, \
-         r.submitted_at, r.id LIMIT 50",
+        "SELECT r.* FROM deal_registrations r WHERE r.review_lane IS NOT NULL \
+         ORDER BY r.review_lane, r.submitted_at, r.id LIMIT 50",
         vec![],
     )
     .await?;
     let count = all(
         db,
-        "SELECT COUNT(*) AS n FROM deal_registrations WHERE status IN ('SUBMITTED', 'UNDER_REVIEW')",
+        "SELECT COUNT(*) AS n FROM deal_registrations WHERE review_lane IS NOT NULL",
         vec![],
     )
     .await?;

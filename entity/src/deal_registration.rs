@@ -35,6 +35,8 @@ pub struct Model {
     pub resubmission_count: i32,
     pub editable_fields: Option<String>,
     pub contested_at: Option<DateTimeUtc>,
+    /// The review queue's rank: 0 competing, 1 alone, none when not awaiting a decision.
+    pub review_lane: Option<i16>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

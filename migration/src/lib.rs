@@ -10,6 +10,7 @@ mod m20261122_000004_deals;
 mod m20261122_000005_incentives;
 mod m20261122_000006_incentive_awards;
 mod m20261122_000007_lookup_indexes;
+mod m20261122_000008_review_lanes;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_incentives::Migration),
             Box::new(m20261122_000006_incentive_awards::Migration),
             Box::new(m20261122_000007_lookup_indexes::Migration),
+            Box::new(m20261122_000008_review_lanes::Migration),
         ]
     }
 }

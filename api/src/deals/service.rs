@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::conflicts::{
     domain_root, name_token, same_customer, shared_products, Customer, DEFAULT_NAME_THRESHOLD,
 };
+use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
 use crate::db::{settle, Outcome};
@@ -297,8 +298,12 @@ pub async fn register(
     let Some(checked) = check(db, &input, money.as_ref(), &mut errors).await? else {
         return Ok(Err(errors));
     };
+    let customer_key = checked.customer.key();
     let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
+        if submit {
+            lanes::lock_customer(&txn, &customer_key).await?;
+        }
         let now = Utc::now();
         let status = if submit {
             DealStatus::Submitted
@@ -315,7 +320,7 @@ pub async fn register(
             customer_domain: Set(checked.domain.clone()),
             customer_root: Set(checked.domain.as_deref().map(domain_root)),
             customer_country: Set(checked.country.clone()),
-            customer_key: Set(checked.customer.key()),
+            customer_key: Set(customer_key.clone()),
             estimated_value_minor: Set(checked.value_minor),
             currency: Set(checked.currency.clone()),
             expected_close_date: Set(checked.close_date),
@@ -365,6 +370,7 @@ pub async fn register(
                 None,
             )
             .await?;
+            lanes::refresh(&txn, &customer_key, created.id).await?;
         }
         Ok(Ok(created))
     }
@@ -861,8 +867,12 @@ pub async fn act(
     let Some(to) = workflow::transition(from, action, side) else {
         return Ok(Err(illegal(from, action)));
     };
+    let moves_lanes = lanes::moves_lanes(Some(from), to);
     let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
+        if moves_lanes {
+            lanes::lock_customer(&txn, &registration.customer_key).await?;
+        }
         let now = Utc::now();
         let mut model: deal_registration::ActiveModel = registration.clone().into();
         match action {
@@ -988,6 +998,9 @@ pub async fn act(
                 "the registration changed meanwhile; reload and retry",
             )));
         }
+        if moves_lanes {
+            lanes::refresh(&txn, &registration.customer_key, registration.id).await?;
+        }
         let from_status = if action == Action::Approve && from == DealStatus::Submitted {
             DealStatus::UnderReview
         } else {
@@ -1057,6 +1070,7 @@ pub async fn expire_lapsed(db: &DatabaseConnection) -> AppResult<u64> {
     let mut expired = 0;
     for registration in lapsed {
         let txn = crate::db::begin_write(db).await?;
+        lanes::lock_customer(&txn, &registration.customer_key).await?;
         let moved = deal_registration::Entity::update_many()
             .col_expr(
                 deal_registration::Column::Status,
@@ -1073,6 +1087,7 @@ pub async fn expire_lapsed(db: &DatabaseConnection) -> AppResult<u64> {
             .await?;
         if moved.rows_affected == 1 {
             release(&txn, registration.id).await?;
+            lanes::refresh(&txn, &registration.customer_key, registration.id).await?;
             record(
                 &txn,
                 registration.id,

@@ -6,7 +6,6 @@ use async_graphql::{
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::DealStatus as StoredStatus;
 use entity::{account, deal_comment, deal_history, deal_registration, product};
-use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
@@ -15,7 +14,7 @@ use sea_orm::{
 use super::conflicts::Customer;
 use super::loader::ProbeKey;
 use super::policy::{self, sees_internal};
-use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput, ACTIVE};
+use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput};
 use super::workflow::{self, Action};
 use super::ConflictsLoader;
 use crate::auth::{actor, Actor, Role, RoleGuard};
@@ -496,33 +495,10 @@ impl DealQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let other = Alias::new("other");
-        let competing = Query::select()
-            .expr(Expr::val(1))
-            .from_as(deal_registration::Entity, other.clone())
-            .and_where(
-                Expr::col((other.clone(), deal_registration::Column::CustomerKey)).equals((
-                    deal_registration::Entity,
-                    deal_registration::Column::CustomerKey,
-                )),
-            )
-            .and_where(
-                Expr::col((other.clone(), deal_registration::Column::PartnerId)).ne(Expr::col((
-                    deal_registration::Entity,
-                    deal_registration::Column::PartnerId,
-                ))),
-            )
-            .and_where(
-                Expr::col((other, deal_registration::Column::Status))
-                    .is_in(ACTIVE.iter().map(sea_orm::ActiveEnum::to_value)),
-            )
-            .to_owned();
+        // Lanes are kept by the service (see `lanes`): competing registrations come first.
         let select = deal_registration::Entity::find()
-            .filter(
-                deal_registration::Column::Status
-                    .is_in([StoredStatus::Submitted, StoredStatus::UnderReview]),
-            )
-            .order_by(Expr::exists(competing), sea_orm::Order::Desc)
+            .filter(deal_registration::Column::ReviewLane.is_not_null())
+            .order_by_asc(deal_registration::Column::ReviewLane)
             .order_by_asc(deal_registration::Column::SubmittedAt)
             .order_by_asc(deal_registration::Column::Id);
         let page = paginate_ordered(
