@@ -11,6 +11,7 @@ mod m20261122_000005_incentives;
 mod m20261122_000006_incentive_awards;
 mod m20261122_000007_lookup_indexes;
 mod m20261122_000008_review_lanes;
+mod m20261122_000009_won_revenue_index;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_incentive_awards::Migration),
             Box::new(m20261122_000007_lookup_indexes::Migration),
             Box::new(m20261122_000008_review_lanes::Migration),
+            Box::new(m20261122_000009_won_revenue_index::Migration),
         ]
     }
 }
