@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement,
+};
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a
 /// PostgreSQL schema (used by the tests to give each test its own).
@@ -58,7 +61,7 @@ pub type Outcome<T> = Result<T, Vec<crate::relay::UserError>>;
 /// transaction only queues its ROLLBACK, leaving the pooled connection idle in a
 /// transaction (and holding its locks) until it happens to be reused.
 pub async fn settle<T>(
-    txn: sea_orm::DatabaseTransaction,
+    txn: WriteTxn,
     result: crate::error::AppResult<Outcome<T>>,
 ) -> crate::error::AppResult<Outcome<T>> {
     match result {
@@ -75,20 +78,112 @@ pub async fn settle<T>(
     }
 }
 
-/// Begins a transaction that will write. On SQLite its first statement takes the write
-/// lock (waiting up to the busy timeout) so that a later write can never fail with
+/// This process's SQLite writers, first come first served. SQLite has one writer at a time;
+/// without this queue, waiting writers sit in SQLite's busy handler, which sleeps in growing
+/// steps (up to 100 ms) while holding one of the pool's few connections: the tail of write
+/// latency under concurrency. The queue is taken before a connection, so a waiting writer
+/// holds nothing. (Several SQLite databases in one process, as in the tests, share it.)
+static SQLITE_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Begins a transaction that will write. On SQLite it waits for this process's writer turn,
+/// then its first statement takes the database's write lock (another process may hold it:
+/// then it waits up to the busy timeout), so that a later write can never fail with
 /// "database is locked", as upgrading a reading transaction does under contention; the
-/// statement changes nothing. PostgreSQL needs no such step.
-pub async fn begin_write<C>(db: &C) -> Result<sea_orm::DatabaseTransaction, DbErr>
-where
-    C: sea_orm::TransactionTrait + ConnectionTrait,
-{
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Sqlite {
+/// statement changes nothing. PostgreSQL needs neither step.
+pub async fn begin_write<C: Writer>(db: &C) -> Result<WriteTxn, DbErr> {
+    db.begin_write().await
+}
+
+/// What a write transaction begins on: the pool, or an enclosing write transaction (then
+/// it is a savepoint, inside the enclosing one's turn).
+#[async_trait::async_trait]
+pub trait Writer: ConnectionTrait {
+    async fn begin_write(&self) -> Result<WriteTxn, DbErr>;
+}
+
+#[async_trait::async_trait]
+impl Writer for DatabaseConnection {
+    async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        use sea_orm::TransactionTrait;
+        if self.get_database_backend() != DbBackend::Sqlite {
+            return Ok(WriteTxn {
+                txn: self.begin().await?,
+                _turn: None,
+            });
+        }
+        let turn = SQLITE_WRITERS.lock().await;
+        let txn = self.begin().await?;
         txn.execute_unprepared("UPDATE settings SET value = value WHERE key = 'write-lock'")
             .await?;
+        Ok(WriteTxn {
+            txn,
+            _turn: Some(turn),
+        })
     }
-    Ok(txn)
+}
+
+#[async_trait::async_trait]
+impl Writer for WriteTxn {
+    async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        use sea_orm::TransactionTrait;
+        Ok(WriteTxn {
+            txn: self.txn.begin().await?,
+            _turn: None,
+        })
+    }
+}
+
+/// A transaction from `begin_write`; on SQLite it keeps the writer turn until it ends.
+pub struct WriteTxn {
+    txn: sea_orm::DatabaseTransaction,
+    _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        let WriteTxn { txn, _turn } = self;
+        txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        let WriteTxn { txn, _turn } = self;
+        txn.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = sea_orm::DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one(stmt).await
+    }
+
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
 }
 
 /// How many SQL statements a connection pool has run: served at `/metrics`, read by the

@@ -8,7 +8,7 @@ use entity::enums::{PartnerStatus, PartnerType, Role};
 use entity::{partner, partner_domain, partner_status_history, partner_vertical, tier, user};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, Select, Statement, TransactionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, Select, Statement,
 };
 
 use super::onboarding;
@@ -369,7 +369,7 @@ const INITIAL_STATUSES: [PartnerStatus; 3] = [
 
 /// Creates a partner (default status `ONBOARDING`, entry tier, onboarding checklist from
 /// the template), or returns what is wrong with the input and creates nothing.
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
+pub async fn create<C: crate::db::Writer>(
     db: &C,
     actor: &Actor,
     fields: PartnerFields,
