@@ -350,7 +350,7 @@ pub async fn register(
             }
             Err(err) => return Err(err.into()),
         };
-        write_products(&txn, created.id, &input.product_ids).await?;
+        insert_products(&txn, created.id, &input.product_ids).await?;
         record(
             &txn,
             created.id,
@@ -1034,7 +1034,8 @@ async fn reload(db: &impl ConnectionTrait, id: i64) -> AppResult<deal_registrati
 }
 
 /// Replaces a registration's products (duplicates dropped).
-async fn write_products(
+/// Replaces the products of an existing registration.
+async fn replace_products(
     db: &impl ConnectionTrait,
     registration_id: i64,
     products: &[i64],
@@ -1043,6 +1044,14 @@ async fn write_products(
         .filter(deal_registration_product::Column::RegistrationId.eq(registration_id))
         .exec(db)
         .await?;
+    insert_products(db, registration_id, products).await
+}
+
+async fn insert_products(
+    db: &impl ConnectionTrait,
+    registration_id: i64,
+    products: &[i64],
+) -> AppResult<()> {
     let mut products = products.to_vec();
     products.sort_unstable();
     products.dedup();
@@ -1388,7 +1397,7 @@ pub async fn update(
             )));
         }
         if let Some(products) = &changes.product_ids {
-            write_products(&txn, registration.id, products).await?;
+            replace_products(&txn, registration.id, products).await?;
         }
         Ok(Ok(reload(&txn, registration.id).await?))
     }
