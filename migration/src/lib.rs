@@ -12,6 +12,7 @@ mod m20261122_000006_incentive_awards;
 mod m20261122_000007_lookup_indexes;
 mod m20261122_000008_review_lanes;
 mod m20261122_000009_won_revenue_index;
+mod m20261122_000010_active_key_indexes;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_lookup_indexes::Migration),
             Box::new(m20261122_000008_review_lanes::Migration),
             Box::new(m20261122_000009_won_revenue_index::Migration),
+            Box::new(m20261122_000010_active_key_indexes::Migration),
         ]
     }
 }

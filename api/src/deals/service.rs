@@ -9,7 +9,7 @@ use entity::{
     account, account_domain, deal_comment, deal_exclusivity, deal_history, deal_registration,
     deal_registration_product, partner, product, tier,
 };
-use sea_orm::sea_query::UnionType;
+use sea_orm::sea_query::{Expr, SimpleExpr, UnionType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
@@ -568,6 +568,19 @@ struct Candidate {
 /// Active registrations whose first name token or domain root is among the keys. Each key
 /// is its own index lookup, joined by a UNION: written as one `token IN … OR root IN …`
 /// filter, a planner without fresh statistics reads every active registration instead.
+/// `status IN ('SUBMITTED', …)` over `ACTIVE`, the statuses written into the SQL rather
+/// than bound: PostgreSQL then sees that the partial indexes of active registrations
+/// (migration 10) apply. With the statuses bound, or without those indexes, it intersected
+/// the key index with a status index holding every active registration: linear in the
+/// program's size. SQLite keeps using the (key, status) indexes.
+fn is_active_inline() -> SimpleExpr {
+    Expr::col((deal_registration::Entity, deal_registration::Column::Status)).is_in(
+        ACTIVE
+            .iter()
+            .map(|status| SimpleExpr::Constant(sea_orm::ActiveEnum::to_value(status).into())),
+    )
+}
+
 async fn candidate_registrations(
     db: &impl ConnectionTrait,
     tokens: &[String],
@@ -578,7 +591,7 @@ async fn candidate_registrations(
             .select_only()
             .column(deal_registration::Column::Id)
             .filter(column.is_in(keys.iter().map(String::as_str)))
-            .filter(deal_registration::Column::Status.is_in(ACTIVE))
+            .filter(is_active_inline())
             .into_query()
     };
     let mut ids = ids_by(deal_registration::Column::CustomerNameToken, tokens);
