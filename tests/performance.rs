@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use partnergraph::config::Limits;
 
-use crate::common::{TestApp, MANAGER};
+use crate::common::{TestApp, ALICE_NORTHWIND, MANAGER};
 
 /// A server whose loaders wait long enough to batch every key of a page. The unoptimised
 /// test build can take more than the production window (1 ms) to resolve fifty rows, which
@@ -132,6 +132,19 @@ async fn a_partner_portal_home_page_costs_the_same_statements_for_any_page_size(
         few, many,
         "first: 5 took {few} statements, first: 50 took {many}"
     );
+}
+
+#[tokio::test]
+async fn the_callers_user_partner_and_tier_come_with_its_session() {
+    let app = TestApp::demo().await;
+    let token = app.login(ALICE_NORTHWIND).await;
+    let query = "{ me { name partner { name tier { name } } } }";
+    let before = app.state.statements.get();
+    let response = app.gql(Some(&token), query, json!({})).await;
+    let statements = app.state.statements.get() - before;
+    let tier = &response["data"]["me"]["partner"]["tier"]["name"];
+    assert!(tier.is_string(), "{response}");
+    assert_eq!(statements, 1, "only the session read: {response}");
 }
 
 /// What a manager sees of the newest registrations, without ids (they differ by database).

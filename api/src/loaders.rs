@@ -16,6 +16,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, ErrorExtensions};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::auth::CallerRows;
 use crate::error::AppError;
 
 /// Entities keyed by an `i64` id.
@@ -344,17 +345,31 @@ where
     .delay(window)
 }
 
-/// Adds a fresh set of loaders to one GraphQL request.
+/// Adds a fresh set of loaders to one GraphQL request, holding already the rows
+/// authentication read about the caller (`caller`).
 /// `window`: how long a loader waits for more keys before it queries.
-pub fn attach(
+pub async fn attach(
     request: async_graphql::Request,
     db: &DatabaseConnection,
     window: Duration,
+    caller: Option<&CallerRows>,
 ) -> async_graphql::Request {
+    let users = entity_loader::<entity::user::Entity>(db, window);
+    let partners = entity_loader::<entity::partner::Entity>(db, window);
+    let tiers = entity_loader::<entity::tier::Entity>(db, window);
+    if let Some(rows) = caller {
+        users.feed_one(rows.user.id, rows.user.clone()).await;
+        if let Some(partner) = &rows.partner {
+            partners.feed_one(partner.id, partner.clone()).await;
+        }
+        if let Some(tier) = &rows.tier {
+            tiers.feed_one(tier.id, tier.clone()).await;
+        }
+    }
     request
-        .data(entity_loader::<entity::partner::Entity>(db, window))
-        .data(entity_loader::<entity::user::Entity>(db, window))
-        .data(entity_loader::<entity::tier::Entity>(db, window))
+        .data(partners)
+        .data(users)
+        .data(tiers)
         .data(entity_loader::<entity::course::Entity>(db, window))
         .data(entity_loader::<entity::certification_program::Entity>(
             db, window,

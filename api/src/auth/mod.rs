@@ -36,6 +36,16 @@ pub struct Actor {
     pub is_org_admin: bool,
     /// The partner organisations this caller may see, computed at most once per request.
     pub(crate) scope: OnceCell<PartnerScope>,
+    /// Rows read with the session, handed to the request's loaders.
+    pub(crate) rows: Option<CallerRows>,
+}
+
+/// The caller's user, partner and tier as authentication read them.
+#[derive(Debug, Clone)]
+pub struct CallerRows {
+    pub user: entity::user::Model,
+    pub partner: Option<entity::partner::Model>,
+    pub tier: Option<entity::tier::Model>,
 }
 
 impl Actor {
@@ -47,7 +57,13 @@ impl Actor {
             session_id,
             is_org_admin: false,
             scope: OnceCell::new(),
+            rows: None,
         }
+    }
+
+    pub fn with_rows(mut self, rows: CallerRows) -> Self {
+        self.rows = Some(rows);
+        self
     }
 
     pub fn with_org_admin(mut self, is_org_admin: bool) -> Self {

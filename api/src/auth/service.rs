@@ -3,18 +3,18 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use entity::{session, setting, user};
-use sea_orm::sea_query::OnConflict;
+use entity::{partner, session, setting, tier, user};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter,
 };
 
 use super::jwt::JwtKeys;
 use super::password::verify_password;
 use super::throttle::{self, ThrottleKeys};
 use super::tokens::{random_secret, token_hash};
-use super::Actor;
+use super::{Actor, CallerRows};
 use crate::config::AuthConfig;
 use crate::error::{AppError, AppResult};
 
@@ -250,21 +250,81 @@ impl AuthService {
     }
 
     /// A valid signature is not enough: the session must still be live and the user active.
+    /// One statement reads the session with its user, the user's partner and the partner's
+    /// tier; the request's loaders start with those rows (most requests need them).
     pub async fn authenticate(&self, db: &DatabaseConnection, bearer: &str) -> AppResult<Actor> {
         let claims = self.keys.verify(bearer)?;
         let rejected = || AppError::Unauthenticated("session has ended; log in again".into());
         let user_id: i64 = claims.sub.parse().map_err(|_| rejected())?;
-        let (found, user) = session::Entity::find_by_id(claims.sid)
-            .find_also_related(user::Entity)
-            .one(db)
+        let (found, rows) = session_with_rows(db, claims.sid)
             .await?
             .ok_or_else(rejected)?;
-        let user = user.ok_or_else(rejected)?;
+        let user = &rows.user;
         if found.user_id != user_id || found.revoked_at.is_some() || !user.is_active {
             return Err(rejected());
         }
         Ok(Actor::new(user.id, user.role, user.partner_id, found.id)
-            .with_org_admin(user.is_org_admin))
+            .with_org_admin(user.is_org_admin)
+            .with_rows(rows))
+    }
+}
+
+/// `session_id`'s session and the rows around it, in one statement.
+async fn session_with_rows(
+    db: &DatabaseConnection,
+    session_id: i64,
+) -> AppResult<Option<(session::Model, CallerRows)>> {
+    let mut query = Query::select();
+    query
+        .from(session::Entity)
+        .inner_join(
+            user::Entity,
+            Expr::col((user::Entity, user::Column::Id))
+                .equals((session::Entity, session::Column::UserId)),
+        )
+        .left_join(
+            partner::Entity,
+            Expr::col((partner::Entity, partner::Column::Id))
+                .equals((user::Entity, user::Column::PartnerId)),
+        )
+        .left_join(
+            tier::Entity,
+            Expr::col((tier::Entity, tier::Column::Id))
+                .equals((partner::Entity, partner::Column::TierId)),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(session_id));
+    select_prefixed::<session::Entity>(&mut query, "s_");
+    select_prefixed::<user::Entity>(&mut query, "u_");
+    select_prefixed::<partner::Entity>(&mut query, "p_");
+    select_prefixed::<tier::Entity>(&mut query, "t_");
+    let backend = db.get_database_backend();
+    let Some(row) = db.query_one(backend.build(&query)).await? else {
+        return Ok(None);
+    };
+    let joined = |prefix: &str| -> AppResult<bool> {
+        Ok(row.try_get::<Option<i64>>(prefix, "id")?.is_some())
+    };
+    let rows = CallerRows {
+        user: user::Model::from_query_result(&row, "u_")?,
+        partner: match joined("p_")? {
+            true => Some(partner::Model::from_query_result(&row, "p_")?),
+            false => None,
+        },
+        tier: match joined("t_")? {
+            true => Some(tier::Model::from_query_result(&row, "t_")?),
+            false => None,
+        },
+    };
+    Ok(Some((session::Model::from_query_result(&row, "s_")?, rows)))
+}
+
+/// Selects every column of `E` as `{prefix}{column}`, the way `FromQueryResult` reads them.
+fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
+    for column in E::Column::iter() {
+        query.expr_as(
+            column.select_as(Expr::col((E::default(), column))),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
     }
 }
 

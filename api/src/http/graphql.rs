@@ -207,7 +207,12 @@ async fn run(
     addr: ClientAddr,
 ) -> async_graphql::Response {
     let (query, operation) = (request.query.clone(), request.operation_name.clone());
-    let request = loaders::attach(request, &state.db, state.limits.batch_window)
+    let caller = match viewer {
+        Viewer::User(actor) => actor.rows.as_ref(),
+        Viewer::Anonymous => None,
+    };
+    let request = loaders::attach(request, &state.db, state.limits.batch_window, caller)
+        .await
         .data(viewer.clone())
         .data(addr);
     let mut response = state.schema.execute(request).await;
