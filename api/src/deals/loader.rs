@@ -10,7 +10,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::deal_registration;
 use sea_orm::DatabaseConnection;
 
-use super::service::{conflicts_of_many, Conflict, Probe};
+use super::service::{conflicts_of_registrations, Conflict};
 use crate::error::AppError;
 
 /// A registration the caller already holds, keyed by its id: the loader needs the row
@@ -47,8 +47,7 @@ impl Loader<ProbeKey> for ConflictLoader {
         let load = async {
             let registrations: Vec<deal_registration::Model> =
                 keys.iter().map(|k| (*k.0).clone()).collect();
-            let probes = Probe::of_many(&self.db, &registrations).await?;
-            let found = conflicts_of_many(&self.db, &probes).await?;
+            let found = conflicts_of_registrations(&self.db, &registrations).await?;
             Ok::<_, AppError>(keys.iter().cloned().zip(found).collect())
         };
         load.await.map_err(Arc::new)

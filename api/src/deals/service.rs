@@ -462,6 +462,20 @@ impl Probe {
         Ok(probes.remove(0))
     }
 
+    /// A stored registration as a probe, its products still to be filled in.
+    fn without_products(registration: &deal_registration::Model) -> Probe {
+        Probe {
+            id: Some(registration.id),
+            partner_id: registration.partner_id,
+            customer: Customer {
+                name_key: registration.customer_name_key.clone(),
+                domain: registration.customer_domain.clone(),
+            },
+            products: Vec::new(),
+            submitted_at: registration.submitted_at,
+        }
+    }
+
     /// Probes for several stored registrations, their products read in one query.
     pub async fn of_many(
         db: &impl ConnectionTrait,
@@ -472,14 +486,8 @@ impl Probe {
         Ok(registrations
             .iter()
             .map(|registration| Probe {
-                id: Some(registration.id),
-                partner_id: registration.partner_id,
-                customer: Customer {
-                    name_key: registration.customer_name_key.clone(),
-                    domain: registration.customer_domain.clone(),
-                },
                 products: products.remove(&registration.id).unwrap_or_default(),
-                submitted_at: registration.submitted_at,
+                ..Probe::without_products(registration)
             })
             .collect())
     }
@@ -530,26 +538,76 @@ pub async fn conflicts_of_many(
     if probes.is_empty() {
         return Ok(vec![]);
     }
+    let (tokens, roots) = lookup_keys(probes);
+    let registrations = candidate_registrations(db, &tokens, &roots).await?;
+    let candidate_ids: Vec<i64> = registrations.iter().map(|r| r.id).collect();
+    let registration_products = products_of_many(db, &candidate_ids).await?;
+    let accounts = candidate_accounts(db, &tokens, &roots).await?;
+    Ok(judge(
+        probes,
+        &registrations,
+        &registration_products,
+        &accounts,
+    ))
+}
+
+/// The conflicts of stored registrations (lists in the API): their own products and the
+/// candidates' are read in one query.
+pub async fn conflicts_of_registrations(
+    db: &impl ConnectionTrait,
+    stored: &[deal_registration::Model],
+) -> AppResult<Vec<Vec<Conflict>>> {
+    if stored.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut probes: Vec<Probe> = stored.iter().map(Probe::without_products).collect();
+    let (tokens, roots) = lookup_keys(&probes);
+    let registrations = candidate_registrations(db, &tokens, &roots).await?;
+    let ids = crate::loaders::distinct(
+        stored
+            .iter()
+            .map(|r| r.id)
+            .chain(registrations.iter().map(|r| r.id)),
+    );
+    let products = products_of_many(db, &ids).await?;
+    for (probe, registration) in probes.iter_mut().zip(stored) {
+        probe.products = products.get(&registration.id).cloned().unwrap_or_default();
+    }
+    let accounts = candidate_accounts(db, &tokens, &roots).await?;
+    Ok(judge(&probes, &registrations, &products, &accounts))
+}
+
+/// The distinct name tokens and domain roots the probes' candidates are found by.
+fn lookup_keys(probes: &[Probe]) -> (Vec<String>, Vec<String>) {
     let mut tokens: Vec<String> = probes.iter().map(Probe::token).collect();
     tokens.sort();
     tokens.dedup();
     let mut roots: Vec<String> = probes.iter().filter_map(Probe::root).collect();
     roots.sort();
     roots.dedup();
+    (tokens, roots)
+}
 
-    let registrations = candidate_registrations(db, &tokens, &roots).await?;
-    let candidate_ids: Vec<i64> = registrations.iter().map(|r| r.id).collect();
-    let registration_products = products_of_many(db, &candidate_ids).await?;
-    let (accounts, domains) = candidate_accounts(db, &tokens, &roots).await?;
+type CandidateAccounts = (
+    Vec<account::Model>,
+    HashMap<i64, Vec<account_domain::Model>>,
+);
 
-    Ok(probes
+/// Each probe's conflicts among the candidates.
+fn judge(
+    probes: &[Probe],
+    registrations: &[Candidate],
+    registration_products: &HashMap<i64, Vec<i64>>,
+    (accounts, domains): &CandidateAccounts,
+) -> Vec<Vec<Conflict>> {
+    probes
         .iter()
         .map(|probe| {
-            let mut found = registration_conflicts(probe, &registrations, &registration_products);
-            found.extend(account_conflicts(probe, &accounts, &domains));
+            let mut found = registration_conflicts(probe, registrations, registration_products);
+            found.extend(account_conflicts(probe, accounts, domains));
             found
         })
-        .collect())
+        .collect()
 }
 
 /// What the conflict engine reads of another registration.
@@ -626,10 +684,7 @@ async fn candidate_accounts(
     db: &impl ConnectionTrait,
     tokens: &[String],
     roots: &[String],
-) -> AppResult<(
-    Vec<account::Model>,
-    HashMap<i64, Vec<account_domain::Model>>,
-)> {
+) -> AppResult<CandidateAccounts> {
     let mut keys =
         Condition::any().add(account::Column::NameToken.is_in(tokens.iter().map(String::as_str)));
     if !roots.is_empty() {
