@@ -206,7 +206,11 @@ async fn run(
     viewer: &Viewer,
     addr: ClientAddr,
 ) -> async_graphql::Response {
-    let (query, operation) = (request.query.clone(), request.operation_name.clone());
+    let mut request = request;
+    let operation = request.operation_name.clone();
+    // Parsed once: execution takes this document, the field-order pass reads the copy.
+    // (A query that does not parse fails in execution, with nothing to order.)
+    let document = request.parsed_query().ok().cloned();
     let caller = match viewer {
         Viewer::User(actor) => actor.rows.as_ref(),
         Viewer::Anonymous => None,
@@ -216,7 +220,9 @@ async fn run(
         .data(viewer.clone())
         .data(addr);
     let mut response = state.schema.execute(request).await;
-    in_selection_order(&query, operation.as_deref(), &mut response.data);
+    if let Some(document) = &document {
+        in_selection_order(document, operation.as_deref(), &mut response.data);
+    }
     response
 }
 

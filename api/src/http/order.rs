@@ -3,7 +3,6 @@
 //! it completes (async-graphql issue #612), so a field waiting on a loader lands after the
 //! fields selected below it. Each executed response is put back in selection order here.
 
-use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
@@ -73,11 +72,12 @@ fn reorder(document: &ExecutableDocument, sets: &[&SelectionSet], value: &mut Va
     }
 }
 
-/// Puts `data` of the executed `query` (operation `operation`) in selection order.
-pub fn in_selection_order(query: &str, operation: Option<&str>, data: &mut Value) {
-    let Ok(document) = parse_query(query) else {
-        return;
-    };
+/// Puts `data` of the executed `document` (operation `operation`) in selection order.
+pub fn in_selection_order(
+    document: &ExecutableDocument,
+    operation: Option<&str>,
+    data: &mut Value,
+) {
     let executed = match &document.operations {
         DocumentOperations::Single(op) => Some(op),
         DocumentOperations::Multiple(ops) => match operation {
@@ -87,7 +87,7 @@ pub fn in_selection_order(query: &str, operation: Option<&str>, data: &mut Value
         },
     };
     if let Some(op) = executed {
-        reorder(&document, &[&op.node.selection_set.node], data);
+        reorder(document, &[&op.node.selection_set.node], data);
     }
 }
 
@@ -120,7 +120,8 @@ mod tests {
             ("y", Value::from(2)),
         ]);
         let mut data = object(&[("a", Value::from(0)), ("b", Value::List(vec![item]))]);
-        in_selection_order(query, Some("Q"), &mut data);
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        in_selection_order(&document, Some("Q"), &mut data);
         assert_eq!(keys(&data), ["b", "a"]);
         let Value::Object(map) = &data else { panic!() };
         let Value::List(items) = &map[&Name::new("b")] else {
