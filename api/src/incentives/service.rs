@@ -2,6 +2,8 @@
 //! accruals (a deal won) and adjustments (a program changed); nothing is ever edited.
 //! MDF running totals move only by conditional updates, backed by CHECK constraints.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use entity::enums::DealStatus;
 use entity::{
@@ -12,8 +14,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -326,51 +327,63 @@ pub async fn eligible_partners(
     Ok(ids)
 }
 
-/// Whether `partner_id` is in `program`, named or through its tier: one indexed lookup
-/// rather than listing every eligible partner.
-pub async fn is_eligible(
-    db: &impl ConnectionTrait,
-    program: &rebate_program::Model,
-    partner_id: i64,
-) -> AppResult<bool> {
+/// The rebate programs `partner_id` is in, named or through its tier: one query however
+/// many programs there are.
+pub async fn programs_of(db: &impl ConnectionTrait, partner_id: i64) -> AppResult<BTreeSet<i64>> {
     let partners_tier = partner::Entity::find_by_id(partner_id)
         .select_only()
         .column(partner::Column::TierId)
         .into_query();
-    Ok(rebate_eligibility::Entity::find()
-        .filter(rebate_eligibility::Column::ProgramId.eq(program.id))
+    let ids: Vec<i64> = rebate_eligibility::Entity::find()
+        .select_only()
+        .column(rebate_eligibility::Column::ProgramId)
+        .distinct()
         .filter(
             Condition::any()
                 .add(rebate_eligibility::Column::PartnerId.eq(partner_id))
                 .add(rebate_eligibility::Column::TierId.in_subquery(partners_tier)),
         )
-        .count(db)
-        .await?
-        > 0)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Whether `partner_id` is in `program`, named or through its tier.
+pub async fn is_eligible(
+    db: &impl ConnectionTrait,
+    program: &rebate_program::Model,
+    partner_id: i64,
+) -> AppResult<bool> {
+    Ok(programs_of(db, partner_id).await?.contains(&program.id))
 }
 
 /// The won deals `program` counts for `partner_id`, as a query: in its currency and period,
 /// and not in the period of an earlier program the partner is in (revenue never earns
 /// twice). Sums run in the database; the rows are read only when a client lists them.
+/// `programs`: the programs the partner is in (`programs_of`).
 async fn counted_select(
     db: &impl ConnectionTrait,
     program: &rebate_program::Model,
     partner_id: i64,
+    programs: &BTreeSet<i64>,
 ) -> AppResult<Select<deal_registration::Entity>> {
     let mut select = deal_registration::Entity::find()
         .filter(deal_registration::Column::PartnerId.eq(partner_id))
         .filter(deal_registration::Column::Status.eq(DealStatus::Won))
         .filter(deal_registration::Column::Currency.eq(program.currency.as_str()))
         .filter(closed_within(program));
-    let earlier = rebate_program::Entity::find()
-        .filter(rebate_program::Column::Id.lt(program.id))
+    let earlier: Vec<i64> = programs.range(..program.id).copied().collect();
+    if earlier.is_empty() {
+        return Ok(select);
+    }
+    for other in rebate_program::Entity::find()
+        .filter(rebate_program::Column::Id.is_in(earlier))
         .filter(rebate_program::Column::Currency.eq(program.currency.as_str()))
         .all(db)
-        .await?;
-    for other in earlier {
-        if is_eligible(db, &other, partner_id).await? {
-            select = select.filter(closed_within(&other).not());
-        }
+        .await?
+    {
+        select = select.filter(closed_within(&other).not());
     }
     Ok(select)
 }
@@ -388,7 +401,8 @@ pub async fn counted_deals(
     program: &rebate_program::Model,
     partner_id: i64,
 ) -> AppResult<Vec<deal_registration::Model>> {
-    Ok(counted_select(db, program, partner_id)
+    let programs = programs_of(db, partner_id).await?;
+    Ok(counted_select(db, program, partner_id, &programs)
         .await?
         .order_by_asc(deal_registration::Column::ClosedAt)
         .order_by_asc(deal_registration::Column::Id)
@@ -409,8 +423,9 @@ pub async fn earnings(
     db: &impl ConnectionTrait,
     program: &rebate_program::Model,
     partner_id: i64,
+    programs: &BTreeSet<i64>,
 ) -> AppResult<Earnings> {
-    let counted = counted_select(db, program, partner_id).await?;
+    let counted = counted_select(db, program, partner_id, programs).await?;
     let total_minor = sum_minor(db, counted, "closed_amount_minor").await?;
     let total = amount(total_minor, &program.currency);
     let cap = program.cap_minor.map(|c| amount(c, &program.currency));
@@ -462,7 +477,8 @@ pub async fn sync(
     source: &str,
     actor: Option<i64>,
 ) -> AppResult<()> {
-    let earned = earnings(db, program, partner_id).await?.earned;
+    let programs = programs_of(db, partner_id).await?;
+    let earned = earnings(db, program, partner_id, &programs).await?.earned;
     let earned_minor = to_minor(&MoneyInput {
         amount: earned,
         currency: program.currency.clone(),
@@ -520,8 +536,9 @@ pub async fn on_deal_won(
     actor: i64,
 ) -> AppResult<()> {
     super::awards::on_deal_won(db, registration).await?;
+    let programs = programs_of(db, registration.partner_id).await?;
     for program in rebate_program::Entity::find().all(db).await? {
-        if is_eligible(db, &program, registration.partner_id).await? {
+        if programs.contains(&program.id) {
             sync(
                 db,
                 &program,
@@ -541,15 +558,20 @@ pub struct Statement {
     pub paid_minor: i64,
 }
 
+/// `partner_id`'s statement in `program`; none when the partner is not in it.
 pub async fn statement(
     db: &impl ConnectionTrait,
     program: &rebate_program::Model,
     partner_id: i64,
-) -> AppResult<Statement> {
-    Ok(Statement {
-        earnings: earnings(db, program, partner_id).await?,
+) -> AppResult<Option<Statement>> {
+    let programs = programs_of(db, partner_id).await?;
+    if !programs.contains(&program.id) {
+        return Ok(None);
+    }
+    Ok(Some(Statement {
+        earnings: earnings(db, program, partner_id, &programs).await?,
         paid_minor: ledger_sum(db, program.id, partner_id, &[PAYOUT]).await?,
-    })
+    }))
 }
 
 /// Records money paid against a statement. `payable` may go negative (a clawback carried

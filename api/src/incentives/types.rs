@@ -431,19 +431,15 @@ impl IncentiveQuery {
             .await
             .map_err(AppError::from)
             .extend()?;
-        let mut visible = Vec::new();
-        for program in all {
-            let mine = match actor.partner_id {
-                Some(partner_id) => service::is_eligible(db, &program, partner_id)
-                    .await
-                    .extend()?,
-                None => true,
-            };
-            if mine {
-                visible.push(RebateProgram(program));
-            }
-        }
-        Ok(visible)
+        let mine = match actor.partner_id {
+            Some(partner_id) => Some(service::programs_of(db, partner_id).await.extend()?),
+            None => None,
+        };
+        Ok(all
+            .into_iter()
+            .filter(|program| mine.as_ref().is_none_or(|ids| ids.contains(&program.id)))
+            .map(RebateProgram)
+            .collect())
     }
 
     /// A partner's statement in a program: measure, tier reached, earned, paid, payable,
@@ -459,15 +455,12 @@ impl IncentiveQuery {
         let partner_id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         check_partner(db, &actor, partner_id).await?;
         let program = program(db, &program_id).await?;
-        if !service::is_eligible(db, &program, partner_id)
+        let Some(statement) = service::statement(db, &program, partner_id)
             .await
             .extend()?
-        {
+        else {
             return Err(not_found("rebate statement"));
-        }
-        let statement = service::statement(db, &program, partner_id)
-            .await
-            .extend()?;
+        };
         Ok(RebateStatement {
             program,
             partner_id,
@@ -862,13 +855,14 @@ impl IncentiveMutation {
         }
         let statement = service::statement(db, &program, partner_id)
             .await
-            .extend()?;
-        Ok(RebatePayoutPayload {
-            statement: Some(RebateStatement {
+            .extend()?
+            .map(|statement| RebateStatement {
                 program,
                 partner_id,
                 statement,
-            }),
+            });
+        Ok(RebatePayoutPayload {
+            statement,
             user_errors: vec![],
         })
     }
