@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    ExecResult, IdenStatic, QueryResult, QuerySelect, Select, Statement,
 };
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a
@@ -51,6 +52,29 @@ pub fn placeholder(backend: DbBackend, n: usize) -> String {
         DbBackend::Postgres => format!("${n}"),
         _ => "?".to_string(),
     }
+}
+
+/// The sum of a minor-units `column` over the rows of `select` (0 for none), in the
+/// database. SUM over BIGINT is NUMERIC on PostgreSQL; the cast keeps one integer type on
+/// both backends.
+pub async fn sum_minor<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    column: E::Column,
+) -> Result<i64, DbErr> {
+    Ok(select
+        .select_only()
+        .column_as(
+            Expr::cust(format!(
+                "CAST(COALESCE(SUM({}), 0) AS BIGINT)",
+                column.as_str()
+            )),
+            "total",
+        )
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
 }
 
 /// A service result: the value, or the user errors that stopped it (nothing written).
@@ -148,14 +172,6 @@ impl WriteTxn {
     pub async fn rollback(self) -> Result<(), DbErr> {
         let WriteTxn { txn, _turn } = self;
         txn.rollback().await
-    }
-}
-
-impl std::ops::Deref for WriteTxn {
-    type Target = sea_orm::DatabaseTransaction;
-
-    fn deref(&self) -> &Self::Target {
-        &self.txn
     }
 }
 

@@ -1,13 +1,14 @@
 //! Login, refresh-token rotation, logout, and turning a bearer token into an `Actor`.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use entity::{partner, session, setting, tier, user};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter,
+    DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, Statement,
 };
 
 use super::jwt::JwtKeys;
@@ -274,31 +275,10 @@ async fn session_with_rows(
     db: &DatabaseConnection,
     session_id: i64,
 ) -> AppResult<Option<(session::Model, CallerRows)>> {
-    let mut query = Query::select();
-    query
-        .from(session::Entity)
-        .inner_join(
-            user::Entity,
-            Expr::col((user::Entity, user::Column::Id))
-                .equals((session::Entity, session::Column::UserId)),
-        )
-        .left_join(
-            partner::Entity,
-            Expr::col((partner::Entity, partner::Column::Id))
-                .equals((user::Entity, user::Column::PartnerId)),
-        )
-        .left_join(
-            tier::Entity,
-            Expr::col((tier::Entity, tier::Column::Id))
-                .equals((partner::Entity, partner::Column::TierId)),
-        )
-        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(session_id));
-    select_prefixed::<session::Entity>(&mut query, "s_");
-    select_prefixed::<user::Entity>(&mut query, "u_");
-    select_prefixed::<partner::Entity>(&mut query, "p_");
-    select_prefixed::<tier::Entity>(&mut query, "t_");
     let backend = db.get_database_backend();
-    let Some(row) = db.query_one(backend.build(&query)).await? else {
+    let statement =
+        Statement::from_sql_and_values(backend, session_sql(backend), [session_id.into()]);
+    let Some(row) = db.query_one(statement).await? else {
         return Ok(None);
     };
     let joined = |prefix: &str| -> AppResult<bool> {
@@ -316,6 +296,42 @@ async fn session_with_rows(
         },
     };
     Ok(Some((session::Model::from_query_result(&row, "s_")?, rows)))
+}
+
+/// The SQL of `session_with_rows` for `backend`, built once: every request runs it.
+fn session_sql(backend: DbBackend) -> &'static str {
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    let cell = match backend {
+        DbBackend::Postgres => &POSTGRES,
+        _ => &SQLITE,
+    };
+    cell.get_or_init(|| {
+        let mut query = Query::select();
+        query
+            .from(session::Entity)
+            .inner_join(
+                user::Entity,
+                Expr::col((user::Entity, user::Column::Id))
+                    .equals((session::Entity, session::Column::UserId)),
+            )
+            .left_join(
+                partner::Entity,
+                Expr::col((partner::Entity, partner::Column::Id))
+                    .equals((user::Entity, user::Column::PartnerId)),
+            )
+            .left_join(
+                tier::Entity,
+                Expr::col((tier::Entity, tier::Column::Id))
+                    .equals((partner::Entity, partner::Column::TierId)),
+            )
+            .and_where(Expr::col((session::Entity, session::Column::Id)).eq(0));
+        select_prefixed::<session::Entity>(&mut query, "s_");
+        select_prefixed::<user::Entity>(&mut query, "u_");
+        select_prefixed::<partner::Entity>(&mut query, "p_");
+        select_prefixed::<tier::Entity>(&mut query, "t_");
+        backend.build(&query).sql
+    })
 }
 
 /// Selects every column of `E` as `{prefix}{column}`, the way `FromQueryResult` reads them.

@@ -4,7 +4,7 @@ use entity::{content, content_audience, content_event, content_label, content_ve
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +118,7 @@ fn pairs<'a>(lists: [(&'a str, &'a [String]); 3]) -> Vec<(&'a str, String)> {
 }
 
 async fn replace_rows(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     id: i64,
     labels: &Labels,
     audience: Option<&Audience>,
@@ -191,7 +191,7 @@ fn normalized_audience(audience: Audience) -> Audience {
 }
 
 async fn write_version(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     item: &content::Model,
     labels: &Labels,
     note: Option<String>,

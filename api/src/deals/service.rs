@@ -538,21 +538,11 @@ pub async fn conflicts_of_many(
     if probes.is_empty() {
         return Ok(vec![]);
     }
-    let (tokens, roots) = lookup_keys(probes);
-    let registrations = candidate_registrations(db, &tokens, &roots).await?;
-    let candidate_ids: Vec<i64> = registrations.iter().map(|r| r.id).collect();
-    let registration_products = products_of_many(db, &candidate_ids).await?;
-    let accounts = candidate_accounts(db, &tokens, &roots).await?;
-    Ok(judge(
-        probes,
-        &registrations,
-        &registration_products,
-        &accounts,
-    ))
+    Ok(Candidates::of(db, probes, &[]).await?.judge(probes))
 }
 
-/// The conflicts of stored registrations (lists in the API): their own products and the
-/// candidates' are read in one query.
+/// The conflicts of stored registrations (lists in the API): their own products are read
+/// with the candidates'.
 pub async fn conflicts_of_registrations(
     db: &impl ConnectionTrait,
     stored: &[deal_registration::Model],
@@ -561,20 +551,55 @@ pub async fn conflicts_of_registrations(
         return Ok(vec![]);
     }
     let mut probes: Vec<Probe> = stored.iter().map(Probe::without_products).collect();
-    let (tokens, roots) = lookup_keys(&probes);
-    let registrations = candidate_registrations(db, &tokens, &roots).await?;
-    let ids = crate::loaders::distinct(
-        stored
-            .iter()
-            .map(|r| r.id)
-            .chain(registrations.iter().map(|r| r.id)),
-    );
-    let products = products_of_many(db, &ids).await?;
-    for (probe, registration) in probes.iter_mut().zip(stored) {
-        probe.products = products.get(&registration.id).cloned().unwrap_or_default();
+    let ids: Vec<i64> = stored.iter().map(|r| r.id).collect();
+    let candidates = Candidates::of(db, &probes, &ids).await?;
+    for probe in &mut probes {
+        let own = probe.id.and_then(|id| candidates.products.get(&id));
+        probe.products = own.cloned().unwrap_or_default();
     }
-    let accounts = candidate_accounts(db, &tokens, &roots).await?;
-    Ok(judge(&probes, &registrations, &products, &accounts))
+    Ok(candidates.judge(&probes))
+}
+
+/// What the probes may conflict with: active registrations and accounts sharing a name
+/// token or domain root, with the registrations' products.
+struct Candidates {
+    registrations: Vec<Candidate>,
+    /// By registration: the candidates' and those of the `also` ids given to `of`.
+    products: HashMap<i64, Vec<i64>>,
+    accounts: Vec<account::Model>,
+    domains: HashMap<i64, Vec<account_domain::Model>>,
+}
+
+impl Candidates {
+    async fn of(db: &impl ConnectionTrait, probes: &[Probe], also: &[i64]) -> AppResult<Self> {
+        let (tokens, roots) = lookup_keys(probes);
+        let registrations = candidate_registrations(db, &tokens, &roots).await?;
+        let ids = crate::loaders::distinct(
+            also.iter()
+                .copied()
+                .chain(registrations.iter().map(|r| r.id)),
+        );
+        let products = products_of_many(db, &ids).await?;
+        let (accounts, domains) = candidate_accounts(db, &tokens, &roots).await?;
+        Ok(Candidates {
+            registrations,
+            products,
+            accounts,
+            domains,
+        })
+    }
+
+    /// Each probe's conflicts among the candidates.
+    fn judge(&self, probes: &[Probe]) -> Vec<Vec<Conflict>> {
+        probes
+            .iter()
+            .map(|probe| {
+                let mut found = registration_conflicts(probe, &self.registrations, &self.products);
+                found.extend(account_conflicts(probe, &self.accounts, &self.domains));
+                found
+            })
+            .collect()
+    }
 }
 
 /// The distinct name tokens and domain roots the probes' candidates are found by.
@@ -586,28 +611,6 @@ fn lookup_keys(probes: &[Probe]) -> (Vec<String>, Vec<String>) {
     roots.sort();
     roots.dedup();
     (tokens, roots)
-}
-
-type CandidateAccounts = (
-    Vec<account::Model>,
-    HashMap<i64, Vec<account_domain::Model>>,
-);
-
-/// Each probe's conflicts among the candidates.
-fn judge(
-    probes: &[Probe],
-    registrations: &[Candidate],
-    registration_products: &HashMap<i64, Vec<i64>>,
-    (accounts, domains): &CandidateAccounts,
-) -> Vec<Vec<Conflict>> {
-    probes
-        .iter()
-        .map(|probe| {
-            let mut found = registration_conflicts(probe, registrations, registration_products);
-            found.extend(account_conflicts(probe, accounts, domains));
-            found
-        })
-        .collect()
 }
 
 /// What the conflict engine reads of another registration.
@@ -623,9 +626,6 @@ struct Candidate {
     submitted_at: Option<DateTime<Utc>>,
 }
 
-/// Active registrations whose first name token or domain root is among the keys. Each key
-/// is its own index lookup, joined by a UNION: written as one `token IN … OR root IN …`
-/// filter, a planner without fresh statistics reads every active registration instead.
 /// `status IN ('SUBMITTED', …)` over `ACTIVE`, the statuses written into the SQL rather
 /// than bound: PostgreSQL then sees that the partial indexes of active registrations
 /// (migration 10) apply. With the statuses bound, or without those indexes, it intersected
@@ -639,6 +639,9 @@ fn is_active_inline() -> SimpleExpr {
     )
 }
 
+/// Active registrations whose first name token or domain root is among the keys. Each key
+/// is its own index lookup, joined by a UNION: written as one `token IN … OR root IN …`
+/// filter, a planner without fresh statistics reads every active registration instead.
 async fn candidate_registrations(
     db: &impl ConnectionTrait,
     tokens: &[String],
@@ -684,7 +687,10 @@ async fn candidate_accounts(
     db: &impl ConnectionTrait,
     tokens: &[String],
     roots: &[String],
-) -> AppResult<CandidateAccounts> {
+) -> AppResult<(
+    Vec<account::Model>,
+    HashMap<i64, Vec<account_domain::Model>>,
+)> {
     let mut keys =
         Condition::any().add(account::Column::NameToken.is_in(tokens.iter().map(String::as_str)));
     if !roots.is_empty() {
@@ -1101,7 +1107,6 @@ async fn reload(db: &impl ConnectionTrait, id: i64) -> AppResult<deal_registrati
         .ok_or_else(|| AppError::internal("registration vanished"))
 }
 
-/// Replaces a registration's products (duplicates dropped).
 /// Replaces the products of an existing registration.
 async fn replace_products(
     db: &impl ConnectionTrait,
@@ -1115,6 +1120,7 @@ async fn replace_products(
     insert_products(db, registration_id, products).await
 }
 
+/// Adds products to a registration (duplicates dropped).
 async fn insert_products(
     db: &impl ConnectionTrait,
     registration_id: i64,

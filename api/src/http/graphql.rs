@@ -202,11 +202,10 @@ fn to_graphql_request(params: Params) -> async_graphql::Request {
 /// selection order.
 async fn run(
     state: &AppState,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     viewer: &Viewer,
     addr: ClientAddr,
 ) -> async_graphql::Response {
-    let mut request = request;
     let operation = request.operation_name.clone();
     // Parsed once: execution takes this document, the field-order pass reads the copy.
     // (A query that does not parse fails in execution, with nothing to order.)

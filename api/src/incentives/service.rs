@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rebates::{self, Band, Method};
 use crate::auth::Actor;
+use crate::db::sum_minor;
 use crate::db::{begin_write, settle, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::money::{minor_digits, round, to_minor, Money, MoneyInput};
@@ -426,7 +427,7 @@ pub async fn earnings(
     programs: &BTreeSet<i64>,
 ) -> AppResult<Earnings> {
     let counted = counted_select(db, program, partner_id, programs).await?;
-    let total_minor = sum_minor(db, counted, "closed_amount_minor").await?;
+    let total_minor = sum_minor(db, counted, deal_registration::Column::ClosedAmountMinor).await?;
     let total = amount(total_minor, &program.currency);
     let cap = program.cap_minor.map(|c| amount(c, &program.currency));
     let earned = round(
@@ -446,25 +447,7 @@ async fn ledger_sum(
         .filter(ledger_entry::Column::ProgramId.eq(program_id))
         .filter(ledger_entry::Column::PartnerId.eq(partner_id))
         .filter(ledger_entry::Column::Kind.is_in(kinds.iter().copied()));
-    sum_minor(db, entries, "amount_minor").await
-}
-
-/// The sum of a minor-units `column` over the rows of `select` (0 for none), in the database.
-async fn sum_minor<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    select: Select<E>,
-    column: &str,
-) -> AppResult<i64> {
-    Ok(select
-        .select_only()
-        .column_as(
-            Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)")),
-            "total",
-        )
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-        .unwrap_or(0))
+    Ok(sum_minor(db, entries, ledger_entry::Column::AmountMinor).await?)
 }
 
 /// Brings the ledger's accrued total for (program, partner) in line with what is earned,

@@ -382,18 +382,12 @@ pub async fn metrics(
             .filter(deal::Column::Status.eq(DealStatus::Won))
             .filter(deal::Column::ClosedAt.gte(since))
     };
-    // SUM over BIGINT is NUMERIC on PostgreSQL; the cast keeps one integer type on both.
-    let won_revenue_minor = won()
-        .filter(deal::Column::Currency.eq(currency))
-        .select_only()
-        .column_as(
-            sea_orm::sea_query::Expr::cust("CAST(COALESCE(SUM(closed_amount_minor), 0) AS BIGINT)"),
-            "total",
-        )
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-        .unwrap_or(0);
+    let won_revenue_minor = crate::db::sum_minor(
+        db,
+        won().filter(deal::Column::Currency.eq(currency)),
+        deal::Column::ClosedAmountMinor,
+    )
+    .await?;
     let won_deals = won().count(db).await? as i64;
     let approved_registrations = deal::Entity::find()
         .filter(deal::Column::PartnerId.eq(partner_id))
