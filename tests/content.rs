@@ -291,6 +291,71 @@ async fn search_finds_a_word_of_the_body_ranks_titles_first_and_combines_with_fi
 }
 
 #[tokio::test]
+async fn search_results_page_both_ways_in_rank_order_and_count_only_what_the_caller_may_see() {
+    let app = TestApp::demo().await;
+    for n in 1..=3 {
+        create(
+            &app,
+            json!({ "title": format!("Koala field guide {n}"), "kind": "OTHER", "body": "notes" }),
+        )
+        .await;
+    }
+    for n in 1..=4 {
+        create(&app, json!({ "title": format!("Marsupial memo {n}"), "kind": "OTHER", "body": format!("a koala appears in memo {n} once") })).await;
+    }
+    create(&app, json!({ "title": "Koala internal plan", "kind": "OTHER", "body": "koala", "audience": { "internalOnly": true } })).await;
+
+    let page = "query($f: ContentFilterInput, $first: Int, $after: String, $last: Int) {
+        contents(first: $first, after: $after, last: $last, filter: $f) {
+          totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { title } } } }";
+    let search = json!({ "search": "koala" });
+    let everything = titles(
+        &app.gql_as(ALICE_NORTHWIND, page, json!({ "f": search, "first": 50 }))
+            .await,
+    );
+    assert_eq!(
+        everything.len(),
+        7,
+        "the internal plan stays hidden: {everything:?}"
+    );
+    assert!(
+        everything[..3]
+            .iter()
+            .all(|t| t.starts_with("Koala field guide")),
+        "title matches first: {everything:?}"
+    );
+
+    let mut paged = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let response = app
+            .gql_as(
+                ALICE_NORTHWIND,
+                page,
+                json!({ "f": search, "first": 3, "after": after }),
+            )
+            .await;
+        let contents = &response["data"]["contents"];
+        assert_eq!(contents["totalCount"], 7, "after {after}: {response}");
+        paged.extend(titles(&response));
+        if contents["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = contents["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(paged, everything, "pages join up in rank order");
+
+    let tail = app
+        .gql_as(ALICE_NORTHWIND, page, json!({ "f": search, "last": 2 }))
+        .await;
+    assert_eq!(titles(&tail), everything[5..].to_vec(), "{tail}");
+    assert_eq!(
+        tail["data"]["contents"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+}
+
+#[tokio::test]
 async fn engagement_counts_views_downloads_shares_and_partners() {
     let app = TestApp::demo().await;
     let id = create(

@@ -84,7 +84,20 @@ impl PageArgs {
         }
     }
 
+    /// The window for a list in `id` order: its size and its id cursors.
     pub fn validate(&self) -> AppResult<Page> {
+        let (limit, from_end) = self.window()?;
+        Ok(Page {
+            limit,
+            after: self.after.as_deref().map(decode_cursor).transpose()?,
+            before: self.before.as_deref().map(decode_cursor).transpose()?,
+            from_end,
+        })
+    }
+
+    /// How many rows, and whether counted from the end (`last`): the cursors are read by
+    /// whichever kind of list this is.
+    fn window(&self) -> AppResult<(u64, bool)> {
         let size = |n: i32, name: &str| -> AppResult<u64> {
             if n < 0 || n as u64 > MAX_PAGE_SIZE {
                 return Err(AppError::BadUserInput(format!(
@@ -93,22 +106,14 @@ impl PageArgs {
             }
             Ok(n as u64)
         };
-        let (limit, from_end) = match (self.first, self.last) {
-            (Some(_), Some(_)) => {
-                return Err(AppError::BadUserInput(
-                    "pass either `first` or `last`, not both".into(),
-                ))
-            }
-            (Some(first), None) => (size(first, "first")?, false),
-            (None, Some(last)) => (size(last, "last")?, true),
-            (None, None) => (DEFAULT_PAGE_SIZE, false),
-        };
-        Ok(Page {
-            limit,
-            after: self.after.as_deref().map(decode_cursor).transpose()?,
-            before: self.before.as_deref().map(decode_cursor).transpose()?,
-            from_end,
-        })
+        match (self.first, self.last) {
+            (Some(_), Some(_)) => Err(AppError::BadUserInput(
+                "pass either `first` or `last`, not both".into(),
+            )),
+            (Some(first), None) => Ok((size(first, "first")?, false)),
+            (None, Some(last)) => Ok((size(last, "last")?, true)),
+            (None, None) => Ok((DEFAULT_PAGE_SIZE, false)),
+        }
     }
 }
 
@@ -267,7 +272,7 @@ where
     E::Model: Send + Sync,
     T: OutputType,
 {
-    let page = args.validate()?;
+    let (page_size, from_end) = args.window()?;
     let after = args
         .after
         .as_deref()
@@ -281,14 +286,14 @@ where
     let start = after.map_or(0, |a| a + 1);
     let end = match before {
         Some(before) => before,
-        None if page.from_end => select.clone().count(db).await?,
+        None if from_end => select.clone().count(db).await?,
         None => u64::MAX,
     };
-    let (offset, limit) = if page.from_end {
-        let first = end.saturating_sub(page.limit).max(start);
+    let (offset, limit) = if from_end {
+        let first = end.saturating_sub(page_size).max(start);
         (first, end.saturating_sub(first))
     } else {
-        (start, page.limit.min(end.saturating_sub(start)))
+        (start, page_size.min(end.saturating_sub(start)))
     };
     let fields = count_fields(db, &select);
     let rows = select.offset(offset).limit(limit + 1).all(db).await?;
