@@ -2,40 +2,74 @@
 //! ranking, porter stemming) and PostgreSQL's tsvector (`ts_rank`, English stemming).
 //! Title matches weigh most, then tags, then the body.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use entity::content;
+use sea_orm::sea_query::{Alias, Expr, JoinType, Query};
+use sea_orm::{ColumnTrait, DbBackend, Order, QueryFilter, QueryOrder, QueryTrait, Select};
 
 use super::rules::{fts5_query, plain_query};
-use crate::error::{AppError, AppResult};
 
-/// Ids of the contents matching `text`, best first, at most `limit`.
-pub async fn ranked_ids(db: &impl ConnectionTrait, text: &str, limit: u64) -> AppResult<Vec<i64>> {
-    let backend = db.get_database_backend();
-    let statement = match backend {
-        DbBackend::Postgres => {
-            let Some(words) = plain_query(text) else {
-                return Ok(vec![]);
-            };
-            Statement::from_sql_and_values(
-                backend,
-                "SELECT id FROM contents WHERE search_vector @@ plainto_tsquery('english', $1) \
-                 ORDER BY ts_rank(search_vector, plainto_tsquery('english', $1)) DESC, id LIMIT $2",
-                [words.into(), (limit as i64).into()],
-            )
-        }
-        _ => {
-            let Some(query) = fts5_query(text) else {
-                return Ok(vec![]);
-            };
-            Statement::from_sql_and_values(
-                backend,
-                "SELECT rowid AS id FROM content_search WHERE content_search MATCH ? \
-                 ORDER BY bm25(content_search, 10.0, 1.0, 5.0), rowid LIMIT ?",
-                [query.into(), (limit as i64).into()],
-            )
-        }
-    };
-    let rows = db.query_all(statement).await?;
-    rows.iter()
-        .map(|row| row.try_get::<i64>("", "id").map_err(AppError::from))
-        .collect()
+/// `select` narrowed to the contents matching `text` and ordered best match first (then by
+/// id, so the order is total). Ranking, the caller's filters and paging are one query: every
+/// match the caller may see can be paged to, and only the page's rows leave the database.
+pub fn best_matches(
+    backend: DbBackend,
+    select: Select<content::Entity>,
+    text: &str,
+) -> Select<content::Entity> {
+    match backend {
+        DbBackend::Postgres => match plain_query(text) {
+            Some(words) => ranked_by_tsvector(select, words),
+            None => nothing(select),
+        },
+        _ => match fts5_query(text) {
+            Some(query) => ranked_by_fts5(select, query),
+            None => nothing(select),
+        },
+    }
+}
+
+fn nothing(select: Select<content::Entity>) -> Select<content::Entity> {
+    select.filter(content::Column::Id.is_in(Vec::<i64>::new()))
+}
+
+/// (sea-query reads `$1` as the expression's first value when building for PostgreSQL,
+/// `?` when building for SQLite.)
+fn ranked_by_tsvector(select: Select<content::Entity>, words: String) -> Select<content::Entity> {
+    select
+        .filter(Expr::cust_with_values(
+            "contents.search_vector @@ plainto_tsquery('english', $1)",
+            [words.clone()],
+        ))
+        .order_by(
+            Expr::cust_with_values(
+                "ts_rank(contents.search_vector, plainto_tsquery('english', $1))",
+                [words],
+            ),
+            Order::Desc,
+        )
+        .order_by_asc(content::Column::Id)
+}
+
+/// FTS5's rank is only available in a query on the search table itself, so the matches
+/// and their BM25 scores join the contents as a subquery.
+fn ranked_by_fts5(mut select: Select<content::Entity>, query: String) -> Select<content::Entity> {
+    let hits = Alias::new("hits");
+    let matches = Query::select()
+        .expr_as(Expr::cust("rowid"), Alias::new("id"))
+        .expr_as(
+            Expr::cust("bm25(content_search, 10.0, 1.0, 5.0)"),
+            Alias::new("score"),
+        )
+        .from(Alias::new("content_search"))
+        .and_where(Expr::cust_with_values("content_search MATCH ?", [query]))
+        .to_owned();
+    QueryTrait::query(&mut select).join_subquery(
+        JoinType::InnerJoin,
+        matches,
+        hits.clone(),
+        Expr::col((hits.clone(), Alias::new("id"))).equals((content::Entity, content::Column::Id)),
+    );
+    select
+        .order_by(Expr::col((hits, Alias::new("score"))), Order::Asc)
+        .order_by_asc(content::Column::Id)
 }

@@ -4,7 +4,7 @@ use entity::{content, content_audience, content_event, content_label, content_ve
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -397,24 +397,6 @@ pub fn filtered(
 }
 
 /// Orders `select` by the rank of its ids in `ranked` (search relevance).
-pub fn in_rank_order(select: Select<content::Entity>, ranked: &[i64]) -> Select<content::Entity> {
-    let select = select.filter(content::Column::Id.is_in(ranked.iter().copied()));
-    let mut case = sea_orm::sea_query::CaseStatement::new();
-    for (position, id) in ranked.iter().enumerate() {
-        case = case.case(
-            Expr::col((content::Entity, content::Column::Id)).eq(*id),
-            position as i64,
-        );
-    }
-    if ranked.is_empty() {
-        return select;
-    }
-    let rank: sea_orm::sea_query::SimpleExpr = case.finally(ranked.len() as i64).into();
-    select
-        .order_by(rank, sea_orm::Order::Asc)
-        .order_by_asc(content::Column::Id)
-}
-
 pub async fn record_event(
     db: &impl ConnectionTrait,
     actor: &Actor,

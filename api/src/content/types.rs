@@ -7,12 +7,14 @@ use async_graphql::{
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::ContentEventKind as StoredEventKind;
 use entity::{content, content_event, content_file, content_version};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::files::FileStore;
 use super::policy::{self, ContentViewer};
 use super::rules::{is_expired, is_stale, MAX_FILE_BYTES};
-use super::search::ranked_ids;
+use super::search::best_matches;
 use super::service::{self, parse_labels, Audience, ContentFields, ContentFilter};
 use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
 use crate::error::AppError;
@@ -29,8 +31,6 @@ use crate::users::User;
 pub const NODE_KIND: &str = "Content";
 const STAFF: &[Role] = &[Role::ChannelManager, Role::DirectRep];
 const MANAGERS: &[Role] = &[Role::ChannelManager];
-/// Search looks at this many best matches before the caller's filters apply.
-const SEARCH_DEPTH: u64 = 500;
 
 #[derive(Enum, Copy, Clone, PartialEq, Eq)]
 #[graphql(remote = "entity::enums::ContentKind")]
@@ -414,10 +414,7 @@ impl ContentQuery {
         let visible = service::filtered(policy::visible_select(&viewer, Utc::now()), &filter);
         let args = PageArgs::new(first, after, last, before);
         let select = match filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(text) => {
-                let ranked = ranked_ids(db, text, SEARCH_DEPTH).await.extend()?;
-                service::in_rank_order(visible, &ranked)
-            }
+            Some(text) => best_matches(db.get_database_backend(), visible, text),
             None => visible
                 .order_by_desc(content::Column::UpdatedAt)
                 .order_by_desc(content::Column::Id),
