@@ -357,10 +357,12 @@ pub async fn attach(
     let users = entity_loader::<entity::user::Entity>(db, window);
     let partners = entity_loader::<entity::partner::Entity>(db, window);
     let tiers = entity_loader::<entity::tier::Entity>(db, window);
+    let verticals = grouped_loader::<VerticalsByPartner>(db, window);
     if let Some(rows) = caller {
         users.feed_one(rows.user.id, rows.user.clone()).await;
         if let Some(partner) = &rows.partner {
             partners.feed_one(partner.id, partner.clone()).await;
+            verticals.feed_one(partner.id, rows.verticals.clone()).await;
         }
         if let Some(tier) = &rows.tier {
             tiers.feed_one(tier.id, tier.clone()).await;
@@ -381,7 +383,7 @@ pub async fn attach(
         .data(entity_loader::<entity::product::Entity>(db, window))
         .data(entity_loader::<entity::content_file::Entity>(db, window))
         .data(grouped_loader::<DomainsByPartner>(db, window))
-        .data(grouped_loader::<VerticalsByPartner>(db, window))
+        .data(verticals)
         .data(grouped_loader::<OnboardingByPartner>(db, window))
         .data(grouped_loader::<RatingsByProspect>(db, window))
         .data(grouped_loader::<CoursesByProgram>(db, window))

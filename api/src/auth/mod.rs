@@ -40,12 +40,14 @@ pub struct Actor {
     pub(crate) rows: Option<CallerRows>,
 }
 
-/// The caller's user, partner and tier as authentication read them.
+/// The caller's user, partner, tier and verticals as authentication read them.
 #[derive(Debug, Clone)]
 pub struct CallerRows {
     pub user: entity::user::Model,
     pub partner: Option<entity::partner::Model>,
     pub tier: Option<entity::tier::Model>,
+    /// The partner's verticals (empty without a partner).
+    pub verticals: Vec<entity::partner_vertical::Model>,
 }
 
 impl Actor {

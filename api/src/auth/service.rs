@@ -4,11 +4,12 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use entity::{partner, session, setting, tier, user};
+use entity::{partner, partner_vertical, session, setting, tier, user};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, Statement,
+    DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryResult,
+    Statement,
 };
 
 use super::jwt::JwtKeys;
@@ -294,8 +295,43 @@ async fn session_with_rows(
             true => Some(tier::Model::from_query_result(&row, "t_")?),
             false => None,
         },
+        verticals: verticals_of(&row)?,
     };
     Ok(Some((session::Model::from_query_result(&row, "s_")?, rows)))
+}
+
+/// The partner's verticals, read with the session as a JSON array of `[id, vertical]` (the
+/// content policy needs them on every partner request that lists content).
+fn verticals_of(row: &QueryResult) -> AppResult<Vec<partner_vertical::Model>> {
+    let Some(partner_id) = row.try_get::<Option<i64>>("p_", "id")? else {
+        return Ok(vec![]);
+    };
+    let text: String = row.try_get("p_", "verticals")?;
+    let pairs: Vec<(i64, String)> = serde_json::from_str(&text)
+        .map_err(|e| AppError::internal(format!("partner verticals: {e}")))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(id, vertical)| partner_vertical::Model {
+            id,
+            partner_id,
+            vertical,
+        })
+        .collect())
+}
+
+/// The partner's verticals as JSON text, `[]` for none.
+fn verticals_json(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => {
+            "(SELECT COALESCE(json_agg(json_build_array(pv.id, pv.vertical) ORDER BY pv.id), \
+             '[]')::text FROM partner_verticals pv WHERE pv.partner_id = partners.id)"
+        }
+        _ => {
+            "(SELECT json_group_array(json_array(pv.id, pv.vertical)) \
+             FROM (SELECT id, vertical FROM partner_verticals \
+             WHERE partner_id = partners.id ORDER BY id) pv)"
+        }
+    }
 }
 
 /// The SQL of `session_with_rows` for `backend`, built once: every request runs it.
@@ -330,6 +366,10 @@ fn session_sql(backend: DbBackend) -> &'static str {
         select_prefixed::<user::Entity>(&mut query, "u_");
         select_prefixed::<partner::Entity>(&mut query, "p_");
         select_prefixed::<tier::Entity>(&mut query, "t_");
+        query.expr_as(
+            Expr::cust(verticals_json(backend)),
+            Alias::new("p_verticals"),
+        );
         backend.build(&query).sql
     })
 }
