@@ -175,7 +175,6 @@ pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySu
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
-        .extension(crate::telemetry::OperationSpans)
 }
 
 pub fn build_schema(

@@ -15,27 +15,11 @@ pub fn init(json: bool) {
     }
 }
 
-/// One span per GraphQL operation, named after it. async-graphql's own `Tracing` extension
-/// opens a span for every field resolved: on a fifty-row list that is thousands of spans per
-/// request, a measurable share of the server's CPU under load, for detail nobody reads.
-pub struct OperationSpans;
-
-impl async_graphql::extensions::ExtensionFactory for OperationSpans {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(OperationSpans)
-    }
-}
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for OperationSpans {
-    async fn execute(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: async_graphql::extensions::NextExecute<'_>,
-    ) -> async_graphql::Response {
-        use tracing::Instrument;
-        let span = tracing::info_span!("graphql", operation = operation_name.unwrap_or(""));
-        next.run(ctx, operation_name).instrument(span).await
-    }
+/// One span per GraphQL operation, named after it, opened by the HTTP handler. Not an
+/// async-graphql extension: with any extension registered, async-graphql routes every field
+/// it resolves through the extension chain (a registry lookup and a formatted type name per
+/// field, per list item), a measurable share of a fifty-row page's CPU; and its own
+/// `Tracing` extension opens a span per field, thousands per request, for detail nobody reads.
+pub fn operation_span(operation_name: Option<&str>) -> tracing::Span {
+    tracing::info_span!("graphql", operation = operation_name.unwrap_or(""))
 }

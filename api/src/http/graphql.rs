@@ -14,6 +14,7 @@ use axum::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
+use tracing::Instrument;
 
 use super::graphiql;
 use super::negotiate::{is_json_body, preferred_media, MediaType};
@@ -218,7 +219,11 @@ async fn run(
         .await
         .data(viewer.clone())
         .data(addr);
-    let mut response = state.schema.execute(request).await;
+    let mut response = state
+        .schema
+        .execute(request)
+        .instrument(crate::telemetry::operation_span(operation.as_deref()))
+        .await;
     if let Some(document) = &document {
         in_selection_order(document, operation.as_deref(), &mut response.data);
     }
