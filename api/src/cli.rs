@@ -260,6 +260,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     crate::auth::password::warm_up();
     // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
     crate::deals::service::spawn_expiry_job(connection.clone(), Duration::from_secs(60));
+    crate::db::spawn_wal_checkpoints(connection.clone(), Duration::from_millis(100));
     let files = crate::content::FileStore::new(args.files_dir.clone());
     let limits = Limits {
         batch_window: Duration::from_millis(args.batch_window_ms),
