@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    ExecResult, IdenStatic, QueryResult, QuerySelect, Select, Statement,
+    ExecResult, IdenStatic, QueryResult, QuerySelect, QueryTrait, Select, Statement,
 };
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a
@@ -24,12 +24,22 @@ pub async fn connect(url: &str, search_path: Option<&str>) -> Result<DatabaseCon
         // statement and is then discarded.
         .test_before_acquire(false)
         .sqlx_logging(false);
+    let connections = |default: u32| -> Result<u32, DbErr> {
+        match std::env::var("PARTNERGRAPH_DB_CONNECTIONS") {
+            Err(_) => Ok(default),
+            Ok(text) => text.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                DbErr::Custom(format!(
+                    "PARTNERGRAPH_DB_CONNECTIONS must be a positive number, not {text:?}"
+                ))
+            }),
+        }
+    };
     if url.starts_with("sqlite:") {
         // SQLite allows one writer; a small pool avoids piling up writers on its lock.
         // Each connection keeps 8 MiB of pages (SQLite's default is 2 MiB): the hot indexes
         // of a large program stay in memory instead of being re-read on every query.
         options
-            .max_connections(4)
+            .max_connections(connections(4)?)
             .min_connections(1)
             .map_sqlx_sqlite_opts(|o| {
                 // WAL lets readers run beside the writer. Set on every connection as it
@@ -40,7 +50,7 @@ pub async fn connect(url: &str, search_path: Option<&str>) -> Result<DatabaseCon
                     .pragma("cache_size", "-8192")
             });
     } else {
-        options.max_connections(16);
+        options.max_connections(connections(16)?);
     }
     if let Some(path) = search_path {
         options.set_schema_search_path(path.to_owned());
@@ -62,14 +72,20 @@ pub fn placeholder(backend: DbBackend, n: usize) -> String {
 }
 
 /// The sum of a minor-units `column` over the rows of `select` (0 for none), in the
-/// database. SUM over BIGINT is NUMERIC on PostgreSQL; the cast keeps one integer type on
-/// both backends.
+/// database.
 pub async fn sum_minor<E: EntityTrait>(
     db: &impl ConnectionTrait,
     select: Select<E>,
     column: E::Column,
 ) -> Result<i64, DbErr> {
-    Ok(select
+    let [total] = sums_minor(db, [minor_total(select, column)]).await?;
+    Ok(total)
+}
+
+/// The query for the sum of a minor-units `column` over `select`'s rows. SUM over BIGINT is
+/// NUMERIC on PostgreSQL; the cast keeps one integer type on both backends.
+pub fn minor_total<E: EntityTrait>(select: Select<E>, column: E::Column) -> SelectStatement {
+    select
         .select_only()
         .column_as(
             Expr::cust(format!(
@@ -78,10 +94,30 @@ pub async fn sum_minor<E: EntityTrait>(
             )),
             "total",
         )
-        .into_tuple::<i64>()
-        .one(db)
+        .into_query()
+}
+
+/// Several `minor_total`s read in one statement, in order.
+pub async fn sums_minor<const N: usize>(
+    db: &impl ConnectionTrait,
+    totals: [SelectStatement; N],
+) -> Result<[i64; N], DbErr> {
+    let mut query = Query::select();
+    for (i, total) in totals.into_iter().enumerate() {
+        query.expr_as(
+            SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
+            Alias::new(format!("total_{i}")),
+        );
+    }
+    let row = db
+        .query_one(db.get_database_backend().build(&query))
         .await?
-        .unwrap_or(0))
+        .ok_or_else(|| DbErr::Custom("a SELECT of sums returned no row".into()))?;
+    let mut sums = [0; N];
+    for (i, sum) in sums.iter_mut().enumerate() {
+        *sum = row.try_get("", &format!("total_{i}"))?;
+    }
+    Ok(sums)
 }
 
 /// A service result: the value, or the user errors that stopped it (nothing written).
@@ -142,15 +178,31 @@ impl Writer for DatabaseConnection {
                 _turn: None,
             });
         }
-        let turn = SQLITE_WRITERS.lock().await;
-        let txn = self.begin().await?;
+        let txn = sqlite_turn(self).await?;
         txn.execute_unprepared("UPDATE settings SET value = value WHERE key = 'write-lock'")
             .await?;
-        Ok(WriteTxn {
-            txn,
-            _turn: Some(turn),
-        })
+        Ok(txn)
     }
+}
+
+/// `begin_write` for a transaction whose first statement writes: that statement takes
+/// SQLite's write lock itself (there is no read snapshot to upgrade), so the no-op lock
+/// statement is left out, one round trip fewer in the writer's turn.
+pub async fn begin_write_starting_with_a_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return db.begin_write().await;
+    }
+    sqlite_turn(db).await
+}
+
+/// A transaction in this process's SQLite writer turn.
+async fn sqlite_turn(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    use sea_orm::TransactionTrait;
+    let turn = SQLITE_WRITERS.lock().await;
+    Ok(WriteTxn {
+        txn: db.begin().await?,
+        _turn: Some(turn),
+    })
 }
 
 #[async_trait::async_trait]

@@ -299,7 +299,7 @@ pub async fn register(
         return Ok(Err(errors));
     };
     let customer_key = checked.customer.key();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_write_starting_with_a_write(db).await?;
     let result: AppResult<_> = async {
         if submit {
             lanes::lock_customer(&txn, &customer_key).await?;

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::rebates::{self, Band, Method};
 use crate::auth::Actor;
-use crate::db::sum_minor;
 use crate::db::{begin_write, settle, Outcome};
+use crate::db::{minor_total, sum_minor, sums_minor};
 use crate::error::{AppError, AppResult};
 use crate::money::{minor_digits, round, to_minor, Money, MoneyInput};
 use crate::relay::{UserError, UserErrorCode};
@@ -428,13 +428,18 @@ pub async fn earnings(
 ) -> AppResult<Earnings> {
     let counted = counted_select(db, program, partner_id, programs).await?;
     let total_minor = sum_minor(db, counted, deal_registration::Column::ClosedAmountMinor).await?;
+    Ok(earnings_on(program, total_minor))
+}
+
+/// What `program` pays on a measured volume of `total_minor`.
+fn earnings_on(program: &rebate_program::Model, total_minor: i64) -> Earnings {
     let total = amount(total_minor, &program.currency);
     let cap = program.cap_minor.map(|c| amount(c, &program.currency));
     let earned = round(
         rebates::earned(method_of(program), &bands_of(program), total, cap),
         &program.currency,
     );
-    Ok(Earnings { total, earned })
+    Earnings { total, earned }
 }
 
 async fn ledger_sum(
@@ -443,11 +448,23 @@ async fn ledger_sum(
     partner_id: i64,
     kinds: &[&str],
 ) -> AppResult<i64> {
-    let entries = ledger_entry::Entity::find()
+    Ok(sum_minor(
+        db,
+        ledger_entries(program_id, partner_id, kinds),
+        ledger_entry::Column::AmountMinor,
+    )
+    .await?)
+}
+
+fn ledger_entries(
+    program_id: i64,
+    partner_id: i64,
+    kinds: &[&str],
+) -> Select<ledger_entry::Entity> {
+    ledger_entry::Entity::find()
         .filter(ledger_entry::Column::ProgramId.eq(program_id))
         .filter(ledger_entry::Column::PartnerId.eq(partner_id))
-        .filter(ledger_entry::Column::Kind.is_in(kinds.iter().copied()));
-    Ok(sum_minor(db, entries, ledger_entry::Column::AmountMinor).await?)
+        .filter(ledger_entry::Column::Kind.is_in(kinds.iter().copied()))
 }
 
 /// Brings the ledger's accrued total for (program, partner) in line with what is earned,
@@ -551,9 +568,22 @@ pub async fn statement(
     if !programs.contains(&program.id) {
         return Ok(None);
     }
+    // The measured volume and the payouts in one statement.
+    let counted = counted_select(db, program, partner_id, &programs).await?;
+    let [total_minor, paid_minor] = sums_minor(
+        db,
+        [
+            minor_total(counted, deal_registration::Column::ClosedAmountMinor),
+            minor_total(
+                ledger_entries(program.id, partner_id, &[PAYOUT]),
+                ledger_entry::Column::AmountMinor,
+            ),
+        ],
+    )
+    .await?;
     Ok(Some(Statement {
-        earnings: earnings(db, program, partner_id, &programs).await?,
-        paid_minor: ledger_sum(db, program.id, partner_id, &[PAYOUT]).await?,
+        earnings: earnings_on(program, total_minor),
+        paid_minor,
     }))
 }
 
