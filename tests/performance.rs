@@ -147,6 +147,21 @@ async fn the_callers_user_partner_and_tier_come_with_its_session() {
     assert_eq!(statements, 1, "only the session read: {response}");
 }
 
+#[tokio::test]
+async fn a_partners_content_search_is_the_session_the_page_and_its_labels() {
+    let app = TestApp::demo().await;
+    let token = app.login(ALICE_NORTHWIND).await;
+    let query = "query($n: Int!) { contents(first: $n, filter: { search: \"battle\" }) {
+        edges { node { id title tags } } } }";
+    for n in [1, 20] {
+        let (statements, response) = counted(&app, &token, query, n).await;
+        assert!(!nodes(&response, "contents").is_empty(), "{response}");
+        // Matching, ranking, the audience rules and paging are one query; the partner's
+        // verticals (for the audience rules) come with the session.
+        assert_eq!(statements, 3, "first: {n}: {response}");
+    }
+}
+
 /// What a manager sees of the newest registrations, without ids (they differ by database).
 async fn newest_registrations(app: &TestApp) -> Value {
     let query = "{ dealRegistrations(first: 20) { totalCount edges { node { id status customer { name domain } estimatedValue { amount } products { sku } partner { name } } } } }";
