@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use partnergraph::config::Limits;
 
-use crate::common::{TestApp, ALICE_NORTHWIND, MANAGER};
+use crate::common::{id_in, TestApp, ALICE_NORTHWIND, BOB_TIERTWO, MANAGER};
 
 /// A server whose loaders wait long enough to batch every key of a page. The unoptimised
 /// test build can take more than the production window (1 ms) to resolve fifty rows, which
@@ -160,6 +160,52 @@ async fn a_partners_content_search_is_the_session_the_page_and_its_labels() {
         // verticals (for the audience rules) come with the session.
         assert_eq!(statements, 3, "first: {n}: {response}");
     }
+}
+
+#[tokio::test]
+async fn a_registration_with_its_conflicts_is_seven_statements() {
+    let app = TestApp::demo().await;
+    let cloud = id_in(
+        &app,
+        "{ products { edges { node { id name } } } }",
+        "products",
+        "name",
+        "PartnerGraph Cloud",
+    )
+    .await;
+    let register = "mutation($i: RegisterDealInput!) { registerDeal(input: $i) {
+        dealRegistration { conflicts { kind matchedOn } } userErrors { code } } }";
+    let input = |customer: &str, submit: bool| {
+        json!({ "i": { "customerName": customer, "customerDomain": "globex.com",
+            "productIds": [cloud], "estimatedValue": { "amount": "50000", "currency": "USD" },
+            "expectedCloseDate": "2099-01-31", "submit": submit } })
+    };
+    let first = app
+        .gql_as(ALICE_NORTHWIND, register, input("Globex Corporation", true))
+        .await;
+    assert_eq!(
+        first["data"]["registerDeal"]["userErrors"],
+        json!([]),
+        "{first}"
+    );
+
+    let token = app.login(BOB_TIERTWO).await;
+    let before = app.state.statements.get();
+    let second = app
+        .gql(Some(&token), register, input("Globex Corp", false))
+        .await;
+    let statements = app.state.statements.get() - before;
+    let conflicts = &second["data"]["registerDeal"]["dealRegistration"]["conflicts"];
+    assert_eq!(conflicts[0]["kind"], "PARTNER_REGISTRATION", "{second}");
+    assert!(
+        conflicts[0]["matchedOn"]
+            .as_array()
+            .is_some_and(|m| m.contains(&json!("products"))),
+        "the candidate's products were read: {second}"
+    );
+    // The session, the product check, three INSERTs (registration, products, history), the
+    // candidates with their products and the new registration's, and the accounts.
+    assert_eq!(statements, 7, "{second}");
 }
 
 /// What a manager sees of the newest registrations, without ids (they differ by database).

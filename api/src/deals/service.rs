@@ -9,7 +9,7 @@ use entity::{
     account, account_domain, deal_comment, deal_exclusivity, deal_history, deal_registration,
     deal_registration_product, partner, product, tier,
 };
-use sea_orm::sea_query::{Expr, SimpleExpr, UnionType};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, Order, Query, SimpleExpr, UnionType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
@@ -573,13 +573,7 @@ struct Candidates {
 impl Candidates {
     async fn of(db: &impl ConnectionTrait, probes: &[Probe], also: &[i64]) -> AppResult<Self> {
         let (tokens, roots) = lookup_keys(probes);
-        let registrations = candidate_registrations(db, &tokens, &roots).await?;
-        let ids = crate::loaders::distinct(
-            also.iter()
-                .copied()
-                .chain(registrations.iter().map(|r| r.id)),
-        );
-        let products = products_of_many(db, &ids).await?;
+        let (registrations, products) = candidate_registrations(db, &tokens, &roots, also).await?;
         let (accounts, domains) = candidate_accounts(db, &tokens, &roots).await?;
         Ok(Candidates {
             registrations,
@@ -626,6 +620,14 @@ struct Candidate {
     submitted_at: Option<DateTime<Utc>>,
 }
 
+/// A candidate joined with one of its products (none when it has none).
+#[derive(Debug, FromQueryResult)]
+struct CandidateProduct {
+    #[sea_orm(nested)]
+    candidate: Candidate,
+    product_id: Option<i64>,
+}
+
 /// `status IN ('SUBMITTED', …)` over `ACTIVE`, the statuses written into the SQL rather
 /// than bound: PostgreSQL then sees that the partial indexes of active registrations
 /// (migration 10) apply. With the statuses bound, or without those indexes, it intersected
@@ -639,46 +641,88 @@ fn is_active_inline() -> SimpleExpr {
     )
 }
 
-/// Active registrations whose first name token or domain root is among the keys. Each key
-/// is its own index lookup, joined by a UNION: written as one `token IN … OR root IN …`
-/// filter, a planner without fresh statistics reads every active registration instead.
+/// Active registrations whose first name token or domain root is among the keys, and the
+/// probes' own registrations (`also`), each with its products: one statement. Each key is
+/// its own index lookup, joined by a UNION: written as one `token IN … OR root IN …`
+/// filter, a planner without fresh statistics reads every active registration instead. The
+/// lookups select the rows themselves: as `id IN (lookups)`, PostgreSQL expected a common
+/// name's inactive rows to be active too and read the whole table to join them.
 async fn candidate_registrations(
     db: &impl ConnectionTrait,
     tokens: &[String],
     roots: &[String],
-) -> AppResult<Vec<Candidate>> {
-    let ids_by = |column: deal_registration::Column, keys: &[String]| {
+    also: &[i64],
+) -> AppResult<(Vec<Candidate>, HashMap<i64, Vec<i64>>)> {
+    use deal_registration::Column as C;
+    use deal_registration_product::Column as P;
+    let found_by = |filter: SimpleExpr| {
         deal_registration::Entity::find()
             .select_only()
-            .column(deal_registration::Column::Id)
-            .filter(column.is_in(keys.iter().map(String::as_str)))
-            .filter(is_active_inline())
+            .columns([
+                C::Id,
+                C::PartnerId,
+                C::Status,
+                C::CustomerNameKey,
+                C::CustomerNameToken,
+                C::CustomerDomain,
+                C::CustomerRoot,
+                C::SubmittedAt,
+            ])
+            .filter(filter)
             .into_query()
     };
-    let mut ids = ids_by(deal_registration::Column::CustomerNameToken, tokens);
+    let active_with = |column: C, keys: &[String]| {
+        found_by(
+            column
+                .is_in(keys.iter().map(String::as_str))
+                .and(is_active_inline()),
+        )
+    };
+    let mut found = active_with(C::CustomerNameToken, tokens);
     if !roots.is_empty() {
-        ids.union(
+        found.union(UnionType::Distinct, active_with(C::CustomerRoot, roots));
+    }
+    if !also.is_empty() {
+        found.union(
             UnionType::Distinct,
-            ids_by(deal_registration::Column::CustomerRoot, roots),
+            found_by(C::Id.is_in(also.iter().copied())),
         );
     }
-    use deal_registration::Column as C;
-    Ok(deal_registration::Entity::find()
-        .select_only()
-        .columns([
-            C::Id,
-            C::PartnerId,
-            C::Status,
-            C::CustomerNameKey,
-            C::CustomerNameToken,
-            C::CustomerDomain,
-            C::CustomerRoot,
-            C::SubmittedAt,
-        ])
-        .filter(C::Id.in_subquery(ids))
-        .into_model::<Candidate>()
+    let candidate = Alias::new("candidate");
+    let products = deal_registration_product::Entity;
+    let query = Query::select()
+        .column((candidate.clone(), Asterisk))
+        .column((products, P::ProductId))
+        .from_subquery(found, candidate.clone())
+        .left_join(
+            products,
+            Expr::col((products, P::RegistrationId)).equals((candidate.clone(), C::Id)),
+        )
+        .order_by((candidate, C::Id), Order::Asc)
+        .order_by((products, P::ProductId), Order::Asc)
+        .to_owned();
+    let rows = CandidateProduct::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
-        .await?)
+        .await?;
+    Ok(group_candidates(rows))
+}
+
+/// The active registrations among `rows` (ordered by id) and every row's products: the
+/// probes' own registrations were read for their products only.
+fn group_candidates(rows: Vec<CandidateProduct>) -> (Vec<Candidate>, HashMap<i64, Vec<i64>>) {
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut products: HashMap<i64, Vec<i64>> = HashMap::new();
+    for row in rows {
+        let id = row.candidate.id;
+        if let Some(product) = row.product_id {
+            products.entry(id).or_default().push(product);
+        }
+        let seen = candidates.last().is_some_and(|c| c.id == id);
+        if !seen && ACTIVE.contains(&row.candidate.status) {
+            candidates.push(row.candidate);
+        }
+    }
+    (candidates, products)
 }
 
 /// Accounts whose first name token or one of whose domain roots is among the keys, with
