@@ -24,7 +24,7 @@ use super::conflicts::{
 use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
-use crate::db::{settle, Outcome};
+use crate::db::{settle, Outcome, WriteTxn};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
@@ -298,83 +298,17 @@ pub async fn register(
     let Some(checked) = check(db, &input, money.as_ref(), &mut errors).await? else {
         return Ok(Err(errors));
     };
-    let customer_key = checked.customer.key();
+    let new = NewRegistration {
+        partner_id,
+        user_id: actor.user_id,
+        input,
+        checked,
+        key: key.clone(),
+        hash: hash.clone(),
+        submit,
+    };
     let txn = crate::db::begin_write_starting_with_a_write(db).await?;
-    let result: AppResult<_> = async {
-        if submit {
-            lanes::lock_customer(&txn, &customer_key).await?;
-        }
-        let now = Utc::now();
-        let status = if submit {
-            DealStatus::Submitted
-        } else {
-            DealStatus::Draft
-        };
-        let inserted = deal_registration::ActiveModel {
-            partner_id: Set(partner_id),
-            created_by_id: Set(Some(actor.user_id)),
-            status: Set(status),
-            customer_name: Set(input.customer_name.trim().to_owned()),
-            customer_name_key: Set(checked.customer.name_key.clone()),
-            customer_name_token: Set(name_token(&checked.customer.name_key)),
-            customer_domain: Set(checked.domain.clone()),
-            customer_root: Set(checked.domain.as_deref().map(domain_root)),
-            customer_country: Set(checked.country.clone()),
-            customer_key: Set(customer_key.clone()),
-            estimated_value_minor: Set(checked.value_minor),
-            currency: Set(checked.currency.clone()),
-            expected_close_date: Set(checked.close_date),
-            deal_type: Set(deal_type(input.deal_type.as_deref())),
-            description: Set(input.description.clone()),
-            external_id: Set(input.external_id.clone()),
-            idempotency_key: Set(key.clone()),
-            request_hash: Set(Some(hash.clone())),
-            submitted_at: Set(submit.then_some(now)),
-            resubmission_count: Set(0),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await;
-        let created = match inserted {
-            Ok(created) => created,
-            // A concurrent request with the same key got there first.
-            Err(err) if is_unique_violation(&err) => {
-                return Ok(Err(UserError::one(
-                    "idempotencyKey",
-                    UserErrorCode::Taken,
-                    "a request with this key is in progress or done; retry to read its result",
-                )))
-            }
-            Err(err) => return Err(err.into()),
-        };
-        insert_products(&txn, created.id, &input.product_ids).await?;
-        record(
-            &txn,
-            created.id,
-            Some(actor.user_id),
-            None,
-            DealStatus::Draft,
-            Some("registered".into()),
-        )
-        .await?;
-        if submit {
-            record(
-                &txn,
-                created.id,
-                Some(actor.user_id),
-                Some(DealStatus::Draft),
-                DealStatus::Submitted,
-                None,
-            )
-            .await?;
-            lanes::refresh(&txn, &customer_key, created.id).await?;
-        }
-        Ok(Ok(created))
-    }
-    .await;
+    let result = insert_registration(&txn, &new).await;
     match settle(txn, result).await? {
         // The racing request committed first: answer with its result, as a replay would.
         Err(errors)
@@ -390,6 +324,97 @@ pub async fn register(
         }
         other => Ok(other),
     }
+}
+
+/// A registration that passed its checks, to be written.
+struct NewRegistration {
+    partner_id: i64,
+    user_id: i64,
+    input: RegistrationInput,
+    checked: Checked,
+    key: Option<String>,
+    hash: String,
+    submit: bool,
+}
+
+/// Writes `new` with its products and history (and, submitted, its claim on the customer).
+async fn insert_registration(
+    txn: &WriteTxn,
+    new: &NewRegistration,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    let customer_key = new.checked.customer.key();
+    if new.submit {
+        lanes::lock_customer(txn, &customer_key).await?;
+    }
+    let now = Utc::now();
+    let status = if new.submit {
+        DealStatus::Submitted
+    } else {
+        DealStatus::Draft
+    };
+    let inserted = deal_registration::ActiveModel {
+        partner_id: Set(new.partner_id),
+        created_by_id: Set(Some(new.user_id)),
+        status: Set(status),
+        customer_name: Set(new.input.customer_name.trim().to_owned()),
+        customer_name_key: Set(new.checked.customer.name_key.clone()),
+        customer_name_token: Set(name_token(&new.checked.customer.name_key)),
+        customer_domain: Set(new.checked.domain.clone()),
+        customer_root: Set(new.checked.domain.as_deref().map(domain_root)),
+        customer_country: Set(new.checked.country.clone()),
+        customer_key: Set(customer_key.clone()),
+        estimated_value_minor: Set(new.checked.value_minor),
+        currency: Set(new.checked.currency.clone()),
+        expected_close_date: Set(new.checked.close_date),
+        deal_type: Set(deal_type(new.input.deal_type.as_deref())),
+        description: Set(new.input.description.clone()),
+        external_id: Set(new.input.external_id.clone()),
+        idempotency_key: Set(new.key.clone()),
+        request_hash: Set(Some(new.hash.clone())),
+        submitted_at: Set(new.submit.then_some(now)),
+        resubmission_count: Set(0),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await;
+    let created = match inserted {
+        Ok(created) => created,
+        // A concurrent request with the same key got there first.
+        Err(err) if is_unique_violation(&err) => {
+            return Ok(Err(UserError::one(
+                "idempotencyKey",
+                UserErrorCode::Taken,
+                "a request with this key is in progress or done; retry to read its result",
+            )))
+        }
+        Err(err) => return Err(err.into()),
+    };
+    insert_products(txn, created.id, &new.input.product_ids).await?;
+    record(
+        txn,
+        created.id,
+        Some(new.user_id),
+        None,
+        DealStatus::Draft,
+        Some("registered".into()),
+    )
+    .await?;
+    if new.submit {
+        record(
+            txn,
+            created.id,
+            Some(new.user_id),
+            Some(DealStatus::Draft),
+            DealStatus::Submitted,
+            None,
+        )
+        .await?;
+        lanes::refresh(txn, &customer_key, created.id).await?;
+    }
+    Ok(Ok(created))
 }
 
 pub async fn products_of(db: &impl ConnectionTrait, registration_id: i64) -> AppResult<Vec<i64>> {
