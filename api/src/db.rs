@@ -50,13 +50,24 @@ pub async fn connect(url: &str, search_path: Option<&str>) -> Result<DatabaseCon
                     .pragma("cache_size", "-8192")
             });
     } else {
-        options.max_connections(connections(16)?);
+        options.max_connections(connections(postgres_pool_size())?);
     }
     if let Some(path) = search_path {
         options.set_schema_search_path(path.to_owned());
     }
     let db = Database::connect(options).await?;
     Ok(db)
+}
+
+/// The default PostgreSQL pool: two connections per core of this replica, at least four. A
+/// replica cannot keep more statements busy than its cores can drive; further connections
+/// only queue inside the database, where the operating system rather than the pool's
+/// first-come queue picks who runs next, and add up across replicas against the server's
+/// `max_connections`. On the 2-core reference machine under 32 clients, 4 connections
+/// instead of 16 cut `registerDeal`'s p99 from 80-90 ms to 46-48 ms.
+fn postgres_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(2 * cores).unwrap_or(u32::MAX).max(4)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
