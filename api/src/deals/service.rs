@@ -1,7 +1,7 @@
 //! Deal registration: register (idempotent), move through the workflow, enforce
 //! exclusivity in the database, find conflicts, expire lapsed protection.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::enums::{AccountOwnership, DealStatus, DealType};
@@ -9,7 +9,7 @@ use entity::{
     account, account_domain, deal_comment, deal_exclusivity, deal_history, deal_registration,
     deal_registration_product, partner, product, tier,
 };
-use sea_orm::sea_query::{Alias, Asterisk, Expr, Order, Query, SimpleExpr, UnionType};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, SimpleExpr, UnionType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
@@ -703,15 +703,14 @@ async fn candidate_registrations(
                 .and(is_active_inline()),
         )
     };
+    // UNION ALL: a row found twice (by name and by domain, or as a probe too) is dropped
+    // in `group_candidates` instead of by a sort of every row in the database.
     let mut found = active_with(C::CustomerNameToken, tokens);
     if !roots.is_empty() {
-        found.union(UnionType::Distinct, active_with(C::CustomerRoot, roots));
+        found.union(UnionType::All, active_with(C::CustomerRoot, roots));
     }
     if !also.is_empty() {
-        found.union(
-            UnionType::Distinct,
-            found_by(C::Id.is_in(also.iter().copied())),
-        );
+        found.union(UnionType::All, found_by(C::Id.is_in(also.iter().copied())));
     }
     let candidate = Alias::new("candidate");
     let products = deal_registration_product::Entity;
@@ -723,8 +722,6 @@ async fn candidate_registrations(
             products,
             Expr::col((products, P::RegistrationId)).equals((candidate.clone(), C::Id)),
         )
-        .order_by((candidate, C::Id), Order::Asc)
-        .order_by((products, P::ProductId), Order::Asc)
         .to_owned();
     let rows = CandidateProduct::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
@@ -732,22 +729,25 @@ async fn candidate_registrations(
     Ok(group_candidates(rows))
 }
 
-/// The active registrations among `rows` (ordered by id) and every row's products: the
-/// probes' own registrations were read for their products only.
+/// The active registrations among `rows`, by id, and every row's products: the probes' own
+/// registrations were read for their products only.
 fn group_candidates(rows: Vec<CandidateProduct>) -> (Vec<Candidate>, HashMap<i64, Vec<i64>>) {
-    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut candidates: BTreeMap<i64, Candidate> = BTreeMap::new();
     let mut products: HashMap<i64, Vec<i64>> = HashMap::new();
     for row in rows {
         let id = row.candidate.id;
         if let Some(product) = row.product_id {
             products.entry(id).or_default().push(product);
         }
-        let seen = candidates.last().is_some_and(|c| c.id == id);
-        if !seen && ACTIVE.contains(&row.candidate.status) {
-            candidates.push(row.candidate);
+        if ACTIVE.contains(&row.candidate.status) {
+            candidates.entry(id).or_insert(row.candidate);
         }
     }
-    (candidates, products)
+    for list in products.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    (candidates.into_values().collect(), products)
 }
 
 /// Accounts whose first name token or one of whose domain roots is among the keys, with
