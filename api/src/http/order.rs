@@ -48,28 +48,52 @@ fn collect<'a>(
 }
 
 fn reorder(document: &ExecutableDocument, sets: &[&SelectionSet], value: &mut Value) {
+    if !matches!(value, Value::List(_) | Value::Object(_)) {
+        return;
+    }
+    // Collected once for a whole list: every item has the same selection.
+    let (mut fields, mut spread) = (Vec::new(), Vec::new());
+    for set in sets {
+        collect(document, set, &mut fields, &mut spread);
+    }
+    reorder_by(document, &fields, value);
+}
+
+fn reorder_by(document: &ExecutableDocument, fields: &Collected, value: &mut Value) {
     match value {
         Value::List(items) => {
             for item in items {
-                reorder(document, sets, item);
+                reorder_by(document, fields, item);
             }
         }
         Value::Object(map) => {
-            let (mut fields, mut spread) = (Vec::new(), Vec::new());
-            for set in sets {
-                collect(document, set, &mut fields, &mut spread);
+            if !in_order(map, fields) {
+                let mut unordered = std::mem::take(map);
+                for (key, _) in fields {
+                    if let Some(field) = unordered.shift_remove(key) {
+                        map.insert(key.clone(), field);
+                    }
+                }
+                map.extend(unordered);
             }
-            let mut unordered = std::mem::take(map);
             for (key, below) in fields {
-                if let Some(mut field) = unordered.shift_remove(&key) {
-                    reorder(document, &below, &mut field);
-                    map.insert(key, field);
+                if let Some(field) = map.get_mut(key) {
+                    reorder(document, below, field);
                 }
             }
-            map.extend(unordered);
         }
         _ => {}
     }
+}
+
+/// Are `map`'s keys the selected ones it holds, in selection order? Most objects already
+/// are (only fields that waited on a loader move), and then nothing is rebuilt.
+fn in_order(map: &async_graphql::indexmap::IndexMap<Name, Value>, fields: &Collected) -> bool {
+    let mut expected = fields
+        .iter()
+        .map(|(key, _)| key)
+        .filter(|key| map.contains_key(*key));
+    map.keys().all(|key| expected.next() == Some(key))
 }
 
 /// Puts `data` of the executed `document` (operation `operation`) in selection order.
@@ -128,5 +152,31 @@ mod tests {
             panic!()
         };
         assert_eq!(keys(&items[0]), ["y", "x", "z"]);
+    }
+
+    #[test]
+    fn every_item_of_a_list_is_ordered_whether_or_not_others_were() {
+        let query = "{ list { a b c } }";
+        let ordered = object(&[
+            ("a", Value::from(1)),
+            ("b", Value::from(2)),
+            ("c", Value::from(3)),
+        ]);
+        let shuffled = object(&[
+            ("c", Value::from(3)),
+            ("a", Value::from(1)),
+            ("b", Value::from(2)),
+        ]);
+        let partial = object(&[("b", Value::from(2)), ("a", Value::from(1))]);
+        let mut data = object(&[("list", Value::List(vec![ordered, shuffled, partial]))]);
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        in_selection_order(&document, None, &mut data);
+        let Value::Object(map) = &data else { panic!() };
+        let Value::List(items) = &map[&Name::new("list")] else {
+            panic!()
+        };
+        assert_eq!(keys(&items[0]), ["a", "b", "c"]);
+        assert_eq!(keys(&items[1]), ["a", "b", "c"]);
+        assert_eq!(keys(&items[2]), ["a", "b"]);
     }
 }
