@@ -13,17 +13,6 @@ const APPROVE: &str = "mutation($i: ApproveDealInput!) { approveDealRegistration
   dealRegistration { id status protectedUntil approvedAt } userErrors { field code message } } }";
 const COUNT: &str = "{ dealRegistrations { totalCount } }";
 
-async fn product(app: &TestApp, name: &str) -> String {
-    id_in(
-        app,
-        "{ products { edges { node { id name } } } }",
-        "products",
-        "name",
-        name,
-    )
-    .await
-}
-
 fn close_date(days: i64) -> String {
     (Utc::now().date_naive() + Duration::days(days)).to_string()
 }
@@ -50,7 +39,7 @@ async fn count(app: &TestApp, email: &str) -> i64 {
 #[tokio::test]
 async fn a_later_registration_of_the_same_customer_carries_the_conflict_evidence() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let first = register(
         &app,
         ALICE_NORTHWIND,
@@ -101,7 +90,7 @@ async fn a_later_registration_of_the_same_customer_carries_the_conflict_evidence
 #[tokio::test]
 async fn replaying_an_idempotency_key_returns_the_first_result_and_creates_nothing() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let input = deal(
         "Globex Corporation",
         "globex.com",
@@ -135,7 +124,7 @@ async fn replaying_an_idempotency_key_returns_the_first_result_and_creates_nothi
 #[tokio::test]
 async fn partners_see_only_their_registrations_and_cannot_decide_them() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let northwind = register(
         &app,
         ALICE_NORTHWIND,
@@ -188,7 +177,7 @@ async fn partners_see_only_their_registrations_and_cannot_decide_them() {
 #[tokio::test]
 async fn approval_protects_the_first_registration_and_refuses_the_later_one() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let northwind = register(
         &app,
         ALICE_NORTHWIND,
@@ -271,7 +260,7 @@ async fn approval_protects_the_first_registration_and_refuses_the_later_one() {
 #[tokio::test]
 async fn concurrent_approvals_never_protect_two_parties() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let mut ids = Vec::new();
     for (email, name) in [
         (ALICE_NORTHWIND, "Soylent Corp"),
@@ -326,7 +315,7 @@ async fn concurrent_approvals_never_protect_two_parties() {
 #[tokio::test]
 async fn a_direct_account_is_flagged_and_its_rep_sees_and_contests_the_registration() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let created = register(
         &app,
         ALICE_NORTHWIND,
@@ -402,7 +391,7 @@ async fn a_direct_account_is_flagged_and_its_rep_sees_and_contests_the_registrat
 #[tokio::test]
 async fn bad_registrations_are_user_errors_and_create_nothing() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let before = count(&app, ALICE_NORTHWIND).await;
     let mut negative = deal("Globex", "globex.com", &[&cloud], None);
     negative["i"]["estimatedValue"]["amount"] = json!("-5.00");
@@ -453,7 +442,7 @@ fn act(name: &str) -> String {
 #[tokio::test]
 async fn the_workflow_returns_resubmits_withdraws_and_closes() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let created = register(
         &app,
         ALICE_NORTHWIND,
@@ -629,7 +618,7 @@ async fn the_workflow_returns_resubmits_withdraws_and_closes() {
 async fn lapsed_protection_expires_once_however_many_replicas_run_the_job() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let created = register(
         &app,
         ALICE_NORTHWIND,
@@ -685,8 +674,8 @@ async fn lapsed_protection_expires_once_however_many_replicas_run_the_job() {
 #[tokio::test]
 async fn check_conflicts_is_a_batch_dry_run() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
-    let analytics = product(&app, "PartnerGraph Analytics").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let analytics = product_id(&app, "PartnerGraph Analytics").await;
     register(
         &app,
         ALICE_NORTHWIND,
@@ -724,7 +713,7 @@ async fn check_conflicts_is_a_batch_dry_run() {
 #[tokio::test]
 async fn the_review_queue_puts_contested_customers_first_and_is_for_managers() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     register(
         &app,
         ALICE_NORTHWIND,
@@ -794,7 +783,7 @@ async fn queue_order(app: &TestApp, names: &[&str]) -> Vec<String> {
 async fn the_review_queue_follows_competition_as_it_starts_and_ends() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let names = [
         "Early Alone",
         "Later Rivalry",
@@ -994,7 +983,7 @@ async fn won_deals_feed_tier_progress_and_time_to_first_deal() {
 #[tokio::test]
 async fn returned_registrations_can_change_only_the_listed_fields() {
     let app = TestApp::demo().await;
-    let cloud = product(&app, "PartnerGraph Cloud").await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let created = register(
         &app,
         ALICE_NORTHWIND,

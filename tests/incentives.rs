@@ -40,14 +40,7 @@ async fn program(app: &TestApp, method: &str, partners: &[&str]) -> String {
 
 /// Registers, approves and wins a deal for Northwind.
 async fn win(app: &TestApp, customer: &str, amount: &str) {
-    let cloud = id_in(
-        app,
-        "{ products { edges { node { id name } } } }",
-        "products",
-        "name",
-        "PartnerGraph Cloud",
-    )
-    .await;
+    let cloud = product_id(app, "PartnerGraph Cloud").await;
     let register = "mutation($i: RegisterDealInput!) { registerDeal(input: $i) { dealRegistration { id } userErrors { field message } } }";
     let input = json!({ "i": {
         "customerName": customer, "customerDomain": format!("{}.example", customer.to_lowercase().replace(' ', "-")),
@@ -448,14 +441,7 @@ async fn the_demo_program_shows_summit_s_won_deal() {
 async fn bonuses_and_spiffs_are_awarded_per_won_deal_decided_and_paid_once() {
     let app = TestApp::demo().await;
     let (start, end) = year();
-    let cloud = id_in(
-        &app,
-        "{ products { edges { node { id name } } } }",
-        "products",
-        "name",
-        "PartnerGraph Cloud",
-    )
-    .await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let create = "mutation($i: CreateIncentiveRuleInput!) { createIncentiveRule(input: $i) { ruleId userErrors { field code } } }";
     let spiff = app
         .gql_as(MANAGER, create, json!({ "i": { "name": "Cloud SPIFF", "kind": "SPIFF", "amount": usd("500.00"), "productId": cloud, "periodStart": start, "periodEnd": end } }))

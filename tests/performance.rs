@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use partnergraph::config::Limits;
 
-use crate::common::{id_in, TestApp, ALICE_NORTHWIND, BOB_TIERTWO, MANAGER};
+use crate::common::{product_id, TestApp, ALICE_NORTHWIND, BOB_TIERTWO, MANAGER};
 
 /// A server whose loaders wait long enough to batch every key of a page. The unoptimised
 /// test build can take more than the production window (1 ms) to resolve fifty rows, which
@@ -165,14 +165,7 @@ async fn a_partners_content_search_is_the_session_the_page_and_its_labels() {
 #[tokio::test]
 async fn a_registration_with_its_conflicts_is_seven_statements() {
     let app = TestApp::demo().await;
-    let cloud = id_in(
-        &app,
-        "{ products { edges { node { id name } } } }",
-        "products",
-        "name",
-        "PartnerGraph Cloud",
-    )
-    .await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let register = "mutation($i: RegisterDealInput!) { registerDeal(input: $i) {
         dealRegistration { conflicts { kind matchedOn } } userErrors { code } } }";
     let input = |customer: &str, submit: bool| {

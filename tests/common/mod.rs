@@ -355,6 +355,18 @@ pub async fn user_id(app: &TestApp, email: &str) -> String {
     me["data"]["me"]["id"].as_str().expect("me.id").to_owned()
 }
 
+/// The global ID of the product called `name`.
+pub async fn product_id(app: &TestApp, name: &str) -> String {
+    id_in(
+        app,
+        "{ products { edges { node { id name } } } }",
+        "products",
+        "name",
+        name,
+    )
+    .await
+}
+
 /// The global ID of a node found by `name`/`title` in a manager's view of a connection.
 pub async fn id_in(
     app: &TestApp,
