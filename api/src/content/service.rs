@@ -396,7 +396,6 @@ pub fn filtered(
     select
 }
 
-/// Orders `select` by the rank of its ids in `ranked` (search relevance).
 pub async fn record_event(
     db: &impl ConnectionTrait,
     actor: &Actor,

@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rebates::{self, Band, Method};
 use crate::auth::Actor;
-use crate::db::{begin_write, settle, Outcome};
-use crate::db::{minor_total, sum_minor, sums_minor};
+use crate::db::{begin_write, minor_total, settle, sum_minor, sums_minor, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::money::{minor_digits, round, to_minor, Money, MoneyInput};
 use crate::relay::{UserError, UserErrorCode};
