@@ -232,6 +232,33 @@ async fn the_standard_introspection_query_fits_the_limits_but_abusive_queries_do
 }
 
 #[tokio::test]
+async fn a_document_sent_again_is_checked_and_run_afresh() {
+    // The server keeps parsed documents by their text: a repeat must still get its own
+    // variables and its own limits.
+    let app = TestApp::new().await;
+    let query = "query Q($n: String!) { __type(name: $n) { name } }";
+    for name in ["Query", "Mutation", "Query"] {
+        let response = app.gql(None, query, json!({ "n": name })).await;
+        assert_eq!(response["data"]["__type"]["name"], name, "{response}");
+    }
+    let deep = format!(
+        "{{ partners {{ edges {{ node {{ {} name {} }} }} }} }}",
+        "parent { ".repeat(20),
+        "} ".repeat(20)
+    );
+    for _ in 0..2 {
+        let response = app.post(None, json!({ "query": deep })).await;
+        assert_eq!(response.status, 400, "{}", response.text());
+    }
+    for _ in 0..2 {
+        let response = app.post(None, json!({ "query": "{ __typename " })).await;
+        assert_eq!(response.status, 400, "{}", response.text());
+        let body = response.json();
+        assert!(body["errors"][0]["message"].is_string(), "{body}");
+    }
+}
+
+#[tokio::test]
 async fn graphiql_is_served_offline_by_the_server_itself() {
     let app = TestApp::new().await;
     let page = app

@@ -51,5 +51,6 @@ pub async fn build_state(
         limits: Arc::new(limits),
         files,
         statements,
+        documents: Arc::default(),
     })
 }

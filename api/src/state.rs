@@ -4,6 +4,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
 use crate::config::Limits;
+use crate::http::documents::DocumentCache;
 use crate::schema::AppSchema;
 
 /// What every request handler shares. Nothing here is per-replica state: a second replica
@@ -16,4 +17,7 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub files: crate::content::FileStore,
     pub statements: crate::db::StatementCounter,
+    /// Parsed documents by text: a cache of a pure function, so still nothing a second
+    /// replica would answer differently.
+    pub documents: Arc<DocumentCache>,
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{BatchResponse, Variables};
 use axum::body::{to_bytes, Bytes};
 use axum::extract::{ConnectInfo, Query, Request, State};
@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use tracing::Instrument;
 
+use super::documents::DocumentCache;
 use super::graphiql;
 use super::negotiate::{is_json_body, preferred_media, MediaType};
 use super::order::in_selection_order;
@@ -143,9 +144,9 @@ fn params_from_query_string(params: &HashMap<String, String>) -> Result<Params, 
 }
 
 /// The type of the operation a GET would run, if the document parses.
-fn operation_type(params: &Params) -> Option<OperationType> {
-    let document = async_graphql::parser::parse_query(&params.query).ok()?;
-    match document.operations {
+fn operation_type(documents: &DocumentCache, params: &Params) -> Option<OperationType> {
+    let document = documents.parse(&params.query)?;
+    match &document.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
         DocumentOperations::Multiple(ops) => match &params.operation_name {
             Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
@@ -208,9 +209,12 @@ async fn run(
     addr: ClientAddr,
 ) -> async_graphql::Response {
     let operation = request.operation_name.clone();
-    // Parsed once: execution takes this document, the field-order pass reads the copy.
+    // Execution takes a copy of the document, the field-order pass reads the cached one.
     // (A query that does not parse fails in execution, with nothing to order.)
-    let document = request.parsed_query().ok().cloned();
+    let document = state.documents.parse(&request.query);
+    if let Some(document) = &document {
+        request.set_parsed_query(ExecutableDocument::clone(document));
+    }
     let caller = match viewer {
         Viewer::User(actor) => actor.rows.as_ref(),
         Viewer::Anonymous => None,
@@ -309,7 +313,7 @@ pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Res
         Err(err) => return err.into_response(media),
     };
     if matches!(
-        operation_type(&params),
+        operation_type(&state.documents, &params),
         Some(OperationType::Mutation | OperationType::Subscription)
     ) {
         return HttpError::new(

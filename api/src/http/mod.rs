@@ -1,5 +1,6 @@
 //! HTTP: the GraphQL endpoint, the offline GraphiQL IDE, and health probes.
 
+pub mod documents;
 mod graphiql;
 mod graphql;
 mod negotiate;
