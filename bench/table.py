@@ -6,6 +6,12 @@ import json
 import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+# Measured scenario by scenario across sizes; listed database, then size, then scenario.
+first_seen = {}
+for r in rows:
+    first_seen.setdefault(r["db"], len(first_seen))
+    first_seen.setdefault(r["scenario"], len(first_seen))
+rows.sort(key=lambda r: (first_seen[r["db"]], r["size"], first_seen[r["scenario"]]))
 sizes = sorted({r["size"] for r in rows})
 by_key = {(r["db"], r["size"], r["scenario"]): r for r in rows}
 
