@@ -1041,3 +1041,85 @@ async fn deal_version(app: &TestApp, id: &str) -> Value {
         .await["data"]["node"]["version"]
         .clone()
 }
+
+const PAGE: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+  dealRegistrations(first: $first, after: $after, last: $last, before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { id customer { name } } } } }";
+
+async fn page(app: &TestApp, email: &str, args: Value) -> Value {
+    let response = app.gql_as(email, PAGE, args).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    response["data"]["dealRegistrations"].clone()
+}
+
+fn node_ids(connection: &Value) -> Vec<String> {
+    let edges = connection["edges"].as_array().unwrap();
+    edges
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_partner_pages_through_its_registrations_newest_first_both_ways() {
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let mut registered = Vec::new();
+    for n in 0..5 {
+        let mut input = deal(
+            &format!("Paging Customer {n}"),
+            &format!("paging{n}.example"),
+            &[&cloud],
+            None,
+        );
+        input["i"]["submit"] = json!(false);
+        let payload = register(&app, ALICE_NORTHWIND, input).await;
+        assert_eq!(payload["userErrors"], json!([]), "{payload}");
+        registered.push(
+            payload["dealRegistration"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let all = page(&app, ALICE_NORTHWIND, json!({ "first": 100 })).await;
+    let everything = node_ids(&all);
+    assert_eq!(
+        all["totalCount"].as_u64().unwrap() as usize,
+        everything.len()
+    );
+    registered.reverse();
+    assert_eq!(everything[..5], registered[..], "the newest first");
+
+    let mut forward = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let p = page(&app, ALICE_NORTHWIND, json!({ "first": 2, "after": after })).await;
+        forward.extend(node_ids(&p));
+        if !p["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = p["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(forward, everything);
+
+    let mut backward = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let p = page(
+            &app,
+            ALICE_NORTHWIND,
+            json!({ "last": 2, "before": before }),
+        )
+        .await;
+        let mut ids = node_ids(&p);
+        ids.extend(backward);
+        backward = ids;
+        if !p["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+            break;
+        }
+        before = p["pageInfo"]["startCursor"].clone();
+    }
+    assert_eq!(backward, everything);
+}

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    QuerySelect, QueryTrait, Select,
 };
 
 use crate::error::{AppError, AppResult};
@@ -272,40 +272,113 @@ where
     E::Model: Send + Sync,
     T: OutputType,
 {
-    let (page_size, from_end) = args.window()?;
-    let after = args
-        .after
-        .as_deref()
-        .map(decode_offset_cursor)
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(decode_offset_cursor)
-        .transpose()?;
-    let start = after.map_or(0, |a| a + 1);
-    let end = match before {
-        Some(before) => before,
-        None if from_end => select.clone().count(db).await?,
-        None => u64::MAX,
-    };
-    let (offset, limit) = if from_end {
-        let first = end.saturating_sub(page_size).max(start);
-        (first, end.saturating_sub(first))
-    } else {
-        (start, page_size.min(end.saturating_sub(start)))
-    };
+    let window = Window::of(db, &select, args).await?;
     let fields = count_fields(db, &select);
-    let rows = select.offset(offset).limit(limit + 1).all(db).await?;
-    let has_more_after = rows.len() as u64 > limit && offset + limit < end;
-    let mut connection = Connection::with_additional_fields(offset > 0, has_more_after, fields);
-    connection.edges.extend(
-        rows.into_iter()
-            .take(limit as usize)
-            .enumerate()
-            .map(|(i, row)| Edge::new(encode_offset_cursor(offset + i as u64), to_node(row))),
-    );
-    Ok(connection)
+    let rows = select
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .all(db)
+        .await?;
+    Ok(window.connection(rows, fields, to_node))
+}
+
+/// `paginate_ordered` for a list newest first (`id` descending), reading the page's ids
+/// before its rows. Given `partner_id = $1 ORDER BY id DESC LIMIT n`, PostgreSQL's custom
+/// plan for a partner with many rows walks the primary key backwards, expecting that
+/// partner's rows to be spread evenly among the newest; when others wrote the newest
+/// thousands, that walk reads them all (26,000 rows, 11-290 ms, on a 200,000 program). The
+/// ids alone come from the filter's covering index on both databases (0.9 ms there).
+pub async fn paginate_newest_first<E, T>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    id: E::Column,
+    args: &PageArgs,
+    to_node: impl Fn(E::Model) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    T: OutputType,
+{
+    let window = Window::of(db, &select, args).await?;
+    let fields = count_fields(db, &select);
+    let ids = select
+        .select_only()
+        .column(id)
+        .order_by_desc(id)
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .into_query();
+    let rows = E::find()
+        .filter(id.in_subquery(ids))
+        .order_by_desc(id)
+        .all(db)
+        .await?;
+    Ok(window.connection(rows, fields, to_node))
+}
+
+/// The rows an offset-cursor page reads: from `offset`, `limit` of them (one more is read
+/// to learn whether more follow), and where the requested range ends.
+struct Window {
+    offset: u64,
+    limit: u64,
+    end: u64,
+}
+
+impl Window {
+    async fn of<E: EntityTrait>(
+        db: &DatabaseConnection,
+        select: &Select<E>,
+        args: &PageArgs,
+    ) -> AppResult<Window>
+    where
+        E::Model: Send + Sync,
+    {
+        let (page_size, from_end) = args.window()?;
+        let after = args
+            .after
+            .as_deref()
+            .map(decode_offset_cursor)
+            .transpose()?;
+        let before = args
+            .before
+            .as_deref()
+            .map(decode_offset_cursor)
+            .transpose()?;
+        let start = after.map_or(0, |a| a + 1);
+        let end = match before {
+            Some(before) => before,
+            None if from_end => select.clone().count(db).await?,
+            None => u64::MAX,
+        };
+        let (offset, limit) = if from_end {
+            let first = end.saturating_sub(page_size).max(start);
+            (first, end.saturating_sub(first))
+        } else {
+            (start, page_size.min(end.saturating_sub(start)))
+        };
+        Ok(Window { offset, limit, end })
+    }
+
+    fn connection<M, T: OutputType>(
+        &self,
+        rows: Vec<M>,
+        fields: ConnectionFields,
+        to_node: impl Fn(M) -> T,
+    ) -> RelayConnection<T> {
+        let has_more_after = rows.len() as u64 > self.limit && self.offset + self.limit < self.end;
+        let mut connection =
+            Connection::with_additional_fields(self.offset > 0, has_more_after, fields);
+        connection.edges.extend(
+            rows.into_iter()
+                .take(self.limit as usize)
+                .enumerate()
+                .map(|(i, row)| {
+                    Edge::new(encode_offset_cursor(self.offset + i as u64), to_node(row))
+                }),
+        );
+        connection
+    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

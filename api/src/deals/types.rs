@@ -26,8 +26,8 @@ use crate::loaders::{
 use crate::money::{Money, MoneyInput};
 use crate::partners::Partner;
 use crate::relay::{
-    global_id, local_id, paginate, paginate_loaded, paginate_ordered, PageArgs, RelayConnection,
-    UserError, UserErrorCode,
+    global_id, local_id, paginate, paginate_loaded, paginate_newest_first, paginate_ordered,
+    PageArgs, RelayConnection, UserError, UserErrorCode,
 };
 use crate::users::User;
 
@@ -470,10 +470,10 @@ impl DealQuery {
             select =
                 select.filter(deal_registration::Column::Status.eq(StoredStatus::from(status)));
         }
-        let select = select.order_by_desc(deal_registration::Column::Id);
-        let page = paginate_ordered(
+        let page = paginate_newest_first(
             db,
             select,
+            deal_registration::Column::Id,
             &PageArgs::new(first, after, last, before),
             DealRegistration,
         )
