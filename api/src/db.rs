@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, InsertStatement, Query, SelectStatement, SimpleExpr,
+    WithClause,
+};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     ExecResult, IdenStatic, QueryResult, QuerySelect, QueryTrait, Select, Statement,
@@ -129,6 +132,47 @@ pub async fn sums_minor<const N: usize>(
         *sum = row.try_get("", &format!("total_{i}"))?;
     }
     Ok(sums)
+}
+
+/// Several INSERTs sent to the database together: one round trip instead of one each, which
+/// counts inside SQLite's writer turn, where every round trip (a hand-off to the
+/// connection's thread and back) holds up all other writers. SQLite runs them as one batch
+/// of statements; PostgreSQL, which takes one statement per call, runs the first ones as
+/// data-modifying common table expressions of the last. Each INSERT must stand alone: no
+/// one reads another's rows.
+pub async fn insert_together(
+    db: &impl ConnectionTrait,
+    mut inserts: Vec<InsertStatement>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let Some(last) = inserts.pop() else {
+        return Ok(());
+    };
+    let statement = if inserts.is_empty() {
+        backend.build(&last)
+    } else if backend == DbBackend::Postgres {
+        let mut with = WithClause::new();
+        for (i, insert) in inserts.into_iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(insert)
+                    .table_name(Alias::new(format!("write_{i}")))
+                    .to_owned(),
+            );
+        }
+        backend.build(&with.query(last))
+    } else {
+        let mut sql = Vec::with_capacity(inserts.len() + 1);
+        let mut values = Vec::new();
+        for insert in inserts.iter().chain([&last]) {
+            let built = backend.build(insert);
+            sql.push(built.sql);
+            values.extend(built.values.map(|v| v.0).unwrap_or_default());
+        }
+        Statement::from_sql_and_values(backend, sql.join(";\n"), values)
+    };
+    db.execute(statement).await?;
+    Ok(())
 }
 
 /// A service result: the value, or the user errors that stopped it (nothing written).

@@ -9,7 +9,9 @@ use entity::{
     account, account_domain, deal_comment, deal_exclusivity, deal_history, deal_registration,
     deal_registration_product, partner, product, tier,
 };
-use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, SelectStatement, SimpleExpr, UnionType};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, InsertStatement, Query, SelectStatement, SimpleExpr, UnionType,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -225,6 +227,18 @@ async fn record(
     to: DealStatus,
     reason: Option<String>,
 ) -> AppResult<()> {
+    history_row(id, actor, from, to, reason).insert(db).await?;
+    Ok(())
+}
+
+/// One entry of a registration's history, not yet written.
+fn history_row(
+    id: i64,
+    actor: Option<i64>,
+    from: Option<DealStatus>,
+    to: DealStatus,
+    reason: Option<String>,
+) -> deal_history::ActiveModel {
     deal_history::ActiveModel {
         registration_id: Set(id),
         actor_id: Set(actor),
@@ -234,9 +248,6 @@ async fn record(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 async fn existing_by_key(
@@ -392,26 +403,29 @@ async fn insert_registration(
         }
         Err(err) => return Err(err.into()),
     };
-    insert_products(txn, created.id, &new.input.product_ids).await?;
-    record(
-        txn,
+    let mut history = vec![history_row(
         created.id,
         Some(new.user_id),
         None,
         DealStatus::Draft,
         Some("registered".into()),
-    )
-    .await?;
+    )];
     if new.submit {
-        record(
-            txn,
+        history.push(history_row(
             created.id,
             Some(new.user_id),
             Some(DealStatus::Draft),
             DealStatus::Submitted,
             None,
-        )
-        .await?;
+        ));
+    }
+    // One round trip for both: it is spent inside SQLite's writer turn.
+    let inserts = products_insert(created.id, &new.input.product_ids)
+        .into_iter()
+        .chain([deal_history::Entity::insert_many(history).into_query()])
+        .collect();
+    crate::db::insert_together(txn, inserts).await?;
+    if new.submit {
         lanes::refresh(txn, &customer_key, created.id).await?;
     }
     Ok(Ok(created))
@@ -1229,18 +1243,26 @@ async fn insert_products(
     registration_id: i64,
     products: &[i64],
 ) -> AppResult<()> {
+    if let Some(insert) = products_insert(registration_id, products) {
+        db.execute(db.get_database_backend().build(&insert)).await?;
+    }
+    Ok(())
+}
+
+/// The INSERT of a registration's products (duplicates dropped); none for no products.
+fn products_insert(registration_id: i64, products: &[i64]) -> Option<InsertStatement> {
     let mut products = products.to_vec();
     products.sort_unstable();
     products.dedup();
-    deal_registration_product::Entity::insert_many(products.into_iter().map(|product_id| {
-        deal_registration_product::ActiveModel {
-            registration_id: Set(registration_id),
-            product_id: Set(product_id),
-        }
-    }))
-    .exec(db)
-    .await?;
-    Ok(())
+    (!products.is_empty()).then(|| {
+        deal_registration_product::Entity::insert_many(products.into_iter().map(|product_id| {
+            deal_registration_product::ActiveModel {
+                registration_id: Set(registration_id),
+                product_id: Set(product_id),
+            }
+        }))
+        .into_query()
+    })
 }
 
 /// Expires approved registrations whose protection has lapsed. Safe on several replicas:
