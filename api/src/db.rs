@@ -1,7 +1,8 @@
 //! Connecting to SQLite or PostgreSQL and bringing the schema up to date.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -9,9 +10,11 @@ use sea_orm::sea_query::{
     Alias, CommonTableExpression, Expr, InsertStatement, Query, SelectStatement, SimpleExpr,
     WithClause,
 };
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    ExecResult, IdenStatic, QueryResult, QuerySelect, QueryTrait, Select, Statement,
+    ExecResult, IdenStatic, QueryResult, QuerySelect, QueryTrait, Select, SqlxSqliteConnector,
+    Statement,
 };
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a
@@ -200,12 +203,57 @@ pub async fn settle<T>(
     }
 }
 
-/// This process's SQLite writers, first come first served. SQLite has one writer at a time;
-/// without this queue, waiting writers sit in SQLite's busy handler, which sleeps in growing
-/// steps (up to 100 ms) while holding one of the pool's few connections: the tail of write
-/// latency under concurrency. The queue is taken before a connection, so a waiting writer
-/// holds nothing. (Several SQLite databases in one process, as in the tests, share it.)
-static SQLITE_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// This process's writer for one SQLite pool: a connection of its own, used by one
+/// transaction at a time, first come first served.
+///
+/// The queue: SQLite has one writer at a time; without it, waiting writers sit in SQLite's
+/// busy handler, which sleeps in growing steps (up to 100 ms) while holding a connection:
+/// the tail of write latency under concurrency. A waiting writer holds nothing.
+///
+/// The connection of its own: in WAL mode a connection empties its page cache whenever
+/// another one has committed since its last transaction. When writes took turns on the
+/// pool's connections, each write began with a cold cache and re-read the pages of every
+/// index it touched (about 200 us per INSERT into the registrations and their ten indexes,
+/// timed on the reference machine). The only writer never sees anyone else's commit, so its
+/// cache stays warm; and it never waits for a pool connection while others wait for it.
+struct SqliteWriter {
+    /// The pool's connect options, kept so that the pool's identity (their address) is
+    /// never reused while this writer exists.
+    _pool_options: Arc<SqliteConnectOptions>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    connection: std::sync::Mutex<DatabaseConnection>,
+}
+
+/// The writers of this process's SQLite pools, by pool.
+static SQLITE_WRITERS: LazyLock<std::sync::Mutex<HashMap<usize, Arc<SqliteWriter>>>> =
+    LazyLock::new(Default::default);
+
+/// The writer of `db`'s pool, opened (lazily: its connection opens with the first write)
+/// with the pool's own options. Its connection closes after a minute without writes.
+fn sqlite_writer(db: &DatabaseConnection) -> Arc<SqliteWriter> {
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let key = Arc::as_ptr(&options) as usize;
+    let mut writers = SQLITE_WRITERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    writers
+        .entry(key)
+        .or_insert_with(|| {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .idle_timeout(Duration::from_secs(60))
+                .acquire_timeout(Duration::from_secs(30))
+                .test_before_acquire(false)
+                .connect_lazy_with((*options).clone());
+            Arc::new(SqliteWriter {
+                _pool_options: options,
+                turn: Arc::default(),
+                connection: std::sync::Mutex::new(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)),
+            })
+        })
+        .clone()
+}
 
 /// Begins a transaction that will write. On SQLite it waits for this process's writer turn,
 /// then its first statement takes the database's write lock (another process may hold it:
@@ -253,9 +301,15 @@ pub async fn begin_write_starting_with_a_write(db: &DatabaseConnection) -> Resul
 /// A transaction in this process's SQLite writer turn.
 async fn sqlite_turn(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     use sea_orm::TransactionTrait;
-    let turn = SQLITE_WRITERS.lock().await;
+    let writer = sqlite_writer(db);
+    let turn = writer.turn.clone().lock_owned().await;
+    let connection = writer
+        .connection
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     Ok(WriteTxn {
-        txn: db.begin().await?,
+        txn: connection.begin().await?,
         _turn: Some(turn),
     })
 }
@@ -274,7 +328,7 @@ impl Writer for WriteTxn {
 /// A transaction from `begin_write`; on SQLite it keeps the writer turn until it ends.
 pub struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
-    _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTxn {
@@ -369,12 +423,22 @@ impl StatementCounter {
 /// (clones made before do not count).
 pub fn count_statements(db: &mut DatabaseConnection) -> StatementCounter {
     let counter = StatementCounter::default();
-    let shared = counter.0.clone();
-    db.set_metric_callback(move |info| {
-        tracing::trace!(target: "partnergraph::sql", elapsed = ?info.elapsed, sql = %info.statement.sql);
-        shared.fetch_add(1, Ordering::Relaxed);
-    });
+    db.set_metric_callback(counting(counter.0.clone()));
+    if db.get_database_backend() == DbBackend::Sqlite {
+        sqlite_writer(db)
+            .connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .set_metric_callback(counting(counter.0.clone()));
+    }
     counter
+}
+
+fn counting(count: Arc<AtomicU64>) -> impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync {
+    move |info| {
+        tracing::trace!(target: "partnergraph::sql", elapsed = ?info.elapsed, sql = %info.statement.sql);
+        count.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
