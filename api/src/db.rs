@@ -483,8 +483,59 @@ mod tests {
         reader.rollback().await.unwrap();
         assert_eq!(checkpoint_wal(&db).await.unwrap(), Some(0));
         db.close().await.unwrap();
+        remove_sqlite(&path);
+    }
+
+    fn remove_sqlite(path: &std::path::Path) {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
+    }
+
+    #[tokio::test]
+    async fn sqlite_writes_take_turns_on_a_connection_of_their_own() {
+        let (db, path) = temporary_sqlite().await;
+        // A TEMP table lives on the connection that made it.
+        let first = begin_write_starting_with_a_write(&db).await.unwrap();
+        first
+            .execute_unprepared("CREATE TEMP TABLE made_here (v INTEGER)")
+            .await
+            .unwrap();
+        first.commit().await.unwrap();
+
+        let second = begin_write_starting_with_a_write(&db).await.unwrap();
+        second
+            .execute_unprepared("SELECT v FROM made_here")
+            .await
+            .expect("the second write runs on the first one's connection");
+        // The queue: a third writer waits for the second one's turn to end.
+        let third = tokio::spawn({
+            let db = db.clone();
+            async move {
+                begin_write_starting_with_a_write(&db)
+                    .await?
+                    .rollback()
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!third.is_finished(), "two writers at once");
+        second.rollback().await.unwrap();
+        third.await.unwrap().unwrap();
+
+        let pool = db.get_sqlite_connection_pool().clone();
+        let mut readers = Vec::new();
+        for _ in 0..pool.options().get_max_connections() {
+            readers.push(pool.acquire().await.unwrap());
+        }
+        for reader in &mut readers {
+            let seen = sea_orm::sqlx::query("SELECT v FROM made_here")
+                .fetch_all(&mut **reader)
+                .await;
+            assert!(seen.is_err(), "a pool connection wrote");
+        }
+        drop(readers);
+        db.close().await.unwrap();
+        remove_sqlite(&path);
     }
 }
