@@ -8,7 +8,8 @@ use crate::common::*;
 const CREATE_PROGRAM: &str = "mutation($i: CreateRebateProgramInput!) { createRebateProgram(input: $i) { rebateProgram { id version } userErrors { field code message } } }";
 const STATEMENT: &str = "query($p: ID!, $r: ID!) { rebateStatement(partnerId: $p, programId: $r) {
   measure { amount currency } tierReached { rate } earned { amount currency } paid { amount } payable { amount }
-  nextTierThreshold { amount } deals { customer { name } } } }";
+  nextTierThreshold { amount }
+  deals(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { customer { name } } } } } }";
 const SIMULATE: &str = "query($r: ID!, $v: Decimal!) { simulateRebate(programId: $r, volume: $v) { earned { amount currency } } }";
 
 fn year() -> (String, String) {
@@ -92,7 +93,28 @@ async fn a_retroactive_program_earns_exactly_the_reached_rate_on_all_won_revenue
     assert_eq!(statement["tierReached"]["rate"], "0.04");
     assert_eq!(statement["payable"]["amount"], "4400.00");
     assert!(statement["nextTierThreshold"].is_null());
-    assert_eq!(statement["deals"].as_array().unwrap().len(), 2);
+    // The counted deals page like any list, earliest close first.
+    let deals = &statement["deals"];
+    assert_eq!(deals["totalCount"], 2, "{statement}");
+    assert_eq!(
+        deals["edges"][0]["node"]["customer"]["name"],
+        "Massive Dynamic"
+    );
+    assert_eq!(deals["pageInfo"]["hasNextPage"], true);
+    let rest = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            "query($p: ID!, $r: ID!, $after: String) { rebateStatement(partnerId: $p, programId: $r) {
+              deals(first: 5, after: $after) { pageInfo { hasNextPage } edges { node { customer { name } } } } } }",
+            json!({ "p": northwind, "r": retro, "after": deals["pageInfo"]["endCursor"] }),
+        )
+        .await["data"]["rebateStatement"]["deals"]
+        .clone();
+    assert_eq!(
+        rest,
+        json!({ "pageInfo": { "hasNextPage": false },
+                "edges": [{ "node": { "customer": { "name": "Pied Piper" } } }] })
+    );
 
     let simulated = app
         .gql_as(

@@ -396,18 +396,17 @@ fn closed_within(program: &rebate_program::Model) -> Condition {
 }
 
 /// The won deals `program` counts for `partner_id`, earliest close first.
+/// The registrations `program` counts for the partner, earliest close first.
 pub async fn counted_deals(
     db: &impl ConnectionTrait,
     program: &rebate_program::Model,
     partner_id: i64,
-) -> AppResult<Vec<deal_registration::Model>> {
+) -> AppResult<Select<deal_registration::Entity>> {
     let programs = programs_of(db, partner_id).await?;
     Ok(counted_select(db, program, partner_id, &programs)
         .await?
         .order_by_asc(deal_registration::Column::ClosedAt)
-        .order_by_asc(deal_registration::Column::Id)
-        .all(db)
-        .await?)
+        .order_by_asc(deal_registration::Column::Id))
 }
 
 fn day_start(day: NaiveDate) -> DateTime<Utc> {

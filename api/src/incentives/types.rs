@@ -19,7 +19,8 @@ use crate::money::{round, Money, MoneyInput};
 use crate::partners::policy::scope;
 use crate::partners::Partner;
 use crate::relay::{
-    global_id, local_id, paginate, PageArgs, RelayConnection, UserError, UserErrorCode,
+    global_id, local_id, paginate, paginate_ordered, PageArgs, RelayConnection, UserError,
+    UserErrorCode,
 };
 
 pub const PROGRAM_KIND: &str = "RebateProgram";
@@ -184,14 +185,26 @@ impl RebateStatement {
         )
     }
     /// The won registrations counted, earliest close first.
-    async fn deals(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DealRegistration>> {
+    async fn deals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(service::counted_deals(db, &self.program, self.partner_id)
+        let counted = service::counted_deals(db, &self.program, self.partner_id)
             .await
-            .extend()?
-            .into_iter()
-            .map(DealRegistration)
-            .collect())
+            .extend()?;
+        paginate_ordered(
+            db,
+            counted,
+            &PageArgs::new(first, after, last, before),
+            DealRegistration,
+        )
+        .await
+        .extend()
     }
 }
 
