@@ -234,12 +234,16 @@ async fn statements_are_private_to_the_partner_and_closed_to_direct_reps() {
         .await;
     assert_eq!(error_code(&rep_ledger).as_deref(), Some("FORBIDDEN"));
     let programs = app
-        .gql_as(BOB_TIERTWO, "{ rebatePrograms { name } }", json!({}))
+        .gql_as(
+            BOB_TIERTWO,
+            "{ rebatePrograms { totalCount nodes { name } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(
         programs["data"]["rebatePrograms"],
-        json!([]),
-        "bob's organisation is in no program"
+        json!({ "totalCount": 0, "nodes": [] }),
+        "bob's organisation is in no program: {programs}"
     );
     let bad = app
         .gql_as(MANAGER, CREATE_PROGRAM, json!({ "i": { "name": "x", "currency": "USD", "periodStart": "2026-01-01", "periodEnd": "2026-12-31", "method": "BANDED", "tiers": [{ "min": "0", "max": null, "rate": "2" }], "partnerIds": [northwind] } }))
@@ -397,6 +401,70 @@ async fn mdf_flows_from_budget_to_a_claim_paid_exactly_once() {
 }
 
 #[tokio::test]
+async fn mdf_allocations_page_and_each_partner_sees_only_its_own() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let summit = partner_id(&app, "Summit Distribution").await;
+    let budget = budget(&app, "15000.00").await;
+    for (partner, amount) in [
+        (&northwind, "3000.00"),
+        (&summit, "2000.00"),
+        (&northwind, "1000.00"),
+    ] {
+        let made = app
+            .gql_as(
+                MANAGER,
+                ALLOCATE,
+                json!({ "i": { "budgetId": budget, "partnerId": partner, "amount": usd(amount) } }),
+            )
+            .await;
+        assert_eq!(
+            error_fields(&made["data"]["allocateMdf"]),
+            Vec::<String>::new(),
+            "{made}"
+        );
+    }
+    let list = "query($after: String) { mdfAllocations(first: 1, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { partner { name } amount { amount } } } }";
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app
+            .gql_as(ALICE_NORTHWIND, list, json!({ "after": after }))
+            .await["data"]["mdfAllocations"]
+            .clone();
+        for node in page["nodes"].as_array().unwrap_or_else(|| panic!("{page}")) {
+            assert_eq!(node["partner"]["name"], "Northwind", "{page}");
+            seen.push(node["amount"]["amount"].clone());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            assert_eq!(
+                page["totalCount"].as_u64(),
+                Some(seen.len() as u64),
+                "{page}"
+            );
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert!(
+        seen.contains(&json!("3000.00")) && seen.contains(&json!("1000.00")),
+        "{seen:?}"
+    );
+
+    let all = app
+        .gql_as(MANAGER, "{ mdfAllocations { totalCount } }", json!({}))
+        .await;
+    let everyone = all["data"]["mdfAllocations"]["totalCount"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(
+        everyone > seen.len() as u64,
+        "the manager sees Summit's too: {all}"
+    );
+}
+
+#[tokio::test]
 async fn concurrent_allocations_never_overspend_a_budget() {
     let app = TestApp::demo().await;
     let northwind = partner_id(&app, "Northwind").await;
@@ -423,11 +491,11 @@ async fn concurrent_allocations_never_overspend_a_budget() {
     let budgets = app
         .gql_as(
             MANAGER,
-            "{ mdfBudgets { id allocated { amount } remaining { amount } } }",
+            "{ mdfBudgets { nodes { id allocated { amount } remaining { amount } } } }",
             json!({}),
         )
         .await;
-    let ours = budgets["data"]["mdfBudgets"]
+    let ours = budgets["data"]["mdfBudgets"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -443,9 +511,13 @@ async fn the_demo_program_shows_summit_s_won_deal() {
     let app = TestApp::demo().await;
     let summit = partner_id(&app, "Summit Distribution").await;
     let programs = app
-        .gql_as(DAVE_SUMMIT, "{ rebatePrograms { id name } }", json!({}))
+        .gql_as(
+            DAVE_SUMMIT,
+            "{ rebatePrograms { nodes { id name } } }",
+            json!({}),
+        )
         .await;
-    let program = programs["data"]["rebatePrograms"][0]["id"]
+    let program = programs["data"]["rebatePrograms"]["nodes"][0]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{programs}"))
         .to_owned();

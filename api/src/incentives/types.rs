@@ -435,24 +435,28 @@ impl IncentiveQuery {
     async fn rebate_programs(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<RebateProgram>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<RebateProgram>> {
         let actor = actor(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let all = rebate_program::Entity::find()
-            .order_by_asc(rebate_program::Column::Id)
-            .all(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
-        let mine = match actor.partner_id {
-            Some(partner_id) => Some(service::programs_of(db, partner_id).await.extend()?),
-            None => None,
-        };
-        Ok(all
-            .into_iter()
-            .filter(|program| mine.as_ref().is_none_or(|ids| ids.contains(&program.id)))
-            .map(RebateProgram)
-            .collect())
+        let mut select = rebate_program::Entity::find();
+        if let Some(partner_id) = actor.partner_id {
+            let mine = service::programs_of(db, partner_id).await.extend()?;
+            select = select.filter(rebate_program::Column::Id.is_in(mine));
+        }
+        paginate(
+            db,
+            select,
+            rebate_program::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |p| p.id,
+            RebateProgram,
+        )
+        .await
+        .extend()
     }
 
     /// A partner's statement in a program: measure, tier reached, earned, paid, payable,
@@ -550,15 +554,25 @@ impl IncentiveQuery {
     }
 
     #[graphql(guard = "RoleGuard(MANAGERS)")]
-    async fn mdf_budgets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MdfBudget>> {
+    async fn mdf_budgets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<MdfBudget>> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let rows = mdf_budget::Entity::find()
-            .order_by_asc(mdf_budget::Column::Id)
-            .all(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
-        Ok(rows.into_iter().map(MdfBudget).collect())
+        paginate(
+            db,
+            mdf_budget::Entity::find(),
+            mdf_budget::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |b| b.id,
+            MdfBudget,
+        )
+        .await
+        .extend()
     }
 
     /// MDF allocations: a partner's own, or all for channel managers.
@@ -566,21 +580,27 @@ impl IncentiveQuery {
     async fn mdf_allocations(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<MdfAllocation>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<MdfAllocation>> {
         let actor = actor(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let visible = scope(db, &actor).await.extend()?;
-        let rows = visible
-            .restrict(
+        paginate(
+            db,
+            visible.restrict(
                 mdf_allocation::Entity::find(),
                 mdf_allocation::Column::PartnerId,
-            )
-            .order_by_asc(mdf_allocation::Column::Id)
-            .all(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
-        Ok(rows.into_iter().map(MdfAllocation).collect())
+            ),
+            mdf_allocation::Column::Id,
+            &PageArgs::new(first, after, last, before),
+            |a| a.id,
+            MdfAllocation,
+        )
+        .await
+        .extend()
     }
 }
 
