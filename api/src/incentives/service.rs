@@ -395,8 +395,7 @@ fn closed_within(program: &rebate_program::Model) -> Condition {
         .add(deal_registration::Column::ClosedAt.lt(day_start(program.period_end + Days::new(1))))
 }
 
-/// The won deals `program` counts for `partner_id`, earliest close first.
-/// The registrations `program` counts for the partner, earliest close first.
+/// The query of the won deals `program` counts for `partner_id`, earliest close first.
 pub async fn counted_deals(
     db: &impl ConnectionTrait,
     program: &rebate_program::Model,
