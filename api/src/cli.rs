@@ -153,7 +153,7 @@ pub async fn run() -> ExitCode {
     telemetry::init(cli.log_json);
     let result = match cli.command {
         Command::Schema => {
-            print!("{}", crate::schema::sdl());
+            say(&crate::schema::sdl());
             Ok(())
         }
         Command::Migrate => open_database(&cli.database_url).await.map(|_| {
@@ -208,7 +208,6 @@ async fn seed_command(url: &str, args: SeedArgs) -> Result<(), String> {
         });
         std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    // Written, not println!: a reader that stops early (`| head`) must not panic the command.
     let summary = format!(
         "Seeded {} partners, {} users, {} customers, {} registrations ({} rows) in {:.1} s.\n\
          Logins (password for all: {}):\n  busiest partner  {}\n  typical partner  {}\n  \
@@ -223,8 +222,16 @@ async fn seed_command(url: &str, args: SeedArgs) -> Result<(), String> {
         report.busiest_partner_user,
         report.typical_partner_user,
     );
-    let _ = std::io::Write::write_all(&mut std::io::stdout(), summary.as_bytes());
+    say(&summary);
     Ok(())
+}
+
+/// Writes `text` to standard output. Not `print!`: that panics when the reader has gone
+/// (`partnergraph schema | head`), and a reader that stops early is no error of ours.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 async fn open_database(url: &str) -> Result<DatabaseConnection, String> {
@@ -339,11 +346,11 @@ async fn create_user_command(
         .map_err(|e| e.to_string())?
     {
         Ok(user) => {
-            println!(
-                "created user {} ({})",
+            say(&format!(
+                "created user {} ({})\n",
                 user.email,
                 crate::relay::global_id(crate::users::NODE_KIND, user.id).0
-            );
+            ));
             Ok(())
         }
         Err(errors) => Err(errors

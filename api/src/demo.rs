@@ -835,14 +835,15 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
 }
 
 pub async fn seed_and_report(db: &DatabaseConnection) -> AppResult<()> {
-    if seed(db).await? {
-        println!("Seeded the demo program.");
+    let mut report = if seed(db).await? {
+        "Seeded the demo program.\n".to_owned()
     } else {
-        println!("The database already holds data; the demo program was not seeded again.");
-    }
-    println!("Demo logins (password for all: {DEMO_PASSWORD}):");
+        "The database already holds data; the demo program was not seeded again.\n".to_owned()
+    };
+    report += &format!("Demo logins (password for all: {DEMO_PASSWORD}):\n");
     for login in &LOGINS {
-        println!("  {:<34} {}", login.email, login.note);
+        report += &format!("  {:<34} {}\n", login.email, login.note);
     }
+    crate::cli::say(&report);
     Ok(())
 }
