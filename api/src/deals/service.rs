@@ -1243,10 +1243,8 @@ async fn insert_products(
     registration_id: i64,
     products: &[i64],
 ) -> AppResult<()> {
-    if let Some(insert) = products_insert(registration_id, products) {
-        db.execute(db.get_database_backend().build(&insert)).await?;
-    }
-    Ok(())
+    let insert = products_insert(registration_id, products);
+    Ok(crate::db::insert_together(db, insert.into_iter().collect()).await?)
 }
 
 /// The INSERT of a registration's products (duplicates dropped); none for no products.
