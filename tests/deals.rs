@@ -122,6 +122,59 @@ async fn replaying_an_idempotency_key_returns_the_first_result_and_creates_nothi
 }
 
 #[tokio::test]
+async fn a_draft_is_saved_whole_and_racing_replays_of_its_key_create_it_once() {
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let analytics = product_id(&app, "PartnerGraph Analytics").await;
+    let mut input = deal(
+        "Initech",
+        "initech.example",
+        &[&cloud, &analytics, &cloud],
+        Some("draft-1"),
+    );
+    input["i"]["submit"] = json!(false);
+    let before = count(&app, ALICE_NORTHWIND).await;
+    let (a, b) = tokio::join!(
+        register(&app, ALICE_NORTHWIND, input.clone()),
+        register(&app, ALICE_NORTHWIND, input.clone())
+    );
+    assert_eq!(a["userErrors"], json!([]), "{a}");
+    assert_eq!(b["userErrors"], json!([]), "{b}");
+    assert_eq!(a["dealRegistration"]["id"], b["dealRegistration"]["id"]);
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before + 1);
+
+    let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { status
+        products { name } history { edges { node { fromStatus toStatus reason actor { email } } } } } } }";
+    let id = &a["dealRegistration"]["id"];
+    let seen = app
+        .gql_as(ALICE_NORTHWIND, query, json!({ "id": id }))
+        .await["data"]["node"]
+        .clone();
+    assert_eq!(seen["status"], "DRAFT");
+    let mut products: Vec<_> = seen["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    products.sort();
+    assert_eq!(products, ["PartnerGraph Analytics", "PartnerGraph Cloud"]);
+    assert_eq!(
+        seen["history"]["edges"],
+        json!([{ "node": { "fromStatus": null, "toStatus": "DRAFT", "reason": "registered",
+            "actor": { "email": ALICE_NORTHWIND } } }])
+    );
+
+    // A draft naming an unknown product is refused and writes nothing.
+    let mut bad = input;
+    bad["i"]["idempotencyKey"] = json!("draft-2");
+    bad["i"]["productIds"] = json!([cloud, "UHJvZHVjdDo5OTk5OTk"]);
+    let refused = register(&app, ALICE_NORTHWIND, bad).await;
+    assert_eq!(error_fields(&refused), ["productIds.1"], "{refused}");
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before + 1);
+}
+
+#[tokio::test]
 async fn partners_see_only_their_registrations_and_cannot_decide_them() {
     let app = TestApp::demo().await;
     let cloud = product_id(&app, "PartnerGraph Cloud").await;

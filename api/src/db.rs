@@ -178,6 +178,47 @@ pub async fn insert_together(
     Ok(())
 }
 
+/// The id of the row `insert_with_dependents` inserts, for the INSERTs that refer to it.
+pub fn inserted_id() -> SimpleExpr {
+    Expr::cust(r#"(SELECT "id" FROM "inserted")"#)
+}
+
+/// Inserts a row (`row` must return it) and, in the same statement, the rows that refer to
+/// it by `inserted_id()`; answers the row. PostgreSQL only: the row's INSERT and the
+/// dependents' are data-modifying common table expressions, and one statement is atomic by
+/// itself, so it needs no transaction. Foreign keys are checked at the statement's end, when
+/// the row exists.
+pub async fn insert_with_dependents(
+    db: &impl ConnectionTrait,
+    row: InsertStatement,
+    dependents: Vec<InsertStatement>,
+) -> Result<QueryResult, DbErr> {
+    let backend = db.get_database_backend();
+    debug_assert_eq!(backend, DbBackend::Postgres);
+    let mut with = WithClause::new();
+    let ctes = std::iter::once(("inserted".to_owned(), row)).chain(
+        dependents
+            .into_iter()
+            .enumerate()
+            .map(|(i, insert)| (format!("write_{i}"), insert)),
+    );
+    for (name, insert) in ctes {
+        with.cte(
+            CommonTableExpression::new()
+                .query(insert)
+                .table_name(Alias::new(name))
+                .to_owned(),
+        );
+    }
+    let answer = Query::select()
+        .column(sea_orm::sea_query::Asterisk)
+        .from(Alias::new("inserted"))
+        .to_owned();
+    db.query_one(backend.build(&with.query(answer)))
+        .await?
+        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+}
+
 /// A service result: the value, or the user errors that stopped it (nothing written).
 pub type Outcome<T> = Result<T, Vec<crate::relay::UserError>>;
 

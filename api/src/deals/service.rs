@@ -13,7 +13,7 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, InsertStatement, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, SqlErr,
 };
@@ -26,7 +26,7 @@ use super::conflicts::{
 use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
-use crate::db::{settle, Outcome, WriteTxn};
+use crate::db::{settle, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
@@ -318,9 +318,14 @@ pub async fn register(
         hash: hash.clone(),
         submit,
     };
-    let txn = crate::db::begin_write_starting_with_a_write(db).await?;
-    let result = insert_registration(&txn, &new).await;
-    match settle(txn, result).await? {
+    let outcome = if written_in_one_statement(db, &new) {
+        insert_registration(db, &new).await?
+    } else {
+        let txn = crate::db::begin_write_starting_with_a_write(db).await?;
+        let result = insert_registration(&txn, &new).await;
+        settle(txn, result).await?
+    };
+    match outcome {
         // The racing request committed first: answer with its result, as a replay would.
         Err(errors)
             if key.is_some()
@@ -348,22 +353,62 @@ struct NewRegistration {
     submit: bool,
 }
 
+/// Whether `new` is written by one statement, atomic without a transaction: a draft on
+/// PostgreSQL (a submission also takes the customer's lock and moves the review lanes; SQLite
+/// writes in its writer's turn).
+fn written_in_one_statement(db: &DatabaseConnection, new: &NewRegistration) -> bool {
+    !new.submit && db.get_database_backend() == DbBackend::Postgres
+}
+
 /// Writes `new` with its products and history (and, submitted, its claim on the customer).
 async fn insert_registration(
-    txn: &WriteTxn,
+    db: &impl ConnectionTrait,
     new: &NewRegistration,
 ) -> AppResult<Outcome<deal_registration::Model>> {
     let customer_key = new.checked.customer.key();
     if new.submit {
-        lanes::lock_customer(txn, &customer_key).await?;
+        lanes::lock_customer(db, &customer_key).await?;
     }
     let now = Utc::now();
+    let mut row = deal_registration::Entity::insert(new_row(new, &customer_key, now)).into_query();
+    row.returning_all();
+    let inserted = if db.get_database_backend() == DbBackend::Postgres {
+        let details = registration_details(crate::db::inserted_id(), new, now);
+        crate::db::insert_with_dependents(db, row, details).await
+    } else {
+        insert_then_details(db, row, new, now).await
+    };
+    let created =
+        match inserted.and_then(|row| deal_registration::Model::from_query_result(&row, "")) {
+            Ok(created) => created,
+            // A concurrent request with the same key got there first.
+            Err(err) if is_unique_violation(&err) => {
+                return Ok(Err(UserError::one(
+                    "idempotencyKey",
+                    UserErrorCode::Taken,
+                    "a request with this key is in progress or done; retry to read its result",
+                )))
+            }
+            Err(err) => return Err(err.into()),
+        };
+    if new.submit {
+        lanes::refresh(db, &customer_key, created.id).await?;
+    }
+    Ok(Ok(created))
+}
+
+/// The registration row of `new`.
+fn new_row(
+    new: &NewRegistration,
+    customer_key: &str,
+    now: DateTime<Utc>,
+) -> deal_registration::ActiveModel {
     let status = if new.submit {
         DealStatus::Submitted
     } else {
         DealStatus::Draft
     };
-    let inserted = deal_registration::ActiveModel {
+    deal_registration::ActiveModel {
         partner_id: Set(new.partner_id),
         created_by_id: Set(Some(new.user_id)),
         status: Set(status),
@@ -373,7 +418,7 @@ async fn insert_registration(
         customer_domain: Set(new.checked.domain.clone()),
         customer_root: Set(new.checked.domain.as_deref().map(domain_root)),
         customer_country: Set(new.checked.country.clone()),
-        customer_key: Set(customer_key.clone()),
+        customer_key: Set(customer_key.to_owned()),
         estimated_value_minor: Set(new.checked.value_minor),
         currency: Set(new.checked.currency.clone()),
         expected_close_date: Set(new.checked.close_date),
@@ -389,46 +434,59 @@ async fn insert_registration(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(txn)
-    .await;
-    let created = match inserted {
-        Ok(created) => created,
-        // A concurrent request with the same key got there first.
-        Err(err) if is_unique_violation(&err) => {
-            return Ok(Err(UserError::one(
-                "idempotencyKey",
-                UserErrorCode::Taken,
-                "a request with this key is in progress or done; retry to read its result",
-            )))
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let mut history = vec![history_row(
-        created.id,
-        Some(new.user_id),
-        None,
-        DealStatus::Draft,
-        Some("registered".into()),
-    )];
+}
+
+/// The registration's row first, then its products and history in one round trip (it is
+/// spent inside SQLite's writer turn).
+async fn insert_then_details(
+    db: &impl ConnectionTrait,
+    row: InsertStatement,
+    new: &NewRegistration,
+    now: DateTime<Utc>,
+) -> Result<sea_orm::QueryResult, DbErr> {
+    let backend = db.get_database_backend();
+    let inserted = db
+        .query_one(backend.build(&row))
+        .await?
+        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))?;
+    let id: i64 = inserted.try_get("", "id")?;
+    crate::db::insert_together(db, registration_details(Expr::val(id).into(), new, now)).await?;
+    Ok(inserted)
+}
+
+/// The INSERTs of a new registration's products and history; `registration` is its id.
+fn registration_details(
+    registration: SimpleExpr,
+    new: &NewRegistration,
+    now: DateTime<Utc>,
+) -> Vec<InsertStatement> {
+    let mut moves = vec![(None, DealStatus::Draft, Some("registered"))];
     if new.submit {
-        history.push(history_row(
-            created.id,
-            Some(new.user_id),
-            Some(DealStatus::Draft),
-            DealStatus::Submitted,
-            None,
-        ));
+        moves.push((Some(DealStatus::Draft), DealStatus::Submitted, None));
     }
-    // One round trip for both: it is spent inside SQLite's writer turn.
-    let inserts = products_insert(created.id, &new.input.product_ids)
+    let mut history = Query::insert();
+    history.into_table(deal_history::Entity).columns([
+        deal_history::Column::RegistrationId,
+        deal_history::Column::ActorId,
+        deal_history::Column::FromStatus,
+        deal_history::Column::ToStatus,
+        deal_history::Column::Reason,
+        deal_history::Column::CreatedAt,
+    ]);
+    for (from, to, reason) in moves {
+        history.values_panic([
+            registration.clone(),
+            Some(new.user_id).into(),
+            from.map(|s| s.to_value()).into(),
+            to.to_value().into(),
+            reason.map(str::to_owned).into(),
+            now.into(),
+        ]);
+    }
+    products_insert(registration, &new.input.product_ids)
         .into_iter()
-        .chain([deal_history::Entity::insert_many(history).into_query()])
-        .collect();
-    crate::db::insert_together(txn, inserts).await?;
-    if new.submit {
-        lanes::refresh(txn, &customer_key, created.id).await?;
-    }
-    Ok(Ok(created))
+        .chain([history])
+        .collect()
 }
 
 pub async fn products_of(db: &impl ConnectionTrait, registration_id: i64) -> AppResult<Vec<i64>> {
@@ -1243,23 +1301,28 @@ async fn insert_products(
     registration_id: i64,
     products: &[i64],
 ) -> AppResult<()> {
-    let insert = products_insert(registration_id, products);
+    let insert = products_insert(Expr::val(registration_id).into(), products);
     Ok(crate::db::insert_together(db, insert.into_iter().collect()).await?)
 }
 
 /// The INSERT of a registration's products (duplicates dropped); none for no products.
-fn products_insert(registration_id: i64, products: &[i64]) -> Option<InsertStatement> {
+/// `registration`: its id.
+fn products_insert(registration: SimpleExpr, products: &[i64]) -> Option<InsertStatement> {
     let mut products = products.to_vec();
     products.sort_unstable();
     products.dedup();
     (!products.is_empty()).then(|| {
-        deal_registration_product::Entity::insert_many(products.into_iter().map(|product_id| {
-            deal_registration_product::ActiveModel {
-                registration_id: Set(registration_id),
-                product_id: Set(product_id),
-            }
-        }))
-        .into_query()
+        let mut insert = Query::insert();
+        insert
+            .into_table(deal_registration_product::Entity)
+            .columns([
+                deal_registration_product::Column::RegistrationId,
+                deal_registration_product::Column::ProductId,
+            ]);
+        for product in products {
+            insert.values_panic([registration.clone(), product.into()]);
+        }
+        insert
     })
 }
 
