@@ -154,16 +154,7 @@ pub async fn insert_together(
     let statement = if inserts.is_empty() {
         backend.build(&last)
     } else if backend == DbBackend::Postgres {
-        let mut with = WithClause::new();
-        for (i, insert) in inserts.into_iter().enumerate() {
-            with.cte(
-                CommonTableExpression::new()
-                    .query(insert)
-                    .table_name(Alias::new(format!("write_{i}")))
-                    .to_owned(),
-            );
-        }
-        backend.build(&with.query(last))
+        backend.build(&writes_first(None, inserts).query(last))
     } else {
         let mut sql = Vec::with_capacity(inserts.len() + 1);
         let mut values = Vec::new();
@@ -178,9 +169,12 @@ pub async fn insert_together(
     Ok(())
 }
 
+/// The name under which `insert_with_dependents` holds its row while the statement runs.
+const INSERTED: &str = "inserted";
+
 /// The id of the row `insert_with_dependents` inserts, for the INSERTs that refer to it.
 pub fn inserted_id() -> SimpleExpr {
-    Expr::cust(r#"(SELECT "id" FROM "inserted")"#)
+    Expr::cust(format!(r#"(SELECT "id" FROM "{INSERTED}")"#))
 }
 
 /// Inserts a row (`row` must return it) and, in the same statement, the rows that refer to
@@ -195,14 +189,29 @@ pub async fn insert_with_dependents(
 ) -> Result<QueryResult, DbErr> {
     let backend = db.get_database_backend();
     debug_assert_eq!(backend, DbBackend::Postgres);
+    let answer = Query::select()
+        .column(sea_orm::sea_query::Asterisk)
+        .from(Alias::new(INSERTED))
+        .to_owned();
+    let statement = writes_first(Some(row), dependents).query(answer);
+    db.query_one(backend.build(&statement))
+        .await?
+        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+}
+
+/// INSERTs as data-modifying common table expressions (PostgreSQL), run with the statement
+/// they precede: `row` named `INSERTED`, the others `write_0`, `write_1`, ….
+fn writes_first(row: Option<InsertStatement>, inserts: Vec<InsertStatement>) -> WithClause {
+    let named = inserts
+        .into_iter()
+        .enumerate()
+        .map(|(i, insert)| (format!("write_{i}"), insert));
     let mut with = WithClause::new();
-    let ctes = std::iter::once(("inserted".to_owned(), row)).chain(
-        dependents
-            .into_iter()
-            .enumerate()
-            .map(|(i, insert)| (format!("write_{i}"), insert)),
-    );
-    for (name, insert) in ctes {
+    for (name, insert) in row
+        .map(|row| (INSERTED.to_owned(), row))
+        .into_iter()
+        .chain(named)
+    {
         with.cte(
             CommonTableExpression::new()
                 .query(insert)
@@ -210,13 +219,7 @@ pub async fn insert_with_dependents(
                 .to_owned(),
         );
     }
-    let answer = Query::select()
-        .column(sea_orm::sea_query::Asterisk)
-        .from(Alias::new("inserted"))
-        .to_owned();
-    db.query_one(backend.build(&with.query(answer)))
-        .await?
-        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+    with
 }
 
 /// A service result: the value, or the user errors that stopped it (nothing written).
