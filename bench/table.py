@@ -1,11 +1,31 @@
 """Prints the benchmark results (one JSON object per line) as a Markdown table: each
 scenario's throughput and latency, SQL statements per request, the server's peak RSS, the
 raw-SQL baseline's throughput and PartnerGraph's share of it, and how much the p50 grew from
-the smallest to the largest data size."""
+the smallest to the largest data size. A scenario measured in several passes at one size
+is one row: the mean of its passes."""
 import json
 import sys
 
-rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+passes = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+
+
+def combined(same):
+    """One cell from the passes of one scenario at one size: the means of throughput,
+    latencies and statements, the lowest success rate, the highest RSS."""
+    mean = lambda values: sum(values) / len(values)
+    raws = [p["raw"] for p in same if p["raw"]]
+    return {**same[0],
+            "rps": mean([p["rps"] for p in same]), "p50": mean([p["p50"] for p in same]),
+            "p99": mean([p["p99"] for p in same]), "ok": min(p["ok"] for p in same),
+            "statements": mean([p["statements"] for p in same]),
+            "rss": max(p["rss"] for p in same),
+            "raw": {"rps": mean([r["rps"] for r in raws])} if raws else None}
+
+
+by_cell = {}
+for p in passes:
+    by_cell.setdefault((p["db"], p["size"], p["scenario"]), []).append(p)
+rows = [combined(same) for same in by_cell.values()]
 # Measured scenario by scenario across sizes; listed database, then size, then scenario.
 first_seen = {}
 for r in rows:

@@ -27,8 +27,8 @@ struct Args {
     scenario: Scenario,
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
     /// The partner whose portal / statement is read.
     #[arg(long)]
     partner_id: i64,
@@ -342,7 +342,7 @@ async fn main() {
         .await
         .expect("connect");
     once(&db, &args).await.expect("the scenario's SQL runs");
-    let until = Instant::now() + Duration::from_secs(args.seconds);
+    let until = Instant::now() + Duration::from_secs_f64(args.seconds);
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
         let (db, args) = (db.clone(), args.clone());
@@ -365,7 +365,7 @@ async fn main() {
         "{}",
         serde_json::json!({
             "requests": latencies.len(),
-            "rps": latencies.len() as f64 / args.seconds as f64,
+            "rps": latencies.len() as f64 / args.seconds,
             "p50_ms": percentile(&latencies, 0.50),
             "p99_ms": percentile(&latencies, 0.99),
         })
