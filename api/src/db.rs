@@ -172,31 +172,35 @@ pub async fn insert_together(
 /// The name under which `insert_with_dependents` holds its row while the statement runs.
 const INSERTED: &str = "inserted";
 
-/// The id of the row `insert_with_dependents` inserts, for the INSERTs that refer to it.
-pub fn inserted_id() -> SimpleExpr {
-    Expr::cust(format!(r#"(SELECT "id" FROM "{INSERTED}")"#))
-}
-
-/// Inserts a row (`row` must return it) and, in the same statement, the rows that refer to
-/// it by `inserted_id()`; answers the row. PostgreSQL only: the row's INSERT and the
-/// dependents' are data-modifying common table expressions, and one statement is atomic by
-/// itself, so it needs no transaction. Foreign keys are checked at the statement's end, when
-/// the row exists.
+/// Inserts a row (`row` must return it) and the rows that refer to it, which
+/// `dependents` builds from an expression of the row's id; answers the row. On PostgreSQL
+/// all of it is one statement (the row's INSERT and the dependents' are data-modifying
+/// common table expressions; foreign keys are checked at the statement's end, when the row
+/// exists), atomic by itself, so it needs no transaction. SQLite, which has no
+/// data-modifying CTEs, takes the row first and then the dependents together
+/// (`insert_together`): two round trips, to be run in a transaction.
 pub async fn insert_with_dependents(
     db: &impl ConnectionTrait,
     row: InsertStatement,
-    dependents: Vec<InsertStatement>,
+    dependents: impl FnOnce(SimpleExpr) -> Vec<InsertStatement>,
 ) -> Result<QueryResult, DbErr> {
     let backend = db.get_database_backend();
-    debug_assert_eq!(backend, DbBackend::Postgres);
-    let answer = Query::select()
-        .column(sea_orm::sea_query::Asterisk)
-        .from(Alias::new(INSERTED))
-        .to_owned();
-    let statement = writes_first(Some(row), dependents).query(answer);
-    db.query_one(backend.build(&statement))
-        .await?
-        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+    let returned = |row: Option<QueryResult>| {
+        row.ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+    };
+    if backend == DbBackend::Postgres {
+        let id = Expr::cust(format!(r#"(SELECT "id" FROM "{INSERTED}")"#));
+        let answer = Query::select()
+            .column(sea_orm::sea_query::Asterisk)
+            .from(Alias::new(INSERTED))
+            .to_owned();
+        let statement = writes_first(Some(row), dependents(id)).query(answer);
+        return returned(db.query_one(backend.build(&statement)).await?);
+    }
+    let inserted = returned(db.query_one(backend.build(&row)).await?)?;
+    let id: i64 = inserted.try_get("", "id")?;
+    insert_together(db, dependents(Expr::val(id).into())).await?;
+    Ok(inserted)
 }
 
 /// INSERTs as data-modifying common table expressions (PostgreSQL), run with the statement

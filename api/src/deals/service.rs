@@ -372,12 +372,10 @@ async fn insert_registration(
     let now = Utc::now();
     let mut row = deal_registration::Entity::insert(new_row(new, &customer_key, now)).into_query();
     row.returning_all();
-    let inserted = if db.get_database_backend() == DbBackend::Postgres {
-        let details = registration_details(crate::db::inserted_id(), new, now);
-        crate::db::insert_with_dependents(db, row, details).await
-    } else {
-        insert_then_details(db, row, new, now).await
-    };
+    let inserted = crate::db::insert_with_dependents(db, row, |registration| {
+        registration_details(registration, new, now)
+    })
+    .await;
     let created =
         match inserted.and_then(|row| deal_registration::Model::from_query_result(&row, "")) {
             Ok(created) => created,
@@ -434,24 +432,6 @@ fn new_row(
         updated_at: Set(now),
         ..Default::default()
     }
-}
-
-/// The registration's row first, then its products and history in one round trip (it is
-/// spent inside SQLite's writer turn).
-async fn insert_then_details(
-    db: &impl ConnectionTrait,
-    row: InsertStatement,
-    new: &NewRegistration,
-    now: DateTime<Utc>,
-) -> Result<sea_orm::QueryResult, DbErr> {
-    let backend = db.get_database_backend();
-    let inserted = db
-        .query_one(backend.build(&row))
-        .await?
-        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))?;
-    let id: i64 = inserted.try_get("", "id")?;
-    crate::db::insert_together(db, registration_details(Expr::val(id).into(), new, now)).await?;
-    Ok(inserted)
 }
 
 /// The INSERTs of a new registration's products and history; `registration` is its id.
