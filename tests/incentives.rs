@@ -143,6 +143,27 @@ async fn a_retroactive_program_earns_exactly_the_reached_rate_on_all_won_revenue
         .clone();
     assert_eq!(overlap["measure"]["amount"], "0.00");
     assert_eq!(overlap["earned"]["amount"], "0.00");
+
+    // A statement is the session's read, then one for the program (with whether the
+    // partner is in it and which earlier programs' revenue it must leave out) and one for
+    // its sums, with or without an earlier program.
+    let token = app.login(MANAGER).await;
+    for (program, measure) in [(&retro, "110000.00"), (&banded, "0.00")] {
+        let before = app.state.statements.get();
+        let read = app
+            .gql(
+                Some(&token),
+                "query($p: ID!, $r: ID!) { rebateStatement(partnerId: $p, programId: $r) {
+                   measure { amount } earned { amount } paid { amount } payable { amount } } }",
+                json!({ "p": northwind, "r": program }),
+            )
+            .await;
+        assert_eq!(
+            read["data"]["rebateStatement"]["measure"]["amount"], measure,
+            "{read}"
+        );
+        assert_eq!(app.state.statements.get() - before, 3);
+    }
 }
 
 #[tokio::test]

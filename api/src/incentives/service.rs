@@ -11,16 +11,19 @@ use entity::{
     mdf_request, partner, rebate_eligibility, rebate_program,
 };
 use rust_decimal::Decimal;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
 use super::rebates::{self, Band, Method};
 use crate::auth::Actor;
-use crate::db::{begin_write, minor_total, settle, sum_minor, sums_minor, Outcome};
+use crate::db::{
+    begin_write, minor_total, read_sums, settle, sum_minor, sums_query, Outcome, Shapes,
+};
 use crate::error::{AppError, AppResult};
 use crate::money::{minor_digits, round, to_minor, Money, MoneyInput};
 use crate::relay::{UserError, UserErrorCode};
@@ -361,38 +364,54 @@ pub async fn is_eligible(
 /// The won deals `program` counts for `partner_id`, as a query: in its currency and period,
 /// and not in the period of an earlier program the partner is in (revenue never earns
 /// twice). Sums run in the database; the rows are read only when a client lists them.
-/// `programs`: the programs the partner is in (`programs_of`).
-async fn counted_select(
-    db: &impl ConnectionTrait,
+/// `earlier`: those earlier programs (`ProgramView::earlier`).
+fn counted_select(
     program: &rebate_program::Model,
     partner_id: i64,
-    programs: &BTreeSet<i64>,
-) -> AppResult<Select<deal_registration::Entity>> {
+    earlier: &[rebate_program::Model],
+) -> Select<deal_registration::Entity> {
     let mut select = deal_registration::Entity::find()
         .filter(deal_registration::Column::PartnerId.eq(partner_id))
         .filter(deal_registration::Column::Status.eq(DealStatus::Won))
         .filter(deal_registration::Column::Currency.eq(program.currency.as_str()))
         .filter(closed_within(program));
-    let earlier: Vec<i64> = programs.range(..program.id).copied().collect();
-    if earlier.is_empty() {
-        return Ok(select);
+    for other in earlier {
+        select = select.filter(closed_within(other).not());
     }
-    for other in rebate_program::Entity::find()
-        .filter(rebate_program::Column::Id.is_in(earlier))
-        .filter(rebate_program::Column::Currency.eq(program.currency.as_str()))
-        .all(db)
-        .await?
-    {
-        select = select.filter(closed_within(&other).not());
+    select
+}
+
+/// The values `counted_select` binds, in its order.
+fn counted_values(
+    program: &rebate_program::Model,
+    partner_id: i64,
+    earlier: &[rebate_program::Model],
+) -> Vec<Value> {
+    let mut values = vec![
+        partner_id.into(),
+        DealStatus::Won.into(),
+        program.currency.as_str().into(),
+    ];
+    for period in std::iter::once(program).chain(earlier) {
+        values.extend(period_bounds(period).map(Value::from));
     }
-    Ok(select)
+    values
 }
 
 /// Closed on a day of `program`'s period (UTC days, both ends included).
 fn closed_within(program: &rebate_program::Model) -> Condition {
+    let [start, end] = period_bounds(program);
     Condition::all()
-        .add(deal_registration::Column::ClosedAt.gte(day_start(program.period_start)))
-        .add(deal_registration::Column::ClosedAt.lt(day_start(program.period_end + Days::new(1))))
+        .add(deal_registration::Column::ClosedAt.gte(start))
+        .add(deal_registration::Column::ClosedAt.lt(end))
+}
+
+/// The first instant of `program`'s period and the first after it.
+fn period_bounds(program: &rebate_program::Model) -> [DateTime<Utc>; 2] {
+    [
+        day_start(program.period_start),
+        day_start(program.period_end + Days::new(1)),
+    ]
 }
 
 /// The query of the won deals `program` counts for `partner_id`, earliest close first.
@@ -401,9 +420,11 @@ pub async fn counted_deals(
     program: &rebate_program::Model,
     partner_id: i64,
 ) -> AppResult<Select<deal_registration::Entity>> {
-    let programs = programs_of(db, partner_id).await?;
-    Ok(counted_select(db, program, partner_id, &programs)
-        .await?
+    let earlier = match program_view(db, program.id, partner_id).await? {
+        Some(view) => view.earlier,
+        None => vec![],
+    };
+    Ok(counted_select(program, partner_id, &earlier)
         .order_by_asc(deal_registration::Column::ClosedAt)
         .order_by_asc(deal_registration::Column::Id))
 }
@@ -419,13 +440,12 @@ pub struct Earnings {
 
 pub async fn earnings(
     db: &impl ConnectionTrait,
-    program: &rebate_program::Model,
+    view: &ProgramView,
     partner_id: i64,
-    programs: &BTreeSet<i64>,
 ) -> AppResult<Earnings> {
-    let counted = counted_select(db, program, partner_id, programs).await?;
+    let counted = counted_select(&view.program, partner_id, &view.earlier);
     let total_minor = sum_minor(db, counted, deal_registration::Column::ClosedAmountMinor).await?;
-    Ok(earnings_on(program, total_minor))
+    Ok(earnings_on(&view.program, total_minor))
 }
 
 /// What `program` pays on a measured volume of `total_minor`.
@@ -474,8 +494,10 @@ pub async fn sync(
     source: &str,
     actor: Option<i64>,
 ) -> AppResult<()> {
-    let programs = programs_of(db, partner_id).await?;
-    let earned = earnings(db, program, partner_id, &programs).await?.earned;
+    let Some(view) = program_view(db, program.id, partner_id).await? else {
+        return Ok(());
+    };
+    let earned = earnings(db, &view, partner_id).await?.earned;
     let earned_minor = to_minor(&MoneyInput {
         amount: earned,
         currency: program.currency.clone(),
@@ -555,29 +577,121 @@ pub struct Statement {
     pub paid_minor: i64,
 }
 
-/// `partner_id`'s statement in `program`; none when the partner is not in it.
+/// A program as one partner's statement reads it.
+pub struct ProgramView {
+    pub program: rebate_program::Model,
+    /// Whether the partner is in the program, named or through its tier.
+    pub eligible: bool,
+    /// The earlier programs in its currency that the partner is in: revenue in their
+    /// periods does not count again.
+    pub earlier: Vec<rebate_program::Model>,
+}
+
+static PROGRAM_VIEW: Shapes = Shapes::new();
+
+/// `program_id` as `partner_id`'s statement sees it, in one statement; none when there is
+/// no such program.
+pub async fn program_view(
+    db: &impl ConnectionTrait,
+    program_id: i64,
+    partner_id: i64,
+) -> AppResult<Option<ProgramView>> {
+    let statement = PROGRAM_VIEW.statement(
+        db.get_database_backend(),
+        0,
+        vec![
+            partner_id.into(),
+            partner_id.into(),
+            program_id.into(),
+            program_id.into(),
+        ],
+        || program_view_query(program_id, partner_id),
+    )?;
+    let mut found = None;
+    let mut earlier = Vec::new();
+    for row in db.query_all(statement).await? {
+        let program = rebate_program::Model::from_query_result(&row, "")?;
+        let eligible: bool = row.try_get("", "eligible")?;
+        if program.id == program_id {
+            found = Some((program, eligible));
+        } else if eligible {
+            earlier.push(program);
+        }
+    }
+    Ok(found.map(|(program, eligible)| ProgramView {
+        program,
+        eligible,
+        earlier,
+    }))
+}
+
+/// The program and those before it in its currency, each with whether the partner is in
+/// it (named, or through its tier).
+fn program_view_query(program_id: i64, partner_id: i64) -> SelectStatement {
+    let partners_tier = partner::Entity::find_by_id(partner_id)
+        .select_only()
+        .column(partner::Column::TierId)
+        .into_query();
+    let partner_in_it = Query::select()
+        .expr(Expr::cust("1"))
+        .from(rebate_eligibility::Entity)
+        .and_where(
+            Expr::col((
+                rebate_eligibility::Entity,
+                rebate_eligibility::Column::ProgramId,
+            ))
+            .equals((rebate_program::Entity, rebate_program::Column::Id)),
+        )
+        .cond_where(
+            Condition::any()
+                .add(rebate_eligibility::Column::PartnerId.eq(partner_id))
+                .add(rebate_eligibility::Column::TierId.in_subquery(partners_tier)),
+        )
+        .to_owned();
+    let currency = rebate_program::Entity::find_by_id(program_id)
+        .select_only()
+        .column(rebate_program::Column::Currency)
+        .into_query();
+    rebate_program::Entity::find()
+        .column_as(Expr::exists(partner_in_it), "eligible")
+        .filter(rebate_program::Column::Id.lte(program_id))
+        .filter(rebate_program::Column::Currency.in_subquery(currency))
+        .into_query()
+}
+
+static STATEMENT_SUMS: Shapes = Shapes::new();
+
+/// `partner_id`'s statement in the program of `view`; none when the partner is not in it.
+/// One statement: the measured volume and the payouts.
 pub async fn statement(
     db: &impl ConnectionTrait,
-    program: &rebate_program::Model,
+    view: &ProgramView,
     partner_id: i64,
 ) -> AppResult<Option<Statement>> {
-    let programs = programs_of(db, partner_id).await?;
-    if !programs.contains(&program.id) {
+    if !view.eligible {
         return Ok(None);
     }
-    // The measured volume and the payouts in one statement.
-    let counted = counted_select(db, program, partner_id, &programs).await?;
-    let [total_minor, paid_minor] = sums_minor(
-        db,
-        [
-            minor_total(counted, deal_registration::Column::ClosedAmountMinor),
-            minor_total(
-                ledger_entries(program.id, partner_id, &[PAYOUT]),
-                ledger_entry::Column::AmountMinor,
-            ),
-        ],
-    )
-    .await?;
+    let program = &view.program;
+    let mut values = counted_values(program, partner_id, &view.earlier);
+    values.extend([program.id.into(), partner_id.into(), PAYOUT.into()]);
+    let sums = STATEMENT_SUMS.statement(
+        db.get_database_backend(),
+        view.earlier.len(),
+        values,
+        || {
+            sums_query([
+                minor_total(
+                    counted_select(program, partner_id, &view.earlier),
+                    deal_registration::Column::ClosedAmountMinor,
+                ),
+                minor_total(
+                    ledger_entries(program.id, partner_id, &[PAYOUT]),
+                    ledger_entry::Column::AmountMinor,
+                ),
+            ])
+        },
+    )?;
+    let [total_minor, paid_minor] = read_sums(db, sums).await?;
     Ok(Some(Statement {
         earnings: earnings_on(program, total_minor),
         paid_minor,

@@ -471,15 +471,18 @@ impl IncentiveQuery {
         let db = ctx.data::<DatabaseConnection>()?;
         let partner_id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         check_partner(db, &actor, partner_id).await?;
-        let program = program(db, &program_id).await?;
-        let Some(statement) = service::statement(db, &program, partner_id)
+        let local = local_id(&program_id, PROGRAM_KIND).unwrap_or(-1);
+        let Some(view) = service::program_view(db, local, partner_id)
             .await
             .extend()?
         else {
+            return Err(not_found("rebate program"));
+        };
+        let Some(statement) = service::statement(db, &view, partner_id).await.extend()? else {
             return Err(not_found("rebate statement"));
         };
         Ok(RebateStatement {
-            program,
+            program: view.program,
             partner_id,
             statement,
         })
@@ -886,14 +889,20 @@ impl IncentiveMutation {
                 user_errors,
             });
         }
-        let statement = service::statement(db, &program, partner_id)
+        let mut statement = None;
+        if let Some(view) = service::program_view(db, program.id, partner_id)
             .await
             .extend()?
-            .map(|statement| RebateStatement {
-                program,
-                partner_id,
-                statement,
-            });
+        {
+            statement = service::statement(db, &view, partner_id)
+                .await
+                .extend()?
+                .map(|statement| RebateStatement {
+                    program: view.program,
+                    partner_id,
+                    statement,
+                });
+        }
         Ok(RebatePayoutPayload {
             statement,
             user_errors: vec![],

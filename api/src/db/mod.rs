@@ -17,6 +17,9 @@ use sea_orm::{
     Statement,
 };
 
+mod shape;
+pub use shape::Shapes;
+
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a
 /// PostgreSQL schema (used by the tests to give each test its own).
 pub async fn connect(url: &str, search_path: Option<&str>) -> Result<DatabaseConnection, DbErr> {
@@ -119,6 +122,11 @@ pub async fn sums_minor<const N: usize>(
     db: &impl ConnectionTrait,
     totals: [SelectStatement; N],
 ) -> Result<[i64; N], DbErr> {
+    read_sums(db, db.get_database_backend().build(&sums_query(totals))).await
+}
+
+/// One SELECT of several `minor_total`s, as columns `total_0`, `total_1`, ...
+pub fn sums_query<const N: usize>(totals: [SelectStatement; N]) -> SelectStatement {
     let mut query = Query::select();
     for (i, total) in totals.into_iter().enumerate() {
         query.expr_as(
@@ -126,8 +134,16 @@ pub async fn sums_minor<const N: usize>(
             Alias::new(format!("total_{i}")),
         );
     }
+    query
+}
+
+/// The totals of a `sums_query` statement.
+pub async fn read_sums<const N: usize>(
+    db: &impl ConnectionTrait,
+    statement: Statement,
+) -> Result<[i64; N], DbErr> {
     let row = db
-        .query_one(db.get_database_backend().build(&query))
+        .query_one(statement)
         .await?
         .ok_or_else(|| DbErr::Custom("a SELECT of sums returned no row".into()))?;
     let mut sums = [0; N];
