@@ -7,22 +7,28 @@
 //! per-row resolvers then find their rows in the loaders' caches. The window remains for
 //! everything not prefetched.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, ErrorExtensions};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use crate::auth::CallerRows;
+use crate::auth::{Actor, CallerRows};
 use crate::error::AppError;
 
 /// Entities keyed by an `i64` id.
 pub trait HasId: EntityTrait {
     fn id_column() -> Self::Column;
     fn id_of(model: &Self::Model) -> i64;
+    /// The caller's row of this entity, if authentication read it.
+    fn of_caller(_caller: &CallerRows) -> Option<Self::Model> {
+        None
+    }
 }
 
 impl HasId for entity::partner::Entity {
@@ -31,6 +37,33 @@ impl HasId for entity::partner::Entity {
     }
     fn id_of(model: &Self::Model) -> i64 {
         model.id
+    }
+    fn of_caller(caller: &CallerRows) -> Option<Self::Model> {
+        caller.partner.clone()
+    }
+}
+
+impl HasId for entity::user::Entity {
+    fn id_column() -> Self::Column {
+        entity::user::Column::Id
+    }
+    fn id_of(model: &Self::Model) -> i64 {
+        model.id
+    }
+    fn of_caller(caller: &CallerRows) -> Option<Self::Model> {
+        Some(caller.user.clone())
+    }
+}
+
+impl HasId for entity::tier::Entity {
+    fn id_column() -> Self::Column {
+        entity::tier::Column::Id
+    }
+    fn id_of(model: &Self::Model) -> i64 {
+        model.id
+    }
+    fn of_caller(caller: &CallerRows) -> Option<Self::Model> {
+        caller.tier.clone()
     }
 }
 
@@ -48,8 +81,6 @@ macro_rules! has_id {
 }
 
 has_id!(
-    user,
-    tier,
     course,
     certification_program,
     deal_registration,
@@ -66,6 +97,10 @@ pub trait Grouping: Send + Sync + 'static {
     fn key(model: &<Self::Entity as EntityTrait>::Model) -> i64;
     /// Order within a group.
     fn sort(rows: &mut [<Self::Entity as EntityTrait>::Model]);
+    /// The caller's group (by parent id), if authentication read it.
+    fn of_caller(_caller: &CallerRows) -> Option<(i64, Vec<<Self::Entity as EntityTrait>::Model>)> {
+        None
+    }
 }
 
 pub struct GroupLoader<G> {
@@ -97,21 +132,19 @@ where
     }
 }
 
-pub type GroupedLoader<G> = DataLoader<GroupLoader<G>, HashMapCache>;
-
-fn grouped_loader<G: Grouping>(db: &DatabaseConnection, window: Duration) -> GroupedLoader<G>
+impl<G: Grouping> Made<i64> for GroupLoader<G>
 where
     <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
 {
-    DataLoader::with_cache(
+    fn new(db: &DatabaseConnection) -> Self {
         GroupLoader {
             db: db.clone(),
             grouping: PhantomData,
-        },
-        tokio::spawn,
-        HashMapCache::default(),
-    )
-    .delay(window)
+        }
+    }
+    fn of_caller(caller: &CallerRows) -> Vec<(i64, Self::Value)> {
+        G::of_caller(caller).into_iter().collect()
+    }
 }
 
 /// The rows of `G` under `parent`, through the request's loader.
@@ -122,7 +155,7 @@ pub async fn load_group<G: Grouping>(
 where
     <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
 {
-    let loader = ctx.data::<GroupedLoader<G>>()?;
+    let loader = loader::<i64, GroupLoader<G>>(ctx).await?;
     Ok(loader
         .load_one(parent)
         .await
@@ -155,6 +188,10 @@ impl Grouping for VerticalsByPartner {
     }
     fn sort(rows: &mut [entity::partner_vertical::Model]) {
         rows.sort_by_key(|r| r.id);
+    }
+    fn of_caller(caller: &CallerRows) -> Option<(i64, Vec<entity::partner_vertical::Model>)> {
+        let partner = caller.partner.as_ref()?;
+        Some((partner.id, caller.verticals.clone()))
     }
 }
 
@@ -330,71 +367,104 @@ where
     }
 }
 
-pub type EntityLoader<E> = DataLoader<ByIdLoader<E>, HashMapCache>;
-
-fn entity_loader<E>(db: &DatabaseConnection, window: Duration) -> EntityLoader<E>
+impl<E> Made<i64> for ByIdLoader<E>
 where
     E: HasId,
     E::Model: Clone + Send + Sync + 'static,
 {
-    DataLoader::with_cache(
-        ByIdLoader::new(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    )
-    .delay(window)
+    fn new(db: &DatabaseConnection) -> Self {
+        ByIdLoader::new(db.clone())
+    }
+    fn of_caller(caller: &CallerRows) -> Vec<(i64, E::Model)> {
+        E::of_caller(caller)
+            .map(|row| (E::id_of(&row), row))
+            .into_iter()
+            .collect()
+    }
 }
 
-/// Adds a fresh set of loaders to one GraphQL request, holding already the rows
-/// authentication read about the caller (`caller`).
+/// A loader the request makes on its first use.
+pub trait Made<K>: Loader<K> + Sized
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    fn new(db: &DatabaseConnection) -> Self;
+    /// What authentication already read, put in the new loader's cache.
+    fn of_caller(_caller: &CallerRows) -> Vec<(K, Self::Value)> {
+        vec![]
+    }
+}
+
+/// One request's loaders, each made on its first use: a request uses a few of the
+/// twenty-odd kinds, and making every kind for every request was a few percent of a small
+/// request's CPU. Each loader starts with the rows authentication read about the caller.
+pub struct Loaders {
+    db: DatabaseConnection,
+    window: Duration,
+    caller: Option<Arc<Actor>>,
+    made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl Loaders {
+    fn existing<L: Any + Send + Sync>(&self) -> Option<Arc<L>> {
+        let made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+        let any = made.get(&TypeId::of::<L>())?.clone();
+        any.downcast::<L>().ok()
+    }
+
+    /// The request's loader of type `T`, made now if this is its first use.
+    pub async fn get<K, T>(&self) -> Arc<DataLoader<T, HashMapCache>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        T: Made<K>,
+    {
+        if let Some(loader) = self.existing::<DataLoader<T, HashMapCache>>() {
+            return loader;
+        }
+        let fresh = Arc::new(
+            DataLoader::with_cache(T::new(&self.db), tokio::spawn, HashMapCache::default())
+                .delay(self.window),
+        );
+        if let Some(rows) = self.caller.as_ref().and_then(|actor| actor.rows.as_ref()) {
+            fresh.feed_many(T::of_caller(rows)).await;
+        }
+        // Two fields of one request may make the same kind at once: the first one kept wins.
+        let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = made
+            .entry(TypeId::of::<DataLoader<T, HashMapCache>>())
+            .or_insert(fresh)
+            .clone();
+        kept.downcast()
+            .expect("loaders are kept under their own type")
+    }
+}
+
+/// The request's loader of type `T`.
+pub async fn loader<K, T>(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<Arc<DataLoader<T, HashMapCache>>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    T: Made<K>,
+{
+    Ok(ctx.data::<Loaders>()?.get::<K, T>().await)
+}
+
+/// Adds the request's loaders to one GraphQL request; `caller` is who makes it.
 /// `window`: how long a loader waits for more keys before it queries.
-pub async fn attach(
+pub fn attach(
     request: async_graphql::Request,
     db: &DatabaseConnection,
     window: Duration,
-    caller: Option<&CallerRows>,
+    caller: Option<Arc<Actor>>,
 ) -> async_graphql::Request {
-    let users = entity_loader::<entity::user::Entity>(db, window);
-    let partners = entity_loader::<entity::partner::Entity>(db, window);
-    let tiers = entity_loader::<entity::tier::Entity>(db, window);
-    let verticals = grouped_loader::<VerticalsByPartner>(db, window);
-    if let Some(rows) = caller {
-        users.feed_one(rows.user.id, rows.user.clone()).await;
-        if let Some(partner) = &rows.partner {
-            partners.feed_one(partner.id, partner.clone()).await;
-            verticals.feed_one(partner.id, rows.verticals.clone()).await;
-        }
-        if let Some(tier) = &rows.tier {
-            tiers.feed_one(tier.id, tier.clone()).await;
-        }
-    }
     request
-        .data(partners)
-        .data(users)
-        .data(tiers)
-        .data(entity_loader::<entity::course::Entity>(db, window))
-        .data(entity_loader::<entity::certification_program::Entity>(
-            db, window,
-        ))
-        .data(entity_loader::<entity::deal_registration::Entity>(
-            db, window,
-        ))
-        .data(entity_loader::<entity::account::Entity>(db, window))
-        .data(entity_loader::<entity::product::Entity>(db, window))
-        .data(entity_loader::<entity::content_file::Entity>(db, window))
-        .data(grouped_loader::<DomainsByPartner>(db, window))
-        .data(verticals)
-        .data(grouped_loader::<OnboardingByPartner>(db, window))
-        .data(grouped_loader::<RatingsByProspect>(db, window))
-        .data(grouped_loader::<CoursesByProgram>(db, window))
-        .data(grouped_loader::<CompletionsByUser>(db, window))
-        .data(grouped_loader::<ProductsByRegistration>(db, window))
-        .data(grouped_loader::<DomainsByAccount>(db, window))
-        .data(grouped_loader::<HistoryByRegistration>(db, window))
-        .data(grouped_loader::<CommentsByRegistration>(db, window))
-        .data(grouped_loader::<LabelsByContent>(db, window))
-        .data(grouped_loader::<AudienceByContent>(db, window))
-        .data(crate::deals::conflict_loader(db, window))
+        .data(Loaders {
+            db: db.clone(),
+            window,
+            caller,
+            made: Mutex::new(HashMap::new()),
+        })
         .data(crate::recruitment::ProfileCache::default())
 }
 
@@ -404,7 +474,7 @@ where
     E: HasId,
     E::Model: Clone + Send + Sync + 'static,
 {
-    let loader = ctx.data::<EntityLoader<E>>()?;
+    let loader = loader::<i64, ByIdLoader<E>>(ctx).await?;
     loader.load_one(id).await.map_err(|e| e.extend())
 }
 
@@ -415,7 +485,7 @@ where
     E: HasId,
     E::Model: Clone + Send + Sync + 'static,
 {
-    let loader = ctx.data::<EntityLoader<E>>()?;
+    let loader = loader::<i64, ByIdLoader<E>>(ctx).await?;
     let mut found = loader
         .load_many(ids.iter().copied())
         .await
@@ -431,7 +501,7 @@ pub async fn prefetch_groups<G: Grouping>(
 where
     <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
 {
-    let loader = ctx.data::<GroupedLoader<G>>()?;
+    let loader = loader::<i64, GroupLoader<G>>(ctx).await?;
     Ok(loader
         .load_many(parents.iter().copied())
         .await

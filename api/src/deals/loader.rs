@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::Loader;
 use entity::deal_registration;
 use sea_orm::DatabaseConnection;
 
 use super::service::{conflicts_of_registrations, Conflict};
 use crate::error::AppError;
+use crate::loaders::Made;
 
 /// A registration the caller already holds, keyed by its id: the loader needs the row
 /// itself, and reading it again by id would cost a query per batch.
@@ -54,13 +54,8 @@ impl Loader<ProbeKey> for ConflictLoader {
     }
 }
 
-pub type ConflictsLoader = DataLoader<ConflictLoader, HashMapCache>;
-
-pub fn conflict_loader(db: &DatabaseConnection, window: Duration) -> ConflictsLoader {
-    DataLoader::with_cache(
-        ConflictLoader { db: db.clone() },
-        tokio::spawn,
-        HashMapCache::default(),
-    )
-    .delay(window)
+impl Made<ProbeKey> for ConflictLoader {
+    fn new(db: &DatabaseConnection) -> Self {
+        ConflictLoader { db: db.clone() }
+    }
 }

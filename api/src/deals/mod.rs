@@ -10,6 +10,6 @@ pub mod service;
 mod types;
 pub mod workflow;
 
-pub use loader::{conflict_loader, ConflictsLoader};
+pub use loader::ConflictLoader;
 pub use types::find_for;
 pub use types::{DealMutation, DealQuery, DealRegistration, Product, NODE_KIND, PRODUCT_KIND};

@@ -12,15 +12,15 @@ use sea_orm::{
 };
 
 use super::conflicts::Customer;
+use super::loader::ConflictLoader;
 use super::loader::ProbeKey;
 use super::policy::{self, sees_internal};
 use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput};
 use super::workflow::{self, Action};
-use super::ConflictsLoader;
 use crate::auth::{actor, Actor, Role, RoleGuard};
 use crate::error::AppError;
 use crate::loaders::{
-    distinct, load_group, load_many, load_one, prefetch_groups, CommentsByRegistration,
+    distinct, load_group, load_many, load_one, loader, prefetch_groups, CommentsByRegistration,
     DomainsByAccount, HistoryByRegistration, ProductsByRegistration,
 };
 use crate::money::{Money, MoneyInput};
@@ -326,8 +326,8 @@ impl DealRegistration {
     /// Collisions with parties that have priority, with the evidence.
     async fn conflicts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DealConflict>> {
         let actor = actor(ctx)?;
-        let found = ctx
-            .data::<ConflictsLoader>()?
+        let found = loader::<ProbeKey, ConflictLoader>(ctx)
+            .await?
             .load_one(ProbeKey(Arc::new(self.0.clone())))
             .await
             .map_err(|e| e.extend())?
@@ -420,7 +420,8 @@ async fn prefetch(
     let conflicts = async {
         if node.field("conflicts").exists() {
             let keys = rows.iter().map(|r| ProbeKey(Arc::new((*r).clone())));
-            ctx.data::<ConflictsLoader>()?
+            loader::<ProbeKey, ConflictLoader>(ctx)
+                .await?
                 .load_many(keys)
                 .await
                 .map_err(|e| e.extend())?;

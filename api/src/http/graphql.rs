@@ -230,11 +230,10 @@ async fn run(
         request.set_parsed_query(ExecutableDocument::clone(document));
     }
     let caller = match viewer {
-        Viewer::User(actor) => actor.rows.as_ref(),
+        Viewer::User(actor) => Some(actor.clone()),
         Viewer::Anonymous => None,
     };
     let request = loaders::attach(request, &state.db, state.limits.batch_window, caller)
-        .await
         .data(viewer.clone())
         .data(addr);
     let mut response = state
