@@ -172,13 +172,30 @@ async fn audience_dimensions_restrict_by_type_region_and_vertical() {
     create(&app, json!({ "title": "Quokka for distributors", "kind": "OTHER", "body": "quokka", "audience": { "partnerTypes": ["DISTRIBUTOR"] } })).await;
     create(&app, json!({ "title": "Quokka for EMEA", "kind": "OTHER", "body": "quokka", "audience": { "regions": ["emea"] } })).await;
     create(&app, json!({ "title": "Quokka for healthcare", "kind": "OTHER", "body": "quokka", "audience": { "verticals": ["Healthcare"] } })).await;
+    // Every dimension an item names must admit the viewer; within one, any value will do.
+    create(&app, json!({ "title": "Quokka for EMEA distributors", "kind": "OTHER", "body": "quokka", "audience": { "partnerTypes": ["DISTRIBUTOR"], "regions": ["emea"] } })).await;
+    create(&app, json!({ "title": "Quokka for EMEA resellers", "kind": "OTHER", "body": "quokka", "audience": { "partnerTypes": ["RESELLER"], "regions": ["emea"] } })).await;
+    create(&app, json!({ "title": "Quokka for retail or energy partners", "kind": "OTHER", "body": "quokka", "audience": { "partnerTypes": ["RESELLER", "MSP"], "verticals": ["Energy", "Retail"] } })).await;
     let search = json!({ "f": { "search": "quokka" } });
     let mut alice = titles(&app.gql_as(ALICE_NORTHWIND, LIST, search.clone()).await);
     alice.sort();
-    assert_eq!(alice, ["Quokka for healthcare"]);
+    assert_eq!(
+        alice,
+        [
+            "Quokka for healthcare",
+            "Quokka for retail or energy partners"
+        ]
+    );
     let mut dave = titles(&app.gql_as(DAVE_SUMMIT, LIST, search).await);
     dave.sort();
-    assert_eq!(dave, ["Quokka for EMEA", "Quokka for distributors"]);
+    assert_eq!(
+        dave,
+        [
+            "Quokka for EMEA",
+            "Quokka for EMEA distributors",
+            "Quokka for distributors"
+        ]
+    );
 }
 
 #[tokio::test]
