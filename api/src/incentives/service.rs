@@ -333,23 +333,26 @@ pub async fn eligible_partners(
 /// The rebate programs `partner_id` is in, named or through its tier: one query however
 /// many programs there are.
 pub async fn programs_of(db: &impl ConnectionTrait, partner_id: i64) -> AppResult<BTreeSet<i64>> {
-    let partners_tier = partner::Entity::find_by_id(partner_id)
-        .select_only()
-        .column(partner::Column::TierId)
-        .into_query();
     let ids: Vec<i64> = rebate_eligibility::Entity::find()
         .select_only()
         .column(rebate_eligibility::Column::ProgramId)
         .distinct()
-        .filter(
-            Condition::any()
-                .add(rebate_eligibility::Column::PartnerId.eq(partner_id))
-                .add(rebate_eligibility::Column::TierId.in_subquery(partners_tier)),
-        )
+        .filter(names_partner(partner_id))
         .into_tuple()
         .all(db)
         .await?;
     Ok(ids.into_iter().collect())
+}
+
+/// Eligibility rows that put `partner_id` in their program: naming it, or its tier.
+fn names_partner(partner_id: i64) -> Condition {
+    let partners_tier = partner::Entity::find_by_id(partner_id)
+        .select_only()
+        .column(partner::Column::TierId)
+        .into_query();
+    Condition::any()
+        .add(rebate_eligibility::Column::PartnerId.eq(partner_id))
+        .add(rebate_eligibility::Column::TierId.in_subquery(partners_tier))
 }
 
 /// Whether `partner_id` is in `program`, named or through its tier.
@@ -628,10 +631,6 @@ pub async fn program_view(
 /// The program and those before it in its currency, each with whether the partner is in
 /// it (named, or through its tier).
 fn program_view_query(program_id: i64, partner_id: i64) -> SelectStatement {
-    let partners_tier = partner::Entity::find_by_id(partner_id)
-        .select_only()
-        .column(partner::Column::TierId)
-        .into_query();
     let partner_in_it = Query::select()
         .expr(Expr::cust("1"))
         .from(rebate_eligibility::Entity)
@@ -642,11 +641,7 @@ fn program_view_query(program_id: i64, partner_id: i64) -> SelectStatement {
             ))
             .equals((rebate_program::Entity, rebate_program::Column::Id)),
         )
-        .cond_where(
-            Condition::any()
-                .add(rebate_eligibility::Column::PartnerId.eq(partner_id))
-                .add(rebate_eligibility::Column::TierId.in_subquery(partners_tier)),
-        )
+        .cond_where(names_partner(partner_id))
         .to_owned();
     let currency = rebate_program::Entity::find_by_id(program_id)
         .select_only()
