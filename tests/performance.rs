@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use partnergraph::config::Limits;
 
-use crate::common::{product_id, TestApp, ALICE_NORTHWIND, BOB_TIERTWO, MANAGER};
+use crate::common::{product_id, TestApp, ALICE_NORTHWIND, BOB_TIERTWO, DAVE_SUMMIT, MANAGER};
 
 /// A server whose loaders wait long enough to batch every key of a page. The unoptimised
 /// test build can take more than the production window (1 ms) to resolve fifty rows, which
@@ -146,6 +146,29 @@ async fn the_callers_user_partner_and_tier_come_with_its_session() {
     let tier = &response["data"]["me"]["partner"]["tier"]["name"];
     assert!(tier.is_string(), "{response}");
     assert_eq!(statements, 1, "only the session read: {response}");
+}
+
+#[tokio::test]
+async fn only_a_partner_with_tier_two_partners_reads_its_organisation_tree() {
+    let app = TestApp::demo().await;
+    let query =
+        "query($n: Int!) { dealRegistrations(first: $n) { totalCount edges { node { id } } } }";
+    // Alice's partner has no partner below it: the session read says so, and its scope is
+    // itself. Dave's distributor has tier-two resellers, whose registrations it also sees.
+    let alice = app.login(ALICE_NORTHWIND).await;
+    let (single, response) = counted(&app, &alice, query, 5).await;
+    assert!(
+        !nodes(&response, "dealRegistrations").is_empty(),
+        "{response}"
+    );
+    assert_eq!(single, 3, "session, page, count: {response}");
+    let dave = app.login(DAVE_SUMMIT).await;
+    let (tree, response) = counted(&app, &dave, query, 5).await;
+    assert!(
+        !nodes(&response, "dealRegistrations").is_empty(),
+        "{response}"
+    );
+    assert_eq!(tree, 4, "session, tree, page, count: {response}");
 }
 
 #[tokio::test]

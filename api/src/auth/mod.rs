@@ -48,6 +48,9 @@ pub struct CallerRows {
     pub tier: Option<entity::tier::Model>,
     /// The partner's verticals (empty without a partner).
     pub verticals: Vec<entity::partner_vertical::Model>,
+    /// Whether any partner sits below the caller's partner (a distributor's tier-two
+    /// resellers): without any, its partner scope is itself, with no tree to read.
+    pub has_tier_two: bool,
 }
 
 impl Actor {

@@ -296,6 +296,7 @@ async fn session_with_rows(
             false => None,
         },
         verticals: verticals_of(&row)?,
+        has_tier_two: row.try_get("p_", "has_tier_two")?,
     };
     Ok(Some((session::Model::from_query_result(&row, "s_")?, rows)))
 }
@@ -369,6 +370,12 @@ fn session_sql(backend: DbBackend) -> &'static str {
         query.expr_as(
             Expr::cust(verticals_json(backend)),
             Alias::new("p_verticals"),
+        );
+        query.expr_as(
+            Expr::cust(
+                "EXISTS (SELECT 1 FROM partners AS below WHERE below.parent_id = partners.id)",
+            ),
+            Alias::new("p_has_tier_two"),
         );
         backend.build(&query).sql
     })

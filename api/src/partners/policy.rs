@@ -52,6 +52,9 @@ async fn compute_scope(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Pa
             let own = actor
                 .partner_id
                 .ok_or_else(|| AppError::internal("partner user without a partner"))?;
+            if actor.rows.as_ref().is_some_and(|rows| !rows.has_tier_two) {
+                return Ok(PartnerScope::Only(BTreeSet::from([own])));
+            }
             Ok(PartnerScope::Only(organisation_tree(db, own).await?))
         }
     }
