@@ -21,7 +21,7 @@ use crate::auth::{actor, Actor, Role, RoleGuard};
 use crate::error::AppError;
 use crate::loaders::{
     distinct, load_group, load_many, load_one, loader, prefetch_groups, CommentsByRegistration,
-    DomainsByAccount, HistoryByRegistration, ProductsByRegistration,
+    DomainsByAccount, HistoryByRegistration, RegistrationProducts,
 };
 use crate::money::{Money, MoneyInput};
 use crate::partners::Partner;
@@ -270,13 +270,12 @@ impl DealRegistration {
         }
     }
     async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Product>> {
-        let rows = load_group::<ProductsByRegistration>(ctx, self.0.id).await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.product_id).collect();
-        Ok(load_many::<entity::product::Entity>(ctx, &ids)
+        let products = loader::<i64, RegistrationProducts>(ctx)
             .await?
-            .into_iter()
-            .map(Product)
-            .collect())
+            .load_one(self.0.id)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(products.into_iter().flatten().map(Product).collect())
     }
     async fn estimated_value(&self) -> Money {
         Money::from_minor(self.0.estimated_value_minor, &self.0.currency)
@@ -408,12 +407,11 @@ async fn prefetch(
     };
     let products = async {
         if node.field("products").exists() {
-            let links = prefetch_groups::<ProductsByRegistration>(ctx, &ids).await?;
-            load_many::<entity::product::Entity>(
-                ctx,
-                &distinct(links.iter().map(|l| l.product_id)),
-            )
-            .await?;
+            loader::<i64, RegistrationProducts>(ctx)
+                .await?
+                .load_many(ids.iter().copied())
+                .await
+                .map_err(|e| e.extend())?;
         }
         Ok(())
     };
