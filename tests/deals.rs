@@ -699,8 +699,8 @@ async fn lapsed_protection_expires_once_however_many_replicas_run_the_job() {
         .await
         .unwrap();
     let (a, b) = tokio::join!(
-        partnergraph::deals::service::expire_lapsed(&app.db),
-        partnergraph::deals::service::expire_lapsed(&app.db)
+        partnergraph::deals::service::expire_lapsed(&app.state.db),
+        partnergraph::deals::service::expire_lapsed(&app.state.db)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 1, "two replicas expire it once");
     let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { status history { edges { node { toStatus reason actor { email } } } } } } }";
@@ -902,7 +902,7 @@ async fn the_review_queue_follows_competition_as_it_starts_and_ends() {
         .exec(&app.db)
         .await
         .unwrap();
-    partnergraph::deals::service::expire_lapsed(&app.db)
+    partnergraph::deals::service::expire_lapsed(&app.state.db)
         .await
         .unwrap();
     assert_eq!(

@@ -265,8 +265,6 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     crate::auth::password::warm_up();
-    // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
-    crate::deals::service::spawn_expiry_job(connection.clone(), Duration::from_secs(60));
     crate::db::spawn_wal_checkpoints(connection.clone(), Duration::from_millis(100));
     let files = crate::content::FileStore::new(args.files_dir.clone());
     let limits = Limits {
@@ -276,6 +274,8 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     let state = crate::build_state(connection, auth, limits, files)
         .await
         .map_err(|e| e.to_string())?;
+    // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
+    crate::deals::service::spawn_expiry_job(state.db.clone(), Duration::from_secs(60));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;

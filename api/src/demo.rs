@@ -12,6 +12,7 @@ use sea_orm::{
 use crate::auth::password::hash_password;
 use crate::auth::Actor;
 use crate::content::service::{self as content, Audience, ContentFields};
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::money::MoneyInput;
 use crate::partners::onboarding;
@@ -316,7 +317,7 @@ const CONTENT: [DemoContent; 6] = [
     DemoContent { title: "Channel margin model (internal)", kind: ContentKind::Other, body: "How partner margins roll up into channel P&L. Not for partners.", tags: &["finance"], internal_only: true, min_tier_rank: None, expired: false },
 ];
 
-async fn seed_content(db: &DatabaseConnection, manager: &Actor) -> AppResult<()> {
+async fn seed_content(db: &Db, manager: &Actor) -> AppResult<()> {
     for item in &CONTENT {
         let fields = ContentFields {
             title: Some(item.title.into()),
@@ -344,7 +345,7 @@ async fn seed_content(db: &DatabaseConnection, manager: &Actor) -> AppResult<()>
 }
 
 async fn seed_incentives(
-    db: &DatabaseConnection,
+    db: &Db,
     manager: &Actor,
     users: &[user::Model],
     partner_ids: &[i64],
@@ -426,11 +427,7 @@ struct DemoDeal {
     then: Option<crate::deals::workflow::Action>,
 }
 
-async fn seed_deals(
-    db: &DatabaseConnection,
-    manager: &Actor,
-    users: &[user::Model],
-) -> AppResult<()> {
+async fn seed_deals(db: &Db, manager: &Actor, users: &[user::Model]) -> AppResult<()> {
     use crate::deals::service::{self as deals, ActionInput, RegistrationInput};
     use crate::deals::workflow::{Action, Side};
     let mut products = Vec::new();
@@ -591,7 +588,7 @@ fn expect<T>(result: Result<T, Vec<crate::relay::UserError>>, what: &str) -> App
 }
 
 async fn insert_user(
-    db: &DatabaseConnection,
+    db: &Db,
     login: &DemoLogin,
     partner_id: Option<i64>,
     password_hash: &str,
@@ -613,7 +610,7 @@ async fn insert_user(
     .await?)
 }
 
-async fn seed_program(db: &DatabaseConnection) -> AppResult<Vec<i64>> {
+async fn seed_program(db: &Db) -> AppResult<Vec<i64>> {
     let mut tier_ids = Vec::new();
     for tier in &TIERS {
         let fields = TierFields {
@@ -652,11 +649,7 @@ async fn seed_program(db: &DatabaseConnection) -> AppResult<Vec<i64>> {
     Ok(tier_ids)
 }
 
-async fn seed_partners(
-    db: &DatabaseConnection,
-    manager: &Actor,
-    tier_ids: &[i64],
-) -> AppResult<Vec<i64>> {
+async fn seed_partners(db: &Db, manager: &Actor, tier_ids: &[i64]) -> AppResult<Vec<i64>> {
     let today = Utc::now().date_naive();
     let mut ids: Vec<i64> = Vec::new();
     for demo in &PARTNERS {
@@ -706,11 +699,7 @@ async fn seed_partners(
     Ok(ids)
 }
 
-async fn seed_training(
-    db: &DatabaseConnection,
-    manager: &Actor,
-    users: &[user::Model],
-) -> AppResult<()> {
+async fn seed_training(db: &Db, manager: &Actor, users: &[user::Model]) -> AppResult<()> {
     let mut course_ids = Vec::new();
     for title in COURSES {
         course_ids.push(
@@ -763,7 +752,7 @@ async fn seed_training(
     Ok(())
 }
 
-async fn seed_prospects(db: &DatabaseConnection) -> AppResult<()> {
+async fn seed_prospects(db: &Db) -> AppResult<()> {
     for prospect in &PROSPECTS {
         let fields = ProspectFields {
             name: Some(prospect.name.into()),
@@ -783,12 +772,7 @@ async fn seed_prospects(db: &DatabaseConnection) -> AppResult<()> {
     Ok(())
 }
 
-async fn tick_onboarding(
-    db: &DatabaseConnection,
-    partner_id: i64,
-    manager: &Actor,
-    done: usize,
-) -> AppResult<()> {
+async fn tick_onboarding(db: &Db, partner_id: i64, manager: &Actor, done: usize) -> AppResult<()> {
     for item in onboarding::items_of(db, partner_id)
         .await?
         .into_iter()
@@ -804,6 +788,7 @@ async fn tick_onboarding(
 
 /// Seeds the demo program if the database is empty. Returns whether it seeded.
 pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
+    let db = &Db::direct(db.clone());
     if !is_empty(db).await? {
         return Ok(false);
     }

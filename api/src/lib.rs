@@ -31,17 +31,19 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
 use crate::config::{AuthConfig, Limits};
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::state::AppState;
 
 /// Everything a router needs, built once at start-up.
 pub async fn build_state(
-    mut db: DatabaseConnection,
+    pool: DatabaseConnection,
     auth: AuthConfig,
     limits: Limits,
     files: content::FileStore,
 ) -> AppResult<AppState> {
-    let statements = db::count_statements(&mut db);
+    let db = Db::serving(pool);
+    let statements = db.statements();
     let auth = Arc::new(AuthService::new(&db, auth).await?);
     let schema = schema::build_schema(db.clone(), auth.clone(), files.clone(), &limits);
     Ok(AppState {

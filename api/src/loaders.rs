@@ -17,11 +17,12 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, ErrorExtensions};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    QueryTrait,
 };
 
 use crate::auth::{Actor, CallerRows};
+use crate::db::Db;
 use crate::error::AppError;
 
 /// Entities keyed by an `i64` id.
@@ -107,7 +108,7 @@ pub trait Grouping: Send + Sync + 'static {
 }
 
 pub struct GroupLoader<G> {
-    db: DatabaseConnection,
+    db: Db,
     grouping: PhantomData<fn() -> G>,
 }
 
@@ -139,7 +140,7 @@ impl<G: Grouping> Made<i64> for GroupLoader<G>
 where
     <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
 {
-    fn new(db: &DatabaseConnection) -> Self {
+    fn new(db: &Db) -> Self {
         GroupLoader {
             db: db.clone(),
             grouping: PhantomData,
@@ -258,7 +259,7 @@ impl Grouping for CompletionsByUser {
 /// page's products are a few distinct rows: read through the links they cost one join, not
 /// a second round trip).
 pub struct RegistrationProducts {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl Loader<i64> for RegistrationProducts {
@@ -295,7 +296,7 @@ impl Loader<i64> for RegistrationProducts {
 }
 
 impl Made<i64> for RegistrationProducts {
-    fn new(db: &DatabaseConnection) -> Self {
+    fn new(db: &Db) -> Self {
         RegistrationProducts { db: db.clone() }
     }
 }
@@ -371,12 +372,12 @@ impl Grouping for AudienceByContent {
 }
 
 pub struct ByIdLoader<E> {
-    db: DatabaseConnection,
+    db: Db,
     entity: PhantomData<fn() -> E>,
 }
 
 impl<E> ByIdLoader<E> {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         ByIdLoader {
             db,
             entity: PhantomData,
@@ -407,7 +408,7 @@ where
     E: HasId,
     E::Model: Clone + Send + Sync + 'static,
 {
-    fn new(db: &DatabaseConnection) -> Self {
+    fn new(db: &Db) -> Self {
         ByIdLoader::new(db.clone())
     }
     fn of_caller(caller: &CallerRows) -> Vec<(i64, E::Model)> {
@@ -423,7 +424,7 @@ pub trait Made<K>: Loader<K> + Sized
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
-    fn new(db: &DatabaseConnection) -> Self;
+    fn new(db: &Db) -> Self;
     /// What authentication already read, put in the new loader's cache.
     fn of_caller(_caller: &CallerRows) -> Vec<(K, Self::Value)> {
         vec![]
@@ -434,7 +435,7 @@ where
 /// twenty-odd kinds, and making every kind for every request was a few percent of a small
 /// request's CPU. Each loader starts with the rows authentication read about the caller.
 pub struct Loaders {
-    db: DatabaseConnection,
+    db: Db,
     window: Duration,
     caller: Option<Arc<Actor>>,
     made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -489,7 +490,7 @@ where
 /// `window`: how long a loader waits for more keys before it queries.
 pub fn attach(
     request: async_graphql::Request,
-    db: &DatabaseConnection,
+    db: &Db,
     window: Duration,
     caller: Option<Arc<Actor>>,
 ) -> async_graphql::Request {

@@ -11,10 +11,11 @@ use async_graphql::{Enum, Object, OutputType, SimpleObject, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select,
 };
 
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -138,7 +139,7 @@ pub type RelayConnection<T> = Connection<String, T, ConnectionFields>;
 /// Pages through `select` (already filtered to what the caller may see) in `id` order and
 /// wraps the rows as `T`.
 pub async fn paginate<E, C, T>(
-    db: &DatabaseConnection,
+    db: &Db,
     select: Select<E>,
     id_column: C,
     args: &PageArgs,
@@ -243,7 +244,7 @@ fn decode_offset_cursor(cursor: &str) -> AppResult<u64> {
         .ok_or_else(|| AppError::BadUserInput(format!("invalid cursor {cursor:?}")))
 }
 
-fn count_fields<E>(db: &DatabaseConnection, select: &Select<E>) -> ConnectionFields
+fn count_fields<E>(db: &Db, select: &Select<E>) -> ConnectionFields
 where
     E: EntityTrait,
     E::Model: Send + Sync,
@@ -262,7 +263,7 @@ where
 /// Pages through a list in an order other than `id` (ranked lists, queues): cursors are
 /// positions in `select`'s own order, which must be total (end it with the id).
 pub async fn paginate_ordered<E, T>(
-    db: &DatabaseConnection,
+    db: &Db,
     select: Select<E>,
     args: &PageArgs,
     to_node: impl Fn(E::Model) -> T,
@@ -289,7 +290,7 @@ where
 /// thousands, that walk reads them all (26,000 rows, 11-290 ms, on a 200,000 program). The
 /// ids alone come from the filter's covering index on both databases (0.9 ms there).
 pub async fn paginate_newest_first<E, T>(
-    db: &DatabaseConnection,
+    db: &Db,
     select: Select<E>,
     id: E::Column,
     args: &PageArgs,
@@ -326,11 +327,7 @@ struct Window {
 }
 
 impl Window {
-    async fn of<E: EntityTrait>(
-        db: &DatabaseConnection,
-        select: &Select<E>,
-        args: &PageArgs,
-    ) -> AppResult<Window>
+    async fn of<E: EntityTrait>(db: &Db, select: &Select<E>, args: &PageArgs) -> AppResult<Window>
     where
         E::Model: Send + Sync,
     {

@@ -7,11 +7,11 @@ use async_graphql::{
     Context, EmptySubscription, ErrorExtensions, Interface, MergedObject, Object, Schema,
     SchemaBuilder, ID,
 };
-use sea_orm::DatabaseConnection;
 
 use crate::auth::{actor, AuthMutation, AuthQuery, AuthService};
 use crate::config::Limits;
 use crate::content::{self, Content, ContentMutation, ContentQuery, FileStore};
+use crate::db::Db;
 use crate::deals::{self, DealMutation, DealQuery, DealRegistration, Product};
 use crate::error::AppError;
 use crate::incentives::{AwardMutation, AwardQuery, IncentiveMutation, IncentiveQuery};
@@ -85,7 +85,7 @@ const MAX_NODES: usize = 100;
 
 async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
     let actor = actor(ctx)?;
-    let db = ctx.data::<DatabaseConnection>()?;
+    let db = ctx.data::<Db>()?;
     let Some((kind, local)) = decode_global_id(id) else {
         return Ok(None);
     };
@@ -178,7 +178,7 @@ pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySu
 }
 
 pub fn build_schema(
-    db: DatabaseConnection,
+    db: Db,
     auth: Arc<AuthService>,
     files: FileStore,
     limits: &Limits,

@@ -28,6 +28,7 @@ use sea_orm::{
 
 use crate::auth::Actor;
 use crate::content::service::{self as content, Audience, ContentFields};
+use crate::db::Db;
 use crate::deals::conflicts::{domain_root, name_token, normalize_company_name, Customer};
 use crate::error::{AppError, AppResult};
 use crate::incentives::rebates::{Band, Method};
@@ -772,7 +773,7 @@ async fn seed_content(
             )),
             ..Default::default()
         };
-        content::create(db, &manager, fields)
+        content::create(&Db::direct(db.clone()), &manager, fields)
             .await?
             .map_err(|e| AppError::internal(format!("seed content: {}", e[0].message)))?;
         progress.inc(1);
@@ -816,7 +817,7 @@ async fn seed_rebates(db: &DatabaseConnection, program: &Program) -> AppResult<i
         partner_ids: vec![],
         tier_ids: upper,
     };
-    let created = incentives::create_program(db, &manager, new)
+    let created = incentives::create_program(&Db::direct(db.clone()), &manager, new)
         .await?
         .map_err(|e| AppError::internal(format!("seed rebate program: {}", e[0].message)))?;
     Ok(created.id)

@@ -1,9 +1,8 @@
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use crate::auth::AuthService;
 use crate::config::Limits;
+use crate::db::Db;
 use crate::http::documents::DocumentCache;
 use crate::schema::AppSchema;
 
@@ -11,7 +10,7 @@ use crate::schema::AppSchema;
 /// on the same database behaves identically.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub schema: AppSchema,
     pub auth: Arc<AuthService>,
     pub limits: Arc<Limits>,

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use async_graphql::{Context, ErrorExtensions, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::user;
-use sea_orm::DatabaseConnection;
 
 use super::service::Session;
 use super::{actor, AuthService, ClientAddr};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::relay::{UserError, UserErrorCode};
 use crate::users::User;
@@ -105,7 +105,7 @@ impl AuthMutation {
                 ..Default::default()
             });
         }
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let auth = ctx.data::<Arc<AuthService>>()?;
         let addr = ctx.data_opt::<ClientAddr>().copied().unwrap_or_default();
         let session = auth
@@ -121,7 +121,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         input: RefreshSessionInput,
     ) -> async_graphql::Result<SessionPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let auth = ctx.data::<Arc<AuthService>>()?;
         let session = auth.refresh(db, &input.refresh_token).await.extend()?;
         Ok(session.into())
@@ -134,7 +134,7 @@ impl AuthMutation {
         input: Option<LogoutInput>,
     ) -> async_graphql::Result<LogoutPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let auth = ctx.data::<Arc<AuthService>>()?;
         let everywhere = input.unwrap_or_default().everywhere;
         let ended = auth.logout(db, &actor, everywhere).await.extend()?;

@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use entity::{partner, partner_vertical, session, setting, tier, user};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryResult,
-    Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryResult, Statement,
 };
 
 use super::jwt::JwtKeys;
@@ -18,6 +17,7 @@ use super::throttle::{self, ThrottleKeys};
 use super::tokens::{random_secret, token_hash};
 use super::{Actor, CallerRows};
 use crate::config::AuthConfig;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 
 const JWT_SECRET_SETTING: &str = "jwt_secret";
@@ -67,7 +67,7 @@ pub fn normalize_email(email: &str) -> String {
 impl AuthService {
     /// Uses the configured secret, or the one every replica shares through the database
     /// (created by whichever replica starts first).
-    pub async fn new(db: &DatabaseConnection, config: AuthConfig) -> AppResult<Self> {
+    pub async fn new(db: &Db, config: AuthConfig) -> AppResult<Self> {
         let secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
             None => shared_secret(db).await?,
@@ -93,7 +93,7 @@ impl AuthService {
 
     pub async fn login(
         &self,
-        db: &DatabaseConnection,
+        db: &Db,
         email: &str,
         password: &str,
         addr: Option<IpAddr>,
@@ -123,11 +123,7 @@ impl AuthService {
         self.start_session(db, user).await
     }
 
-    async fn start_session(
-        &self,
-        db: &DatabaseConnection,
-        user: user::Model,
-    ) -> AppResult<Session> {
+    async fn start_session(&self, db: &Db, user: user::Model) -> AppResult<Session> {
         let now = Utc::now();
         let refresh_token = random_secret(32);
         let refresh_expires = now + self.refresh_ttl()?;
@@ -159,11 +155,7 @@ impl AuthService {
 
     /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting
     /// an already-rotated one means it was copied, so the whole session is revoked.
-    pub async fn refresh(
-        &self,
-        db: &DatabaseConnection,
-        refresh_token: &str,
-    ) -> AppResult<Session> {
+    pub async fn refresh(&self, db: &Db, refresh_token: &str) -> AppResult<Session> {
         let hash = token_hash(refresh_token);
         let now = Utc::now();
         let txn = crate::db::begin_write(db).await?;
@@ -215,12 +207,7 @@ impl AuthService {
     }
 
     /// Ends the caller's session, or every session of the caller's account.
-    pub async fn logout(
-        &self,
-        db: &DatabaseConnection,
-        actor: &Actor,
-        everywhere: bool,
-    ) -> AppResult<u64> {
+    pub async fn logout(&self, db: &Db, actor: &Actor, everywhere: bool) -> AppResult<u64> {
         let mut revoke = session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Some(Utc::now()).into())
             .filter(session::Column::RevokedAt.is_null());
@@ -254,7 +241,7 @@ impl AuthService {
     /// A valid signature is not enough: the session must still be live and the user active.
     /// One statement reads the session with its user, the user's partner and the partner's
     /// tier; the request's loaders start with those rows (most requests need them).
-    pub async fn authenticate(&self, db: &DatabaseConnection, bearer: &str) -> AppResult<Actor> {
+    pub async fn authenticate(&self, db: &Db, bearer: &str) -> AppResult<Actor> {
         let claims = self.keys.verify(bearer)?;
         let rejected = || AppError::Unauthenticated("session has ended; log in again".into());
         let user_id: i64 = claims.sub.parse().map_err(|_| rejected())?;
@@ -273,7 +260,7 @@ impl AuthService {
 
 /// `session_id`'s session and the rows around it, in one statement.
 async fn session_with_rows(
-    db: &DatabaseConnection,
+    db: &Db,
     session_id: i64,
 ) -> AppResult<Option<(session::Model, CallerRows)>> {
     let backend = db.get_database_backend();
@@ -429,7 +416,7 @@ pub async fn revoke_user_sessions(db: &impl ConnectionTrait, user_id: i64) -> Ap
         .rows_affected)
 }
 
-async fn shared_secret(db: &DatabaseConnection) -> AppResult<String> {
+async fn shared_secret(db: &Db) -> AppResult<String> {
     let candidate = setting::ActiveModel {
         key: Set(JWT_SECRET_SETTING.into()),
         value: Set(random_secret(48)),

@@ -3,14 +3,15 @@ use entity::enums::{ContentEventKind, ContentKind};
 use entity::{content, content_audience, content_event, content_label, content_version};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 
 use super::policy::{ContentViewer, PARTNER_TYPE, REGION, VERTICAL};
 use super::rules::normalize_labels;
 use crate::auth::Actor;
+use crate::db::Db;
 use crate::db::{settle, Outcome};
 use crate::error::AppResult;
 use crate::partners::rules::normalize_verticals;
@@ -227,7 +228,7 @@ fn search_tags(labels: &Labels) -> String {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     fields: ContentFields,
 ) -> AppResult<Outcome<content::Model>> {
@@ -279,7 +280,7 @@ pub async fn create(
 
 /// Writes a new version (the old one stays readable); audience and dates change in place.
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i64,
     fields: ContentFields,

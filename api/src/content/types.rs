@@ -7,9 +7,7 @@ use async_graphql::{
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::ContentEventKind as StoredEventKind;
 use entity::{content, content_event, content_file, content_version};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::files::FileStore;
 use super::policy::{self, ContentViewer};
@@ -17,6 +15,7 @@ use super::rules::{is_expired, is_stale, MAX_FILE_BYTES};
 use super::search::best_matches;
 use super::service::{self, parse_labels, Audience, ContentFields, ContentFilter};
 use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::{
     distinct, load_group, load_many, load_one, prefetch_groups, AudienceByContent, LabelsByContent,
@@ -264,7 +263,7 @@ impl Content {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<ContentVersion>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let mut select = content_version::Entity::find()
             .filter(content_version::Column::ContentId.eq(self.0.id));
         if !actor.is_vendor_staff() {
@@ -303,7 +302,7 @@ impl Content {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<ContentEngagement> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select =
             content_event::Entity::find().filter(content_event::Column::ContentId.eq(self.0.id));
         Ok(service::engagement(db, select, since, until)
@@ -401,7 +400,7 @@ impl ContentQuery {
         filter: Option<ContentFilterInput>,
     ) -> async_graphql::Result<RelayConnection<Content>> {
         let (_, viewer) = content_viewer(ctx).await?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let input = filter.unwrap_or_default();
         let filter = ContentFilter {
             search: input.search.clone(),
@@ -436,7 +435,7 @@ impl ContentQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<Content>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select = content::Entity::find()
             .filter(content::Column::ReviewBy.lt(Utc::now().date_naive()))
             .order_by_asc(content::Column::ReviewBy)
@@ -460,7 +459,7 @@ impl ContentQuery {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<ContentEngagement> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         let select = content_event::Entity::find().filter(content_event::Column::PartnerId.eq(id));
         Ok(service::engagement(db, select, since, until)
@@ -556,7 +555,7 @@ async fn store_upload(
             format!("files are limited to {} MiB", MAX_FILE_BYTES / 1024 / 1024),
         )));
     }
-    let db = ctx.data::<DatabaseConnection>()?;
+    let db = ctx.data::<Db>()?;
     let store = ctx.data::<FileStore>()?;
     Ok(
         match store
@@ -592,7 +591,7 @@ impl ContentMutation {
         input: CreateContentInput,
     ) -> async_graphql::Result<ContentPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let file_id = match store_upload(ctx, input.file.as_ref(), &actor).await? {
             Ok(id) => id,
             Err(user_errors) => return Ok(errors(user_errors)),
@@ -627,7 +626,7 @@ impl ContentMutation {
         input: UpdateContentInput,
     ) -> async_graphql::Result<ContentPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(&input.id, NODE_KIND) else {
             return Ok(errors(UserError::one(
                 "id",
@@ -670,7 +669,7 @@ impl ContentMutation {
         input: RecordContentEventInput,
     ) -> async_graphql::Result<RecordContentEventPayload> {
         let (actor, viewer) = content_viewer(ctx).await?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let found = match local_id(&input.content_id, NODE_KIND) {
             Some(id) => policy::find_visible(db, &viewer, id).await.extend()?,
             None => None,
@@ -700,7 +699,7 @@ impl ContentMutation {
 
 /// For `node(id:)`: the item if the caller is entitled to it.
 pub async fn find_for(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i64,
 ) -> crate::error::AppResult<Option<content::Model>> {

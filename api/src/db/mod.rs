@@ -17,7 +17,9 @@ use sea_orm::{
     Statement,
 };
 
+mod handle;
 mod shape;
+pub use handle::Db;
 pub use shape::Shapes;
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::deal_registration;
-use sea_orm::DatabaseConnection;
 
 use super::service::{conflicts_of_registrations, Conflict};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::Made;
 
@@ -33,7 +33,7 @@ impl Hash for ProbeKey {
 }
 
 pub struct ConflictLoader {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl Loader<ProbeKey> for ConflictLoader {
@@ -55,7 +55,7 @@ impl Loader<ProbeKey> for ConflictLoader {
 }
 
 impl Made<ProbeKey> for ConflictLoader {
-    fn new(db: &DatabaseConnection) -> Self {
+    fn new(db: &Db) -> Self {
         ConflictLoader { db: db.clone() }
     }
 }

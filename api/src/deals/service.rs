@@ -14,8 +14,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, SqlErr,
+    DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, SqlErr,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -26,6 +26,7 @@ use super::conflicts::{
 use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
+use crate::db::Db;
 use crate::db::{settle, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
@@ -281,7 +282,7 @@ fn is_unique_violation(err: &DbErr) -> bool {
 /// Registers a deal for the caller's organisation (as a draft, or submitted). The same
 /// idempotency key from the same organisation returns the first result and creates nothing.
 pub async fn register(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     input: RegistrationInput,
     money: Option<MoneyInput>,
@@ -321,7 +322,7 @@ pub async fn register(
     let outcome = if written_in_one_statement(db, &new) {
         insert_registration(db, &new).await?
     } else {
-        let txn = crate::db::begin_write_starting_with_a_write(db).await?;
+        let txn = crate::db::begin_write_starting_with_a_write(db.pool()).await?;
         let result = insert_registration(&txn, &new).await;
         settle(txn, result).await?
     };
@@ -356,7 +357,7 @@ struct NewRegistration {
 /// Whether `new` is written by one statement, atomic without a transaction: a draft on
 /// PostgreSQL (a submission also takes the customer's lock and moves the review lanes; SQLite
 /// writes in its writer's turn).
-fn written_in_one_statement(db: &DatabaseConnection, new: &NewRegistration) -> bool {
+fn written_in_one_statement(db: &Db, new: &NewRegistration) -> bool {
     !new.submit && db.get_database_backend() == DbBackend::Postgres
 }
 
@@ -1085,7 +1086,7 @@ fn returned_fields(requested: &[String]) -> Result<Vec<String>, Vec<UserError>> 
 
 /// Moves a registration the caller can see through `action`.
 pub async fn act(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     side: Side,
     registration: deal_registration::Model,
@@ -1308,7 +1309,7 @@ fn products_insert(registration: SimpleExpr, products: &[i64]) -> Option<InsertS
 
 /// Expires approved registrations whose protection has lapsed. Safe on several replicas:
 /// each row moves by compare-and-swap, so only one replica records each expiry.
-pub async fn expire_lapsed(db: &DatabaseConnection) -> AppResult<u64> {
+pub async fn expire_lapsed(db: &Db) -> AppResult<u64> {
     let now = Utc::now();
     let lapsed = deal_registration::Entity::find()
         .filter(deal_registration::Column::Status.eq(DealStatus::Approved))
@@ -1354,7 +1355,7 @@ pub async fn expire_lapsed(db: &DatabaseConnection) -> AppResult<u64> {
 }
 
 /// Runs `expire_lapsed` every `period` until the process ends.
-pub fn spawn_expiry_job(db: DatabaseConnection, period: std::time::Duration) {
+pub fn spawn_expiry_job(db: Db, period: std::time::Duration) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(period);
         loop {
@@ -1412,10 +1413,7 @@ pub struct NewAccount {
 
 /// Records a customer account for the rules of engagement. A `DIRECT` account needs its
 /// owning direct rep.
-pub async fn create_account(
-    db: &DatabaseConnection,
-    new: NewAccount,
-) -> AppResult<Outcome<account::Model>> {
+pub async fn create_account(db: &Db, new: NewAccount) -> AppResult<Outcome<account::Model>> {
     let mut errors = Vec::new();
     if new.name.trim().is_empty() {
         errors.push(UserError::new(
@@ -1528,7 +1526,7 @@ impl RegistrationChanges {
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     registration: deal_registration::Model,
     version: i32,
     changes: RegistrationChanges,

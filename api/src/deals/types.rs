@@ -7,8 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::DealStatus as StoredStatus;
 use entity::{account, deal_comment, deal_history, deal_registration, product};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::conflicts::Customer;
@@ -18,6 +17,7 @@ use super::policy::{self, sees_internal};
 use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput};
 use super::workflow::{self, Action};
 use crate::auth::{actor, Actor, Role, RoleGuard};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::{
     distinct, load_group, load_many, load_one, loader, prefetch_groups, CommentsByRegistration,
@@ -463,7 +463,7 @@ impl DealQuery {
         filter: Option<DealRegistrationFilter>,
     ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let mut select = policy::visible_select(db, &actor).await.extend()?;
         if let Some(status) = filter.unwrap_or_default().status {
             select =
@@ -493,7 +493,7 @@ impl DealQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         // Lanes are kept by the service (see `lanes`): competing registrations come first.
         let select = deal_registration::Entity::find()
             .filter(deal_registration::Column::ReviewLane.is_not_null())
@@ -522,7 +522,7 @@ impl DealQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<Product>> {
         actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         paginate(
             db,
             product::Entity::find(),
@@ -545,7 +545,7 @@ impl DealQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<Account>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         paginate(
             db,
             account::Entity::find(),
@@ -746,7 +746,7 @@ async fn visible(
     id: &ID,
 ) -> async_graphql::Result<Option<(std::sync::Arc<Actor>, deal_registration::Model)>> {
     let actor = actor(ctx)?;
-    let db = ctx.data::<DatabaseConnection>()?;
+    let db = ctx.data::<Db>()?;
     let Some(local) = local_id(id, NODE_KIND) else {
         return Ok(None);
     };
@@ -773,7 +773,7 @@ async fn perform(
     let Some(side) = policy::side(&actor) else {
         return Err(AppError::forbidden().extend());
     };
-    let db = ctx.data::<DatabaseConnection>()?;
+    let db = ctx.data::<Db>()?;
     Ok(payload(
         service::act(db, &actor, side, registration, action, input)
             .await
@@ -804,7 +804,7 @@ impl DealMutation {
         input: RegisterDealInput,
     ) -> async_graphql::Result<DealRegistrationPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let fields = registration_input(&input);
         Ok(payload(
             service::register(
@@ -830,7 +830,7 @@ impl DealMutation {
         let Some((_, registration)) = visible(ctx, &input.id).await? else {
             return Ok(not_found());
         };
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let changes = service::RegistrationChanges {
             customer_name: input.customer_name,
             customer_domain: input.customer_domain,
@@ -977,7 +977,7 @@ impl DealMutation {
                 "ask for 1 to 90 days",
             ))));
         }
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let mut model: deal_registration::ActiveModel = registration.into();
         model.extension_request_days = Set(Some(input.days));
         model.extension_request_reason = Set(input.reason);
@@ -1008,7 +1008,7 @@ impl DealMutation {
                 "no extension is pending",
             ))));
         };
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let note = format!(
             "protection extension of {days} days {}",
             if input.approve { "granted" } else { "denied" }
@@ -1050,7 +1050,7 @@ impl DealMutation {
                 "must not be blank",
             ))));
         }
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         service::add_comment(db, &actor, registration.id, &input.body, input.internal)
             .await
             .extend()?;
@@ -1067,7 +1067,7 @@ impl DealMutation {
         let Some((actor, registration)) = visible(ctx, &input.id).await? else {
             return Ok(not_found());
         };
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let body = format!(
             "Contested by the account's direct rep: {}",
             input.reason.unwrap_or_else(|| "no reason given".into())
@@ -1095,7 +1095,7 @@ impl DealMutation {
         if input.len() > 50 {
             return Err(AppError::BadUserInput("at most 50 checks per call".into()).extend());
         }
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let reveal = sees_internal(&actor);
         let mut checks = Vec::with_capacity(input.len());
         for item in input {
@@ -1128,7 +1128,7 @@ impl DealMutation {
         ctx: &Context<'_>,
         input: CreateProductInput,
     ) -> async_graphql::Result<ProductPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         if input.name.trim().is_empty() || input.sku.trim().is_empty() {
             let field = if input.name.trim().is_empty() {
                 "name"
@@ -1179,13 +1179,13 @@ impl DealMutation {
         ctx: &Context<'_>,
         input: CreateAccountInput,
     ) -> async_graphql::Result<AccountPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         create_account(db, input).await.extend()
     }
 }
 
 pub async fn create_account(
-    db: &DatabaseConnection,
+    db: &Db,
     input: CreateAccountInput,
 ) -> crate::error::AppResult<AccountPayload> {
     let new = service::NewAccount {
@@ -1213,7 +1213,7 @@ pub async fn create_account(
 
 /// For `node(id:)`.
 pub async fn find_for(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i64,
 ) -> crate::error::AppResult<Option<deal_registration::Model>> {

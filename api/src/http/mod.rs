@@ -48,7 +48,7 @@ async fn healthz() -> Json<serde_json::Value> {
 
 /// Readiness: the database answers.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
+    match state.db.pool().ping().await {
         Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");

@@ -8,11 +8,11 @@ use entity::{deal_registration, incentive_award, incentive_rule};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
 use crate::auth::{actor, Actor, RoleGuard};
+use crate::db::Db;
 use crate::db::{begin_write, settle, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, Money, MoneyInput};
@@ -108,7 +108,7 @@ pub async fn on_deal_won(
 
 /// Moves an award `from` → `to` (compare-and-swap); paying writes the ledger.
 async fn decide(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i64,
     from: &str,
@@ -193,7 +193,7 @@ impl IncentiveAward {
         self.0.reason.as_deref()
     }
     async fn rule_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let rule = incentive_rule::Entity::find_by_id(self.0.rule_id)
             .one(db)
             .await
@@ -205,7 +205,7 @@ impl IncentiveAward {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<crate::deals::DealRegistration>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let found = deal_registration::Entity::find_by_id(self.0.registration_id)
             .one(db)
             .await
@@ -383,7 +383,7 @@ impl AwardQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<IncentiveAward>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select = scope(db, &actor).await.extend()?.restrict(
             incentive_award::Entity::find(),
             incentive_award::Column::PartnerId,
@@ -412,7 +412,7 @@ impl AwardMutation {
         ctx: &Context<'_>,
         input: CreateIncentiveRuleInput,
     ) -> async_graphql::Result<IncentiveRulePayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let model = match rule_fields(&input) {
             Ok(model) => model,
             Err(user_errors) => {
@@ -436,7 +436,7 @@ impl AwardMutation {
         input: IncentiveAwardActionInput,
     ) -> async_graphql::Result<IncentiveAwardPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let id = local_id(&input.id, AWARD_KIND).unwrap_or(-1);
         Ok(award_payload(
             decide(db, &actor, id, "PENDING", "APPROVED", input.reason)
@@ -452,7 +452,7 @@ impl AwardMutation {
         input: IncentiveAwardActionInput,
     ) -> async_graphql::Result<IncentiveAwardPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(reason) = input.reason.filter(|r| !r.trim().is_empty()) else {
             return Ok(award_payload(Err(UserError::one(
                 "reason",
@@ -476,7 +476,7 @@ impl AwardMutation {
         input: IncentiveAwardActionInput,
     ) -> async_graphql::Result<IncentiveAwardPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let id = local_id(&input.id, AWARD_KIND).unwrap_or(-1);
         Ok(award_payload(
             decide(db, &actor, id, "APPROVED", "PAID", None)

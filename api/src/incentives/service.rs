@@ -13,14 +13,14 @@ use entity::{
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
 use super::rebates::{self, Band, Method};
 use crate::auth::Actor;
+use crate::db::Db;
 use crate::db::{
     begin_write, minor_total, read_sums, settle, sum_minor, sums_query, Outcome, Shapes,
 };
@@ -137,7 +137,7 @@ fn encode_bands(bands: &[Band]) -> String {
 }
 
 pub async fn create_program(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     new: NewProgram,
 ) -> AppResult<Outcome<rebate_program::Model>> {
@@ -232,7 +232,7 @@ pub async fn create_program(
 
 /// Replaces a program's tiers (and cap); earnings change by adjustment entries only.
 pub async fn update_bands(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     program_id: i64,
     version: i32,
@@ -696,7 +696,7 @@ pub async fn statement(
 /// Records money paid against a statement. `payable` may go negative (a clawback carried
 /// forward) if earnings later fall.
 pub async fn record_payout(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     program: &rebate_program::Model,
     partner_id: i64,
@@ -776,7 +776,7 @@ fn positive_minor(money: &MoneyInput, currency: &str, field: &str) -> Result<i64
 }
 
 pub async fn create_budget(
-    db: &DatabaseConnection,
+    db: &Db,
     name: &str,
     money: &MoneyInput,
     start: NaiveDate,
@@ -824,7 +824,7 @@ pub async fn create_budget(
 /// Allocates part of a budget to a partner: Σ allocations ≤ budget, checked and moved in
 /// one conditional update.
 pub async fn allocate(
-    db: &DatabaseConnection,
+    db: &Db,
     budget_id: i64,
     partner_id: i64,
     money: &MoneyInput,
@@ -897,7 +897,7 @@ pub async fn allocate(
 }
 
 pub async fn create_request(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     allocation: &mdf_allocation::Model,
     title: &str,
@@ -1004,7 +1004,7 @@ pub async fn activity_context(
 /// Approves an activity for at most what was requested: Σ approved ≤ allocation, moved
 /// in one conditional update.
 pub async fn approve_activity(
-    db: &DatabaseConnection,
+    db: &Db,
     activity_id: i64,
     money: &MoneyInput,
     claim_deadline: Option<NaiveDate>,
@@ -1085,7 +1085,7 @@ pub async fn approve_activity(
 }
 
 pub async fn decline_activity(
-    db: &DatabaseConnection,
+    db: &Db,
     activity_id: i64,
 ) -> AppResult<Outcome<mdf_activity::Model>> {
     let moved = mdf_activity::Entity::update_many()
@@ -1110,7 +1110,7 @@ pub async fn decline_activity(
 /// Claims money for an approved activity: Σ claims ≤ the approved amount, moved in one
 /// conditional update.
 pub async fn submit_claim(
-    db: &DatabaseConnection,
+    db: &Db,
     activity: &mdf_activity::Model,
     budget: &mdf_budget::Model,
     partner_id: i64,
@@ -1191,7 +1191,7 @@ pub async fn submit_claim(
 /// Moves a claim `from` → `to`; a rejected claim frees its amount for another claim, a
 /// paid one is written to the ledger. Only one caller can make each move.
 pub async fn decide_claim(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     claim_id: i64,
     from: &str,

@@ -7,11 +7,12 @@ use entity::{
     ledger_entry, mdf_activity, mdf_allocation, mdf_budget, mdf_claim, mdf_request, rebate_program,
 };
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::rebates::{self, Band, Method};
 use super::service::{self, NewProgram};
 use crate::auth::{actor, Actor, RoleGuard};
+use crate::db::Db;
 use crate::deals::DealRegistration;
 use crate::error::AppError;
 use crate::loaders::load_one;
@@ -41,11 +42,7 @@ fn not_found(what: &str) -> async_graphql::Error {
 }
 
 /// Partner economics: direct reps never; partners only within their scope.
-async fn check_partner(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    partner_id: i64,
-) -> async_graphql::Result<()> {
+async fn check_partner(db: &Db, actor: &Actor, partner_id: i64) -> async_graphql::Result<()> {
     if actor.role == Role::DirectRep {
         return Err(AppError::forbidden().extend());
     }
@@ -193,7 +190,7 @@ impl RebateStatement {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let counted = service::counted_deals(db, &self.program, self.partner_id)
             .await
             .extend()?;
@@ -238,7 +235,7 @@ impl LedgerEntry {
         let Some(id) = self.0.program_id else {
             return Ok(None);
         };
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         Ok(rebate_program::Entity::find_by_id(id)
             .one(db)
             .await
@@ -284,7 +281,7 @@ impl MdfBudget {
 pub struct MdfAllocation(mdf_allocation::Model);
 
 async fn budget_of(ctx: &Context<'_>, id: i64) -> async_graphql::Result<mdf_budget::Model> {
-    let db = ctx.data::<DatabaseConnection>()?;
+    let db = ctx.data::<Db>()?;
     mdf_budget::Entity::find_by_id(id)
         .one(db)
         .await
@@ -335,7 +332,7 @@ impl MdfRequest {
         &self.model.title
     }
     async fn activities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MdfActivity>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let rows = mdf_activity::Entity::find()
             .filter(mdf_activity::Column::RequestId.eq(self.model.id))
             .order_by_asc(mdf_activity::Column::Id)
@@ -415,7 +412,7 @@ impl MdfClaim {
     }
 }
 
-async fn program(db: &DatabaseConnection, id: &ID) -> async_graphql::Result<rebate_program::Model> {
+async fn program(db: &Db, id: &ID) -> async_graphql::Result<rebate_program::Model> {
     let local = local_id(id, PROGRAM_KIND).unwrap_or(-1);
     rebate_program::Entity::find_by_id(local)
         .one(db)
@@ -441,7 +438,7 @@ impl IncentiveQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<RebateProgram>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let mut select = rebate_program::Entity::find();
         if let Some(partner_id) = actor.partner_id {
             let mine = service::programs_of(db, partner_id).await.extend()?;
@@ -468,7 +465,7 @@ impl IncentiveQuery {
         program_id: ID,
     ) -> async_graphql::Result<RebateStatement> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let partner_id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         check_partner(db, &actor, partner_id).await?;
         let local = local_id(&program_id, PROGRAM_KIND).unwrap_or(-1);
@@ -497,7 +494,7 @@ impl IncentiveQuery {
         volume: Decimal,
     ) -> async_graphql::Result<RebateSimulation> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let program = program(db, &program_id).await?;
         if let Some(partner_id) = actor.partner_id {
             if !service::is_eligible(db, &program, partner_id)
@@ -539,7 +536,7 @@ impl IncentiveQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<LedgerEntry>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let partner_id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         check_partner(db, &actor, partner_id).await?;
         let select =
@@ -565,7 +562,7 @@ impl IncentiveQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<MdfBudget>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         paginate(
             db,
             mdf_budget::Entity::find(),
@@ -589,7 +586,7 @@ impl IncentiveQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<MdfAllocation>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let visible = scope(db, &actor).await.extend()?;
         paginate(
             db,
@@ -736,10 +733,7 @@ pub struct MdfClaimPayload {
     pub user_errors: Vec<UserError>,
 }
 
-async fn claim_currency(
-    db: &DatabaseConnection,
-    claim: &mdf_claim::Model,
-) -> async_graphql::Result<String> {
+async fn claim_currency(db: &Db, claim: &mdf_claim::Model) -> async_graphql::Result<String> {
     let context = service::activity_context(db, claim.activity_id)
         .await
         .extend()?;
@@ -749,7 +743,7 @@ async fn claim_currency(
 }
 
 async fn claim_payload(
-    db: &DatabaseConnection,
+    db: &Db,
     result: Result<mdf_claim::Model, Vec<UserError>>,
 ) -> async_graphql::Result<MdfClaimPayload> {
     Ok(match result {
@@ -779,7 +773,7 @@ impl IncentiveMutation {
         to: &str,
     ) -> async_graphql::Result<MdfClaimPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let local = local_id(id, CLAIM_KIND).unwrap_or(-1);
         let result = service::decide_claim(db, &actor, local, from, to)
             .await
@@ -797,7 +791,7 @@ impl IncentiveMutation {
         input: CreateRebateProgramInput,
     ) -> async_graphql::Result<RebateProgramPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let new = NewProgram {
             name: input.name,
             currency: input.currency,
@@ -843,7 +837,7 @@ impl IncentiveMutation {
         input: UpdateRebateTiersInput,
     ) -> async_graphql::Result<RebateProgramPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let id = local_id(&input.id, PROGRAM_KIND).unwrap_or(-1);
         Ok(
             match service::update_bands(
@@ -876,7 +870,7 @@ impl IncentiveMutation {
         input: RecordRebatePayoutInput,
     ) -> async_graphql::Result<RebatePayoutPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let program = program(db, &input.program_id).await?;
         let partner_id = local_id(&input.partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         if let Err(user_errors) =
@@ -915,7 +909,7 @@ impl IncentiveMutation {
         ctx: &Context<'_>,
         input: CreateMdfBudgetInput,
     ) -> async_graphql::Result<MdfBudgetPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         Ok(
             match service::create_budget(
                 db,
@@ -946,7 +940,7 @@ impl IncentiveMutation {
         ctx: &Context<'_>,
         input: AllocateMdfInput,
     ) -> async_graphql::Result<MdfAllocationPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let budget = local_id(&input.budget_id, BUDGET_KIND).unwrap_or(-1);
         let partner = local_id(&input.partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         Ok(
@@ -974,7 +968,7 @@ impl IncentiveMutation {
         input: CreateMdfRequestInput,
     ) -> async_graphql::Result<MdfRequestPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let local = local_id(&input.allocation_id, ALLOCATION_KIND).unwrap_or(-1);
         let allocation = mdf_allocation::Entity::find_by_id(local)
             .one(db)
@@ -1028,7 +1022,7 @@ impl IncentiveMutation {
         ctx: &Context<'_>,
         input: ApproveMdfActivityInput,
     ) -> async_graphql::Result<MdfActivityPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let id = local_id(&input.activity_id, ACTIVITY_KIND).unwrap_or(-1);
         let result = service::approve_activity(
             db,
@@ -1061,7 +1055,7 @@ impl IncentiveMutation {
         ctx: &Context<'_>,
         input: DeclineMdfActivityInput,
     ) -> async_graphql::Result<MdfActivityPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let id = local_id(&input.activity_id, ACTIVITY_KIND).unwrap_or(-1);
         Ok(match service::decline_activity(db, id).await.extend()? {
             Ok(model) => {
@@ -1090,7 +1084,7 @@ impl IncentiveMutation {
         input: SubmitMdfClaimInput,
     ) -> async_graphql::Result<MdfClaimPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let id = local_id(&input.activity_id, ACTIVITY_KIND).unwrap_or(-1);
         let context = service::activity_context(db, id).await.extend()?;
         let Some((activity, _, allocation, budget)) =

@@ -4,12 +4,11 @@
 use async_graphql::{Context, Enum, InputObject, Object, ResultExt, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::contact;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{policy, NODE_KIND as PARTNER_KIND};
 use crate::auth::{actor, Actor};
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::loaders::load_one;
 use crate::relay::{
@@ -89,7 +88,7 @@ fn can_manage_contacts(actor: &Actor, partner_id: i64) -> bool {
 }
 
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     partner_id: i64,
     args: &PageArgs,
 ) -> AppResult<RelayConnection<Contact>> {
@@ -98,11 +97,7 @@ pub async fn list(
 }
 
 /// The contact, if its partner is visible to the caller.
-pub async fn find_visible(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: i64,
-) -> AppResult<Option<contact::Model>> {
+pub async fn find_visible(db: &Db, actor: &Actor, id: i64) -> AppResult<Option<contact::Model>> {
     let Some(found) = contact::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
@@ -184,11 +179,7 @@ fn blank_to_none(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-async fn create(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: ContactInput,
-) -> AppResult<ContactPayload> {
+async fn create(db: &Db, actor: &Actor, input: ContactInput) -> AppResult<ContactPayload> {
     let partner_id = input
         .partner_id
         .as_ref()
@@ -240,7 +231,7 @@ async fn create(
 
 /// The contact the caller may change, or the payload explaining why not.
 async fn editable(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: Option<&ID>,
 ) -> AppResult<Result<contact::Model, ContactPayload>> {
@@ -261,11 +252,7 @@ async fn editable(
     Ok(Ok(found))
 }
 
-async fn update(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: ContactInput,
-) -> AppResult<ContactPayload> {
+async fn update(db: &Db, actor: &Actor, input: ContactInput) -> AppResult<ContactPayload> {
     let found = match editable(db, actor, input.id.as_ref()).await? {
         Ok(found) => found,
         Err(payload) => return Ok(payload),
@@ -319,7 +306,7 @@ impl ContactMutation {
         input: ContactInput,
     ) -> async_graphql::Result<ContactPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         create(db, &actor, input).await.extend()
     }
 
@@ -329,7 +316,7 @@ impl ContactMutation {
         input: ContactInput,
     ) -> async_graphql::Result<ContactPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         update(db, &actor, input).await.extend()
     }
 
@@ -339,7 +326,7 @@ impl ContactMutation {
         input: DeleteContactInput,
     ) -> async_graphql::Result<ContactPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let found = match editable(db, &actor, Some(&input.id)).await.extend()? {
             Ok(found) => found,
             Err(payload) => return Ok(payload),

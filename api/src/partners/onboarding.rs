@@ -244,7 +244,9 @@ mod api {
     };
     use chrono::Utc;
     use entity::onboarding_item;
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+    use crate::db::Db;
 
     use super::{OnboardingItem, OnboardingTemplateItem, ITEM_KIND};
     use crate::auth::{actor, Role, RoleGuard};
@@ -310,7 +312,7 @@ mod api {
         id: &ID,
     ) -> async_graphql::Result<Option<onboarding_item::Model>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(id, ITEM_KIND) else {
             return Ok(None);
         };
@@ -339,7 +341,7 @@ mod api {
             &self,
             ctx: &Context<'_>,
         ) -> async_graphql::Result<Vec<OnboardingTemplateItem>> {
-            let db = ctx.data::<DatabaseConnection>()?;
+            let db = ctx.data::<Db>()?;
             Ok(super::template(db)
                 .await
                 .extend()?
@@ -361,7 +363,7 @@ mod api {
             ctx: &Context<'_>,
             input: SetOnboardingTemplateInput,
         ) -> async_graphql::Result<OnboardingTemplatePayload> {
-            let db = ctx.data::<DatabaseConnection>()?;
+            let db = ctx.data::<Db>()?;
             let errors: Vec<UserError> = input
                 .steps
                 .iter()
@@ -401,7 +403,7 @@ mod api {
             ctx: &Context<'_>,
             input: AddOnboardingItemInput,
         ) -> async_graphql::Result<OnboardingItemPayload> {
-            let db = ctx.data::<DatabaseConnection>()?;
+            let db = ctx.data::<Db>()?;
             let actor = actor(ctx)?;
             let partner = match local_id(&input.partner_id, PARTNER_KIND) {
                 Some(id) => service::find_visible(db, &actor, id).await.extend()?,
@@ -450,7 +452,7 @@ mod api {
             ctx: &Context<'_>,
             input: RemoveOnboardingItemInput,
         ) -> async_graphql::Result<OnboardingItemPayload> {
-            let db = ctx.data::<DatabaseConnection>()?;
+            let db = ctx.data::<Db>()?;
             let Some(item) = visible_item(ctx, &input.id).await? else {
                 return Ok(item_errors(
                     "id",
@@ -476,7 +478,7 @@ mod api {
             input: SetOnboardingItemCompletedInput,
         ) -> async_graphql::Result<OnboardingItemPayload> {
             let actor = actor(ctx)?;
-            let db = ctx.data::<DatabaseConnection>()?;
+            let db = ctx.data::<Db>()?;
             let Some(item) = visible_item(ctx, &input.id).await? else {
                 return Ok(item_errors(
                     "id",

@@ -7,8 +7,8 @@ use chrono::{NaiveDate, Utc};
 use entity::enums::{PartnerStatus, PartnerType, Role};
 use entity::{partner, partner_domain, partner_status_history, partner_vertical, tier, user};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, Select, Statement,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
+    QueryFilter, Select, Statement,
 };
 
 use super::onboarding;
@@ -20,6 +20,7 @@ use super::types::Partner;
 use crate::auth::service::revoke_user_sessions;
 use crate::auth::Actor;
 use crate::db::placeholder;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::relay::{paginate, PageArgs, RelayConnection, UserError, UserErrorCode};
 
@@ -68,7 +69,7 @@ pub fn visible_select(
 }
 
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     filter: PartnerFilter,
     args: &PageArgs,
@@ -78,11 +79,7 @@ pub async fn list(
 }
 
 /// The partner, if it exists and the caller may see it (otherwise `None`: never leak existence).
-pub async fn find_visible(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: i64,
-) -> AppResult<Option<partner::Model>> {
+pub async fn find_visible(db: &Db, actor: &Actor, id: i64) -> AppResult<Option<partner::Model>> {
     if !scope(db, actor).await?.allows(id) {
         return Ok(None);
     }
@@ -488,7 +485,7 @@ fn stale_error() -> Vec<UserError> {
 
 /// Applies `fields` if `version` is still current (optimistic concurrency).
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     id: i64,
     version: i32,
     fields: PartnerFields,
@@ -557,7 +554,7 @@ pub async fn update(
 
 /// Moves a partner along its lifecycle. Terminating one ends its users' sessions.
 pub async fn change_status(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i64,
     to: PartnerStatus,

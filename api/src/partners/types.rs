@@ -3,12 +3,13 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{partner, partner_status_history, partner_tier_history, tier, user};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::onboarding::{onboarding_of, Onboarding};
 use super::service::{self, PartnerFields, PartnerFilter};
 use super::{policy, rules};
 use crate::auth::{actor, Role, RoleGuard};
+use crate::db::Db;
 use crate::loaders::{load_group, load_one, DomainsByPartner, VerticalsByPartner};
 use crate::relay::{
     global_id, local_id, maybe, paginate, PageArgs, RelayConnection, UserError, UserErrorCode,
@@ -181,7 +182,7 @@ impl Partner {
             return Ok(None);
         };
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         if !policy::scope(db, &actor).await.extend()?.allows(parent_id) {
             return Ok(None);
         }
@@ -200,7 +201,7 @@ impl Partner {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<Partner>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let filter = PartnerFilter {
             parent_id: Some(self.0.id),
             ..Default::default()
@@ -224,7 +225,7 @@ impl Partner {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<PartnerStatusChange>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select = partner_status_history::Entity::find()
             .filter(partner_status_history::Column::PartnerId.eq(self.0.id));
         paginate(
@@ -248,7 +249,7 @@ impl Partner {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<PartnerTierChange>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select = partner_tier_history::Entity::find()
             .filter(partner_tier_history::Column::PartnerId.eq(self.0.id));
         paginate(
@@ -265,7 +266,7 @@ impl Partner {
 
     /// Progress against the next tier, with each criterion's required and actual value.
     async fn tier_progress(&self, ctx: &Context<'_>) -> async_graphql::Result<TierProgress> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         crate::tiers::partner_progress(db, &self.0).await.extend()
     }
 
@@ -280,7 +281,7 @@ impl Partner {
         let Some(started) = self.0.partnership_started_on else {
             return Ok(None);
         };
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let first = deal::Entity::find()
             .filter(deal::Column::PartnerId.eq(self.0.id))
             .filter(deal::Column::Status.eq(entity::enums::DealStatus::Won))
@@ -295,7 +296,7 @@ impl Partner {
     }
 
     async fn onboarding(&self, ctx: &Context<'_>) -> async_graphql::Result<Onboarding> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         onboarding_of(ctx, db, self.0.id).await
     }
 
@@ -308,7 +309,7 @@ impl Partner {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<super::contacts::Contact>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         super::contacts::list(db, self.0.id, &PageArgs::new(first, after, last, before))
             .await
             .extend()
@@ -323,7 +324,7 @@ impl Partner {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<User>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select = user::Entity::find().filter(user::Column::PartnerId.eq(self.0.id));
         paginate(
             db,
@@ -375,7 +376,7 @@ impl PartnerQuery {
         filter: Option<PartnerFilterInput>,
     ) -> async_graphql::Result<RelayConnection<Partner>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let filter = filter.unwrap_or_default();
         let filter = PartnerFilter {
             status: filter.status.map(Into::into),
@@ -399,7 +400,7 @@ impl PartnerQuery {
     /// One partner organisation, or null if it does not exist or is not visible.
     async fn partner(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Partner>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(&id, NODE_KIND) else {
             return Ok(None);
         };
@@ -506,7 +507,7 @@ impl PartnerMutation {
         input: CreatePartnerInput,
     ) -> async_graphql::Result<PartnerPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let fields = PartnerFields {
             name: Some(input.name),
             partner_type: Some(input.partner_type.into()),
@@ -539,7 +540,7 @@ impl PartnerMutation {
         ctx: &Context<'_>,
         input: UpdatePartnerInput,
     ) -> async_graphql::Result<PartnerPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(&input.id, NODE_KIND) else {
             return Ok(PartnerPayload::errors(UserError::one(
                 "id",
@@ -575,7 +576,7 @@ impl PartnerMutation {
         input: ChangePartnerStatusInput,
     ) -> async_graphql::Result<PartnerPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(&input.id, NODE_KIND) else {
             return Ok(PartnerPayload::errors(UserError::one(
                 "id",

@@ -5,12 +5,13 @@ use entity::enums::{PartnerStatus, PartnerType, ProspectStatus};
 use entity::{fit_criterion, prospect, prospect_rating};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 
 use super::rules::{fit_score, hundredths, is_valid_key, Rated, Score, MAX_RATING, MAX_WEIGHT};
 use crate::auth::Actor;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::partners::rules::{normalize_country, normalize_domain};
 use crate::partners::service::PartnerFields;
@@ -80,7 +81,7 @@ async fn store_score(
 
 /// Replaces the ideal partner profile and re-scores every prospect against it.
 pub async fn set_criteria(
-    db: &DatabaseConnection,
+    db: &Db,
     input: Vec<CriterionInput>,
 ) -> AppResult<Result<Vec<fit_criterion::Model>, Vec<UserError>>> {
     let mut errors = Vec::new();
@@ -268,7 +269,7 @@ fn clean(text: Option<String>) -> Option<String> {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     fields: ProspectFields,
 ) -> AppResult<Result<prospect::Model, Vec<UserError>>> {
     let txn = crate::db::begin_write(db).await?;
@@ -312,7 +313,7 @@ fn not_found() -> Vec<UserError> {
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     id: i64,
     fields: ProspectFields,
 ) -> AppResult<Result<prospect::Model, Vec<UserError>>> {
@@ -383,7 +384,7 @@ fn not_open() -> Vec<UserError> {
 
 /// Turns an open prospect into a partner in `ONBOARDING`, in one transaction.
 pub async fn convert(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i64,
 ) -> AppResult<Result<(prospect::Model, entity::partner::Model), Vec<UserError>>> {
@@ -429,7 +430,7 @@ pub async fn convert(
 }
 
 pub async fn decline(
-    db: &DatabaseConnection,
+    db: &Db,
     id: i64,
     reason: Option<String>,
 ) -> AppResult<Result<prospect::Model, Vec<UserError>>> {

@@ -3,10 +3,11 @@ use chrono::{DateTime, Utc};
 use entity::enums::ProspectStatus as StoredStatus;
 use entity::{fit_criterion, prospect};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::service::{self, CriterionInput, ProspectFields};
 use crate::auth::{actor, Role, RoleGuard};
+use crate::db::Db;
 use crate::loaders::{load_group, load_one, RatingsByProspect};
 use crate::partners::{Partner, PartnerType};
 use crate::relay::{
@@ -72,7 +73,7 @@ pub struct FitScore {
 pub struct ProfileCache(tokio::sync::OnceCell<Vec<fit_criterion::Model>>);
 
 async fn profile<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Vec<fit_criterion::Model>> {
-    let db = ctx.data::<DatabaseConnection>()?;
+    let db = ctx.data::<Db>()?;
     let cache = ctx.data::<ProfileCache>()?;
     cache
         .0
@@ -182,7 +183,7 @@ impl RecruitmentQuery {
         before: Option<String>,
         status: Option<ProspectStatus>,
     ) -> async_graphql::Result<RelayConnection<Prospect>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let mut select = prospect::Entity::find()
             .order_by_desc(prospect::Column::FitScoreHundredths)
             .order_by_asc(prospect::Column::Id);
@@ -305,7 +306,7 @@ impl RecruitmentMutation {
         ctx: &Context<'_>,
         input: SetIdealPartnerProfileInput,
     ) -> async_graphql::Result<IdealPartnerProfilePayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let criteria = input
             .criteria
             .into_iter()
@@ -334,7 +335,7 @@ impl RecruitmentMutation {
         ctx: &Context<'_>,
         input: ProspectInput,
     ) -> async_graphql::Result<ProspectPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         Ok(prospect_payload(
             service::create(db, fields(input)).await.extend()?,
         ))
@@ -346,7 +347,7 @@ impl RecruitmentMutation {
         ctx: &Context<'_>,
         input: ProspectInput,
     ) -> async_graphql::Result<ProspectPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = input.id.as_ref().and_then(|id| local_id(id, NODE_KIND)) else {
             return Ok(missing_prospect());
         };
@@ -363,7 +364,7 @@ impl RecruitmentMutation {
         input: ProspectDecisionInput,
     ) -> async_graphql::Result<ProspectPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(&input.id, NODE_KIND) else {
             return Ok(missing_prospect());
         };
@@ -386,7 +387,7 @@ impl RecruitmentMutation {
         ctx: &Context<'_>,
         input: ProspectDecisionInput,
     ) -> async_graphql::Result<ProspectPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(&input.id, NODE_KIND) else {
             return Ok(missing_prospect());
         };
@@ -398,7 +399,7 @@ impl RecruitmentMutation {
 
 /// For `node(id:)`: prospects exist only for vendor staff.
 pub async fn find_for(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &crate::auth::Actor,
     id: i64,
 ) -> crate::error::AppResult<Option<prospect::Model>> {

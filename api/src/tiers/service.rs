@@ -1,12 +1,13 @@
 use chrono::Utc;
 use entity::{certification, partner, partner_tier_history, tier, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::rules::{Metrics, PROTECTION_CHOICES};
 use crate::auth::Actor;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
 use crate::relay::{UserError, UserErrorCode};
@@ -137,10 +138,7 @@ async fn validate(
     Ok((errors, revenue))
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    fields: TierFields,
-) -> AppResult<Result<tier::Model, Vec<UserError>>> {
+pub async fn create(db: &Db, fields: TierFields) -> AppResult<Result<tier::Model, Vec<UserError>>> {
     let (mut errors, revenue) = validate(db, None, &fields).await?;
     if fields.name.is_none() {
         errors.push(UserError::new(
@@ -190,7 +188,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     id: i64,
     version: i32,
     fields: TierFields,
@@ -296,7 +294,7 @@ pub async fn record_tier_change(
 
 /// A channel manager's decision to move a partner to `tier_id` (promotion or demotion).
 pub async fn change_partner_tier(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     partner_id: i64,
     tier_id: i64,
@@ -403,6 +401,6 @@ pub async fn metrics(
 }
 
 /// Resolves a tier for `node(id:)`: tiers are public to every signed-in user.
-pub async fn find(db: &DatabaseConnection, id: i64) -> AppResult<Option<tier::Model>> {
+pub async fn find(db: &Db, id: i64) -> AppResult<Option<tier::Model>> {
     Ok(tier::Entity::find_by_id(id).one(db).await?)
 }

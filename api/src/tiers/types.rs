@@ -2,11 +2,12 @@ use async_graphql::{Context, Enum, InputObject, Object, ResultExt, SimpleObject,
 use chrono::{DateTime, Utc};
 use entity::tier;
 use rust_decimal::Decimal;
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{EntityTrait, QueryOrder};
 
 use super::rules::{self, Criterion, DEFAULT_PROTECTION_DAYS};
 use super::service::{self, TierFields};
 use crate::auth::{actor, Role, RoleGuard};
+use crate::db::Db;
 use crate::money::{Money, MoneyInput};
 use crate::partners::{self, Partner, PartnerPayload};
 use crate::relay::{
@@ -131,7 +132,7 @@ fn as_decimal(criterion: Criterion, value: i64, currency: &str) -> Decimal {
 
 /// The progress of `partner` towards the tier above it.
 pub async fn partner_progress(
-    db: &DatabaseConnection,
+    db: &Db,
     partner: &entity::partner::Model,
 ) -> crate::error::AppResult<TierProgress> {
     let tiers = service::all_tiers(db).await?;
@@ -279,7 +280,7 @@ impl TierQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<Tier>> {
         actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select = tier::Entity::find()
             .order_by_asc(tier::Column::Rank)
             .order_by_asc(tier::Column::Id);
@@ -300,7 +301,7 @@ impl TierMutation {
         ctx: &Context<'_>,
         input: CreateTierInput,
     ) -> async_graphql::Result<TierPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let fields = fields(
             Some(input.name),
             Some(input.rank),
@@ -319,7 +320,7 @@ impl TierMutation {
         ctx: &Context<'_>,
         input: UpdateTierInput,
     ) -> async_graphql::Result<TierPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let Some(id) = local_id(&input.id, NODE_KIND) else {
             return Ok(TierPayload {
                 tier: None,
@@ -351,7 +352,7 @@ impl TierMutation {
         input: ChangePartnerTierInput,
     ) -> async_graphql::Result<PartnerPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let (Some(partner_id), Some(tier_id)) = (
             local_id(&input.partner_id, partners::NODE_KIND),
             local_id(&input.tier_id, NODE_KIND),

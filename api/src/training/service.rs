@@ -8,19 +8,20 @@ use entity::{
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait,
 };
 
 use super::rules::award;
 use super::types::Certification;
 use crate::auth::Actor;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::partners::policy::{can_manage_program, scope};
 use crate::relay::{paginate, PageArgs, RelayConnection, UserError, UserErrorCode};
 
 pub async fn create_course(
-    db: &DatabaseConnection,
+    db: &Db,
     title: String,
     description: Option<String>,
     duration: Option<i32>,
@@ -65,7 +66,7 @@ pub async fn create_course(
 }
 
 pub async fn create_program(
-    db: &DatabaseConnection,
+    db: &Db,
     name: String,
     description: Option<String>,
     validity_months: i32,
@@ -162,7 +163,7 @@ pub fn can_record_for(actor: &Actor, target: &user::Model) -> bool {
 /// Records that `user_id` completed `course_id` and awards every certification that
 /// completes. Returns the user's certifications touched by it.
 pub async fn record_completion(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     target: &user::Model,
     course_id: i64,
@@ -316,7 +317,7 @@ async fn certification_for(
 }
 
 pub async fn user_certifications(
-    db: &DatabaseConnection,
+    db: &Db,
     user_id: i64,
     args: &PageArgs,
 ) -> AppResult<RelayConnection<Certification>> {
@@ -335,7 +336,7 @@ pub async fn user_certifications(
 /// Certifications the caller may see: all for vendor staff, else those of users in the
 /// partner organisations it can see.
 pub async fn visible_certifications(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     partner_id: Option<i64>,
     args: &PageArgs,
@@ -363,7 +364,7 @@ pub async fn visible_certifications(
 }
 
 pub async fn find_visible_certification(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: i64,
 ) -> AppResult<Option<certification::Model>> {

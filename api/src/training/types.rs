@@ -5,11 +5,12 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use entity::{certification, certification_program, course, user};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 
 use super::rules::{self, completed_count};
 use super::service;
 use crate::auth::{actor, Role, RoleGuard};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::{load_group, load_one, CompletionsByUser, CoursesByProgram};
 use crate::relay::{
@@ -180,7 +181,7 @@ impl TrainingQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<Course>> {
         actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         paginate(
             db,
             course::Entity::find(),
@@ -203,7 +204,7 @@ impl TrainingQuery {
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<CertificationProgram>> {
         actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let select = certification_program::Entity::find();
         paginate(
             db,
@@ -228,7 +229,7 @@ impl TrainingQuery {
         partner_id: Option<ID>,
     ) -> async_graphql::Result<RelayConnection<Certification>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let partner_id =
             partner_id.map(|id| local_id(&id, crate::partners::NODE_KIND).unwrap_or(-1));
         service::visible_certifications(
@@ -297,7 +298,7 @@ impl TrainingMutation {
         ctx: &Context<'_>,
         input: CreateCourseInput,
     ) -> async_graphql::Result<CoursePayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         Ok(
             match service::create_course(db, input.title, input.description, input.duration_minutes)
                 .await
@@ -321,7 +322,7 @@ impl TrainingMutation {
         ctx: &Context<'_>,
         input: CreateCertificationProgramInput,
     ) -> async_graphql::Result<CertificationProgramPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let course_ids = input
             .required_course_ids
             .iter()
@@ -359,7 +360,7 @@ impl TrainingMutation {
         input: RecordCourseCompletionInput,
     ) -> async_graphql::Result<RecordCourseCompletionPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let target = match local_id(&input.user_id, crate::users::NODE_KIND) {
             Some(id) => crate::users::service::find_visible(db, &actor, id)
                 .await
@@ -394,15 +395,12 @@ impl TrainingMutation {
     }
 }
 
-pub async fn find_course(
-    db: &DatabaseConnection,
-    id: i64,
-) -> crate::error::AppResult<Option<course::Model>> {
+pub async fn find_course(db: &Db, id: i64) -> crate::error::AppResult<Option<course::Model>> {
     Ok(course::Entity::find_by_id(id).one(db).await?)
 }
 
 pub async fn find_program(
-    db: &DatabaseConnection,
+    db: &Db,
     id: i64,
 ) -> crate::error::AppResult<Option<certification_program::Model>> {
     Ok(certification_program::Entity::find_by_id(id)

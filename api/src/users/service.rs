@@ -2,14 +2,14 @@ use chrono::Utc;
 use entity::enums::Role;
 use entity::{partner, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
 use super::policy::can_read_user;
 use crate::auth::password::{hash_password, password_problem};
 use crate::auth::service::{normalize_email, revoke_user_sessions};
 use crate::auth::Actor;
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::relay::{UserError, UserErrorCode};
 
@@ -131,11 +131,7 @@ pub async fn create_user(
 }
 
 /// Turns a user's access off (`active: false`, ending every session at once) or back on.
-pub async fn set_active(
-    db: &DatabaseConnection,
-    target: user::Model,
-    active: bool,
-) -> AppResult<user::Model> {
+pub async fn set_active(db: &Db, target: user::Model, active: bool) -> AppResult<user::Model> {
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let mut model: user::ActiveModel = target.into();

@@ -2,11 +2,12 @@ use async_graphql::ResultExt;
 use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{partner, user};
-use sea_orm::DatabaseConnection;
+
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{policy as user_policy, service};
 use crate::auth::actor;
+use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::load_one;
 use crate::partners::{policy, Partner};
@@ -58,7 +59,7 @@ impl User {
         partner_id: i64,
     ) -> async_graphql::Result<bool> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         Ok(actor.user_id == self.model.id
             || policy::scope(db, &actor).await.extend()?.allows(partner_id))
     }
@@ -125,7 +126,7 @@ impl User {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<RelayConnection<crate::training::Certification>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         crate::training::service::user_certifications(
             db,
             self.model.id,
@@ -195,7 +196,7 @@ impl UserQuery {
         partner_id: Option<ID>,
     ) -> async_graphql::Result<RelayConnection<User>> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let mut select = user::Entity::find();
         if !actor.is_vendor_staff() {
             let scope = policy::scope(db, &actor).await.extend()?;
@@ -233,7 +234,7 @@ impl UserMutation {
         active: bool,
     ) -> async_graphql::Result<UserPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let target = match local_id(id, NODE_KIND) {
             Some(id) => service::find_visible(db, &actor, id).await.extend()?,
             None => None,
@@ -271,7 +272,7 @@ impl UserMutation {
         input: CreateUserInput,
     ) -> async_graphql::Result<UserPayload> {
         let actor = actor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = ctx.data::<Db>()?;
         let role: entity::enums::Role = input.role.into();
         let partner_id = input
             .partner_id
