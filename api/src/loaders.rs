@@ -529,6 +529,36 @@ where
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
+/// Partners with their tiers, read in one statement (a list that shows both) and put in the
+/// request's partner and tier loaders.
+pub async fn prefetch_partners_with_tiers(
+    ctx: &Context<'_>,
+    ids: &[i64],
+) -> async_graphql::Result<()> {
+    use entity::{partner, tier};
+    let tier_of: sea_orm::RelationDef = partner::Entity::belongs_to(tier::Entity)
+        .from(partner::Column::TierId)
+        .to(tier::Column::Id)
+        .into();
+    let rows = partner::Entity::find()
+        .select_also(tier::Entity)
+        .join(sea_orm::JoinType::LeftJoin, tier_of)
+        .filter(partner::Column::Id.is_in(ids.iter().copied()))
+        .all(ctx.data::<Db>()?)
+        .await
+        .map_err(|e| AppError::from(e).extend())?;
+    let tiers = rows.iter().filter_map(|(_, tier)| tier.clone());
+    loader::<i64, ByIdLoader<tier::Entity>>(ctx)
+        .await?
+        .feed_many(tiers.map(|tier| (tier.id, tier)))
+        .await;
+    loader::<i64, ByIdLoader<partner::Entity>>(ctx)
+        .await?
+        .feed_many(rows.into_iter().map(|(partner, _)| (partner.id, partner)))
+        .await;
+    Ok(())
+}
+
 /// Loads every group of `G` under `parents` in one batch (see the module docs).
 pub async fn prefetch_groups<G: Grouping>(
     ctx: &Context<'_>,

@@ -20,8 +20,9 @@ use crate::auth::{actor, Actor, Role, RoleGuard};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::{
-    distinct, load_group, load_many, load_one, loader, prefetch_groups, CommentsByRegistration,
-    DomainsByAccount, HistoryByRegistration, RegistrationProducts,
+    distinct, load_group, load_many, load_one, loader, prefetch_groups,
+    prefetch_partners_with_tiers, CommentsByRegistration, DomainsByAccount, HistoryByRegistration,
+    RegistrationProducts,
 };
 use crate::money::{Money, MoneyInput};
 use crate::partners::Partner;
@@ -395,13 +396,11 @@ async fn prefetch(
     let rows: Vec<&deal_registration::Model> = page.edges.iter().map(|e| &e.node.0).collect();
     let ids = distinct(rows.iter().map(|r| r.id));
     let partners = async {
-        if node.field("partner").exists() {
-            let partners = distinct(rows.iter().map(|r| r.partner_id));
-            let found = load_many::<entity::partner::Entity>(ctx, &partners).await?;
-            if node.field("partner").field("tier").exists() {
-                let tiers = distinct(found.iter().filter_map(|p| p.tier_id));
-                load_many::<entity::tier::Entity>(ctx, &tiers).await?;
-            }
+        let partners = distinct(rows.iter().map(|r| r.partner_id));
+        if node.field("partner").field("tier").exists() {
+            prefetch_partners_with_tiers(ctx, &partners).await?;
+        } else if node.field("partner").exists() {
+            load_many::<entity::partner::Entity>(ctx, &partners).await?;
         }
         Ok::<_, async_graphql::Error>(())
     };
