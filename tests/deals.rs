@@ -1176,3 +1176,110 @@ async fn a_partner_pages_through_its_registrations_newest_first_both_ways() {
     }
     assert_eq!(backward, everything);
 }
+
+/// The sum of a caller's registration totals by status: each counted from the rows.
+async fn totals_by_status(app: &TestApp, email: &str) -> i64 {
+    let statuses = app
+        .gql_as(
+            email,
+            "{ __type(name: \"DealStatus\") { enumValues { name } } }",
+            json!({}),
+        )
+        .await;
+    let mut total = 0;
+    for status in statuses["data"]["__type"]["enumValues"].as_array().unwrap() {
+        let counted = app
+            .gql_as(
+                email,
+                "query($s: DealStatus!) { dealRegistrations(filter: { status: $s }) { totalCount } }",
+                json!({ "s": status["name"] }),
+            )
+            .await;
+        total += counted["data"]["dealRegistrations"]["totalCount"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{counted}"));
+    }
+    total
+}
+
+#[tokio::test]
+async fn a_partners_kept_registration_count_agrees_with_its_rows() {
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    for (email, customer, domain) in [
+        (
+            ALICE_NORTHWIND,
+            "Counted Widgets",
+            "counted-widgets.example",
+        ),
+        (BOB_TIERTWO, "Tier Two Counted", "tier-two-counted.example"),
+    ] {
+        let before = count(&app, email).await;
+        let made = register(&app, email, deal(customer, domain, &[&cloud], None)).await;
+        assert!(made["dealRegistration"]["id"].is_string(), "{made}");
+        assert_eq!(count(&app, email).await, before + 1, "{email}");
+    }
+    // The unfiltered total comes from the counts the database keeps; the totals by status
+    // count rows. A distributor's total includes its tier-two partner's registrations.
+    for email in [ALICE_NORTHWIND, DAVE_SUMMIT, BOB_TIERTWO] {
+        let total = count(&app, email).await;
+        assert!(total > 0, "{email}");
+        assert_eq!(total, totals_by_status(&app, email).await, "{email}");
+    }
+    assert!(count(&app, DAVE_SUMMIT).await > count(&app, BOB_TIERTWO).await);
+}
+
+#[tokio::test]
+async fn the_kept_counts_follow_registrations_moved_or_deleted_in_the_database() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::demo().await;
+    let backend = app.db.get_database_backend();
+    let rows = |sql: &str| {
+        let statement = Statement::from_string(backend, sql.to_owned());
+        let db = app.db.clone();
+        async move {
+            db.query_all(statement)
+                .await
+                .expect("query")
+                .iter()
+                .map(|row| {
+                    (
+                        row.try_get::<i64>("", "partner_id").expect("partner_id"),
+                        row.try_get::<i64>("", "n").expect("n"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let free = rows(
+        "SELECT id AS n, partner_id FROM deal_registrations \
+         WHERE id NOT IN (SELECT registration_id FROM incentive_awards) ORDER BY id LIMIT 2",
+    )
+    .await;
+    let [(from, moved), (_, deleted)] = free[..] else {
+        panic!("two registrations without awards: {free:?}");
+    };
+    let others = rows(&format!(
+        "SELECT id AS partner_id, id AS n FROM partners WHERE id <> {from} ORDER BY id LIMIT 1"
+    ))
+    .await;
+    let to = others[0].0;
+    for change in [
+        format!("UPDATE deal_registrations SET partner_id = {to} WHERE id = {moved}"),
+        format!("DELETE FROM deal_registrations WHERE id = {deleted}"),
+    ] {
+        app.db.execute_unprepared(&change).await.expect("change");
+    }
+    let kept = rows(
+        "SELECT partner_id, CAST(SUM(registrations) AS BIGINT) AS n \
+         FROM partner_registration_counts GROUP BY partner_id \
+         HAVING SUM(registrations) <> 0 ORDER BY partner_id",
+    )
+    .await;
+    let counted = rows(
+        "SELECT partner_id, COUNT(*) AS n FROM deal_registrations \
+         GROUP BY partner_id ORDER BY partner_id",
+    )
+    .await;
+    assert_eq!(kept, counted);
+}

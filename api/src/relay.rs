@@ -125,6 +125,18 @@ pub struct ConnectionFields {
     count: Arc<dyn Fn() -> CountFuture + Send + Sync>,
 }
 
+impl ConnectionFields {
+    /// A `totalCount` that `count` answers when a client asks for it.
+    pub fn counted_by<F>(count: F) -> Self
+    where
+        F: Fn() -> CountFuture + Send + Sync + 'static,
+    {
+        ConnectionFields {
+            count: Arc::new(count),
+        }
+    }
+}
+
 #[Object]
 impl ConnectionFields {
     /// How many items the whole list holds, across all pages.

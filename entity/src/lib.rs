@@ -34,6 +34,7 @@ pub mod onboarding_item;
 pub mod onboarding_template_item;
 pub mod partner;
 pub mod partner_domain;
+pub mod partner_registration_count;
 pub mod partner_status_history;
 pub mod partner_tier_history;
 pub mod partner_vertical;

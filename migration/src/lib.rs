@@ -13,6 +13,7 @@ mod m20261122_000007_lookup_indexes;
 mod m20261122_000008_review_lanes;
 mod m20261122_000009_won_revenue_index;
 mod m20261122_000010_active_key_indexes;
+mod m20261130_000011_registration_counts;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_review_lanes::Migration),
             Box::new(m20261122_000009_won_revenue_index::Migration),
             Box::new(m20261122_000010_active_key_indexes::Migration),
+            Box::new(m20261130_000011_registration_counts::Migration),
         ]
     }
 }

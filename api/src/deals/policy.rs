@@ -12,7 +12,7 @@ use sea_orm::{
 use super::workflow::Side;
 use crate::auth::Actor;
 use crate::error::AppResult;
-use crate::partners::policy::scope;
+use crate::partners::policy::{scope, PartnerScope};
 
 pub async fn visible_select(
     db: &impl ConnectionTrait,
@@ -25,6 +25,18 @@ pub async fn visible_select(
             .await?
             .restrict(select, deal_registration::Column::PartnerId),
         Role::DirectRep => select.filter(touches_accounts_of(actor.user_id)),
+    })
+}
+
+/// The partners whose registrations are all the caller sees, when what it sees is decided
+/// by partner alone (partner users); `None` for the other roles.
+pub async fn visible_partners<'a>(
+    db: &impl ConnectionTrait,
+    actor: &'a Actor,
+) -> AppResult<Option<&'a PartnerScope>> {
+    Ok(match actor.role {
+        Role::Partner => Some(scope(db, actor).await?),
+        Role::ChannelManager | Role::DirectRep => None,
     })
 }
 

@@ -1,3 +1,4 @@
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_graphql::{
@@ -25,10 +26,11 @@ use crate::loaders::{
     RegistrationProducts,
 };
 use crate::money::{Money, MoneyInput};
+use crate::partners::policy::PartnerScope;
 use crate::partners::Partner;
 use crate::relay::{
     global_id, local_id, paginate, paginate_loaded, paginate_newest_first, paginate_ordered,
-    PageArgs, RelayConnection, UserError, UserErrorCode,
+    ConnectionFields, PageArgs, RelayConnection, UserError, UserErrorCode,
 };
 use crate::users::User;
 
@@ -386,6 +388,18 @@ impl DealRegistration {
     }
 }
 
+/// A `totalCount` of every registration of `partners`, from the counts the database keeps
+/// instead of counting the rows.
+fn held_by(db: &Db, partners: &BTreeSet<i64>) -> ConnectionFields {
+    let db = db.clone();
+    let partners: Vec<i64> = partners.iter().copied().collect();
+    ConnectionFields::counted_by(move || {
+        let db = db.clone();
+        let partners = partners.clone();
+        Box::pin(async move { service::registrations_held(&db, &partners).await })
+    })
+}
+
 /// Loads, one batch per kind, what the selected nested fields of a page of registrations
 /// read (partner and tier, products, conflicts, history, comments): see `crate::loaders`.
 async fn prefetch(
@@ -464,11 +478,12 @@ impl DealQuery {
         let actor = actor(ctx)?;
         let db = ctx.data::<Db>()?;
         let mut select = policy::visible_select(db, &actor).await.extend()?;
-        if let Some(status) = filter.unwrap_or_default().status {
+        let status = filter.unwrap_or_default().status;
+        if let Some(status) = status {
             select =
                 select.filter(deal_registration::Column::Status.eq(StoredStatus::from(status)));
         }
-        let page = paginate_newest_first(
+        let mut page = paginate_newest_first(
             db,
             select,
             deal_registration::Column::Id,
@@ -477,6 +492,13 @@ impl DealQuery {
         )
         .await
         .extend()?;
+        if status.is_none() {
+            if let Some(PartnerScope::Only(partners)) =
+                policy::visible_partners(db, &actor).await.extend()?
+            {
+                page.additional_fields = held_by(db, partners);
+            }
+        }
         prefetch(ctx, &page).await?;
         Ok(page)
     }
