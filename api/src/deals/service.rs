@@ -1363,7 +1363,8 @@ pub async fn registrations_held(db: &impl ConnectionTrait, partners: &[i64]) -> 
         counted::Entity::find().filter(counted::Column::PartnerId.is_in(partners.iter().copied()));
     // An integer sum, read the way money's minor units are.
     let total = crate::db::sum_minor(db, select, counted::Column::Registrations).await?;
-    Ok(u64::try_from(total).unwrap_or(0))
+    u64::try_from(total)
+        .map_err(|_| AppError::internal(format!("a registration count of {total} was kept")))
 }
 
 /// Runs `expire_lapsed` every `period` until the process ends.
