@@ -231,9 +231,7 @@ where
     } else {
         (page.after.is_some(), has_more)
     };
-    let fields = ConnectionFields {
-        count: Arc::new(move || Box::pin(async move { Ok(total) })),
-    };
+    let fields = ConnectionFields::counted_by(move || Box::pin(async move { Ok(total) }));
     let mut connection = Connection::with_additional_fields(has_previous, has_next, fields);
     connection.edges.extend(
         window
@@ -263,13 +261,11 @@ where
 {
     let count_select = select.clone();
     let count_db = db.clone();
-    ConnectionFields {
-        count: Arc::new(move || {
-            let select = count_select.clone();
-            let db = count_db.clone();
-            Box::pin(async move { Ok(select.count(&db).await?) })
-        }),
-    }
+    ConnectionFields::counted_by(move || {
+        let select = count_select.clone();
+        let db = count_db.clone();
+        Box::pin(async move { Ok(select.count(&db).await?) })
+    })
 }
 
 /// Pages through a list in an order other than `id` (ranked lists, queues): cursors are

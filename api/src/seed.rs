@@ -742,6 +742,7 @@ async fn seed_content(
         Kind::Training,
     ];
     let progress = bar(options, "content", options.contents as u64);
+    let handle = Db::direct(db.clone());
     for i in 0..options.contents {
         let topic = CONTENT_TOPICS.choose(rng).copied().unwrap_or("playbook");
         let vertical = VERTICALS.choose(rng).copied().unwrap_or("RETAIL");
@@ -773,7 +774,7 @@ async fn seed_content(
             )),
             ..Default::default()
         };
-        content::create(&Db::direct(db.clone()), &manager, fields)
+        content::create(&handle, &manager, fields)
             .await?
             .map_err(|e| AppError::internal(format!("seed content: {}", e[0].message)))?;
         progress.inc(1);
