@@ -1,13 +1,12 @@
 //! `Db`: what the request paths run their statements on.
 //!
-//! On PostgreSQL it is the pool. On SQLite, statements outside a transaction run on
-//! connections this process keeps to itself (`Readers`) instead of sqlx's pool: sqlx hands a
-//! pooled connection back through a spawned task that pings it first (one more hand-off
-//! to the connection's thread and back, per statement), and on SQLite that is a large
-//! share of a small statement's cost: a rebate statement (three statements) ran 20-37%
-//! faster on these connections, alternating with the pool on the reference machine (the
-//! heavier reads, whose statements cost more than the hand-off, within noise). On
-//! PostgreSQL, leaving out the ping measured within noise, so PostgreSQL keeps the pool.
+//! Statements outside a transaction run on connections this process keeps to itself
+//! (`Readers`) instead of sqlx's pool: sqlx hands a pooled connection back through a spawned
+//! task that pings it first, one more hand-off per statement and, on PostgreSQL, one more
+//! round trip that wakes the database's backend too. On SQLite a rebate statement (three
+//! statements) ran 20-37% faster on these connections, alternating with the pool on the
+//! reference machine. On PostgreSQL a profile of the content search under load had 9% of
+//! the server's CPU in that ping (see the README's Performance section for the measurement).
 //! Transactions keep their own paths (`begin_write`: SQLite's writer, PostgreSQL's pool).
 
 use std::sync::atomic::Ordering;
@@ -15,8 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sea_orm::sea_query::Values;
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sea_orm::sqlx::{self, ConnectOptions as _, Executor as _};
+use sea_orm::sqlx::postgres::PgConnection;
+use sea_orm::sqlx::sqlite::SqliteConnection;
+use sea_orm::sqlx::{self, ConnectOptions as _, Connection, Executor as _, IntoArguments};
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
     RuntimeErr, Statement,
@@ -26,7 +26,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{count_statements, StatementCounter, WriteTxn, Writer};
 
-/// The request paths' database: the pool, and on SQLite this process's reading connections.
+/// The request paths' database: the pool (transactions) and this process's reading
+/// connections (everything else).
 #[derive(Clone)]
 pub struct Db {
     pool: DatabaseConnection,
@@ -34,19 +35,32 @@ pub struct Db {
     statements: StatementCounter,
 }
 
+/// Reading connections of the pool's backend, opened with the pool's own options.
+enum Readers {
+    Sqlite(Connections<SqliteConnection>),
+    Postgres(Connections<PgConnection>),
+}
+
+impl Readers {
+    fn of(pool: &DatabaseConnection) -> Option<Readers> {
+        match pool.get_database_backend() {
+            DbBackend::Sqlite => Some(Readers::Sqlite(Connections::like(
+                pool.get_sqlite_connection_pool(),
+            ))),
+            DbBackend::Postgres => Some(Readers::Postgres(Connections::like(
+                pool.get_postgres_connection_pool(),
+            ))),
+            DbBackend::MySql => None,
+        }
+    }
+}
+
 impl Db {
-    /// The server's handle on `pool`: counts its statements; on SQLite, reads outside
-    /// transactions on connections of its own (as many as the pool may open).
+    /// The server's handle on `pool`: counts its statements and reads outside transactions
+    /// on connections of its own (as many as the pool may open).
     pub fn serving(mut pool: DatabaseConnection) -> Db {
         let statements = count_statements(&mut pool);
-        let readers = (pool.get_database_backend() == DbBackend::Sqlite).then(|| {
-            let sqlx_pool = pool.get_sqlite_connection_pool();
-            Arc::new(Readers::new(
-                (*sqlx_pool.connect_options()).clone(),
-                sqlx_pool.options().get_max_connections() as usize,
-                sqlx_pool.options().get_acquire_timeout(),
-            ))
-        });
+        let readers = Readers::of(&pool).map(Arc::new);
         Db {
             pool,
             readers,
@@ -75,6 +89,29 @@ impl Db {
     }
 }
 
+/// Runs `$run` with `$connection` bound to a leased reading connection of either backend,
+/// counting the statement `$sql`; `$run` gives a `Result<_, sqlx::Error>` of sea-orm types.
+macro_rules! on_reader {
+    ($db:expr, $readers:expr, $sql:expr, |$connection:ident| $run:expr) => {
+        match $readers {
+            Readers::Sqlite(connections) => {
+                on_reader!(@leased connections, $db, $sql, |$connection| $run)
+            }
+            Readers::Postgres(connections) => {
+                on_reader!(@leased connections, $db, $sql, |$connection| $run)
+            }
+        }
+    };
+    (@leased $connections:expr, $db:expr, $sql:expr, |$connection:ident| $run:expr) => {{
+        let mut lease = $connections.lease().await?;
+        $db.statements.count($sql);
+        let $connection = lease.connection();
+        let done = $run;
+        lease.finished(done.as_ref().err());
+        done
+    }};
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for Db {
     fn get_database_backend(&self) -> DbBackend {
@@ -85,48 +122,44 @@ impl ConnectionTrait for Db {
         let Some(readers) = &self.readers else {
             return self.pool.execute(stmt).await;
         };
-        let mut lease = readers.lease().await?;
-        self.statements.count(&stmt.sql);
-        let done = bound(&stmt).execute(lease.connection()).await;
-        lease.finished();
-        done.map(ExecResult::from)
-            .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e)))
+        on_reader!(self, readers.as_ref(), &stmt.sql, |connection| bound(&stmt)
+            .execute(connection)
+            .await
+            .map(ExecResult::from))
+        .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e)))
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         let Some(readers) = &self.readers else {
             return self.pool.execute_unprepared(sql).await;
         };
-        let mut lease = readers.lease().await?;
-        self.statements.count(sql);
-        let done = lease.connection().execute(sql).await;
-        lease.finished();
-        done.map(ExecResult::from)
-            .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e)))
+        on_reader!(self, readers.as_ref(), sql, |connection| connection
+            .execute(sql)
+            .await
+            .map(ExecResult::from))
+        .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e)))
     }
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let Some(readers) = &self.readers else {
             return self.pool.query_one(stmt).await;
         };
-        let mut lease = readers.lease().await?;
-        self.statements.count(&stmt.sql);
-        let row = bound(&stmt).fetch_optional(lease.connection()).await;
-        lease.finished();
-        row.map(|row| row.map(QueryResult::from))
-            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
+        on_reader!(self, readers.as_ref(), &stmt.sql, |connection| bound(&stmt)
+            .fetch_optional(connection)
+            .await
+            .map(|row| row.map(QueryResult::from)))
+        .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let Some(readers) = &self.readers else {
             return self.pool.query_all(stmt).await;
         };
-        let mut lease = readers.lease().await?;
-        self.statements.count(&stmt.sql);
-        let rows = bound(&stmt).fetch_all(lease.connection()).await;
-        lease.finished();
-        rows.map(|rows| rows.into_iter().map(QueryResult::from).collect())
-            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
+        on_reader!(self, readers.as_ref(), &stmt.sql, |connection| bound(&stmt)
+            .fetch_all(connection)
+            .await
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect()))
+        .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
     }
 }
 
@@ -138,27 +171,26 @@ impl Writer for Db {
 }
 
 /// `stmt` with its values bound, as sea-orm binds them.
-fn bound(stmt: &Statement) -> sqlx::query::Query<'_, sqlx::Sqlite, SqlxValues> {
+fn bound<'q, DB: sqlx::Database>(stmt: &'q Statement) -> sqlx::query::Query<'q, DB, SqlxValues>
+where
+    SqlxValues: IntoArguments<'q, DB>,
+{
     let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
     sqlx::query_with(&stmt.sql, SqlxValues(values))
 }
 
-/// SQLite connections for statements outside transactions, kept open and handed out one
-/// statement at a time, newest returned first (its page cache is the warmest).
-pub(crate) struct Readers {
-    options: SqliteConnectOptions,
+/// Connections for statements outside transactions, kept open and handed out one statement
+/// at a time, newest returned first (on SQLite its page cache is the warmest).
+pub(crate) struct Connections<C: Connection> {
+    options: C::Options,
     permits: Semaphore,
-    idle: Mutex<Vec<SqliteConnection>>,
+    idle: Mutex<Vec<C>>,
     acquire_timeout: Duration,
 }
 
-impl Readers {
-    pub(crate) fn new(
-        options: SqliteConnectOptions,
-        max: usize,
-        acquire_timeout: Duration,
-    ) -> Self {
-        Readers {
+impl<C: Connection> Connections<C> {
+    pub(crate) fn new(options: C::Options, max: usize, acquire_timeout: Duration) -> Self {
+        Connections {
             options,
             permits: Semaphore::new(max.max(1)),
             idle: Mutex::new(Vec::new()),
@@ -168,7 +200,7 @@ impl Readers {
 
     /// A connection for one statement: an idle one, or a new one while fewer than the
     /// maximum are open; otherwise waits for one (up to the pool's acquire timeout).
-    pub(crate) async fn lease(&self) -> Result<Lease<'_>, DbErr> {
+    pub(crate) async fn lease(&self) -> Result<Lease<'_, C>, DbErr> {
         let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
@@ -187,11 +219,23 @@ impl Readers {
                 .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e)))?,
         };
         Ok(Lease {
-            readers: self,
+            connections: self,
             connection: Some(connection),
-            finished: false,
+            reusable: false,
             _permit: permit,
         })
+    }
+
+    /// As many connections as `pool` may open, opened with its options.
+    fn like<DB>(pool: &sqlx::Pool<DB>) -> Self
+    where
+        DB: sqlx::Database<Connection = C>,
+    {
+        Connections::new(
+            (*pool.connect_options()).clone(),
+            pool.options().get_max_connections() as usize,
+            pool.options().get_acquire_timeout(),
+        )
     }
 
     #[cfg(test)]
@@ -204,33 +248,35 @@ impl Readers {
 }
 
 /// One statement's connection. It goes back to the idle ones only if the statement ran to
-/// its end; a statement abandoned halfway (its request cancelled) may have left the
-/// connection mid-result, so that connection is closed instead.
-pub(crate) struct Lease<'a> {
-    readers: &'a Readers,
-    connection: Option<SqliteConnection>,
-    finished: bool,
+/// its end and the connection is known to be sound: a statement abandoned halfway (its
+/// request cancelled) may have left it mid-result, and a failure other than the database
+/// refusing the statement (an I/O error, a protocol error) may mean it is broken. Such a
+/// connection is closed instead and a new one opens in its place when needed.
+pub(crate) struct Lease<'a, C: Connection> {
+    connections: &'a Connections<C>,
+    connection: Option<C>,
+    reusable: bool,
     _permit: SemaphorePermit<'a>,
 }
 
-impl Lease<'_> {
-    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
+impl<C: Connection> Lease<'_, C> {
+    pub(crate) fn connection(&mut self) -> &mut C {
         self.connection
             .as_mut()
             .expect("a lease holds its connection until dropped")
     }
 
-    /// The statement ran to its end (with or without an error).
-    pub(crate) fn finished(&mut self) {
-        self.finished = true;
+    /// The statement ran to its end, with `error` if it failed.
+    pub(crate) fn finished(&mut self, error: Option<&sqlx::Error>) {
+        self.reusable = matches!(error, None | Some(sqlx::Error::Database(_)));
     }
 }
 
-impl Drop for Lease<'_> {
+impl<C: Connection> Drop for Lease<'_, C> {
     fn drop(&mut self) {
         if let Some(connection) = self.connection.take() {
-            if self.finished {
-                self.readers
+            if self.reusable {
+                self.connections
                     .idle
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -250,11 +296,12 @@ impl StatementCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
     use std::str::FromStr;
 
-    fn readers(max: usize) -> Readers {
+    fn readers(max: usize) -> Connections<SqliteConnection> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:").expect("options");
-        Readers::new(options, max, Duration::from_millis(50))
+        Connections::new(options, max, Duration::from_millis(50))
     }
 
     #[tokio::test]
@@ -266,12 +313,39 @@ mod tests {
             .execute("SELECT 1")
             .await
             .expect("select");
-        lease.finished();
+        lease.finished(None);
         drop(lease);
         assert_eq!(readers.idle_count(), 1);
         let lease = readers.lease().await.expect("second lease");
         assert_eq!(readers.idle_count(), 0, "the idle connection was taken");
         drop(lease);
+    }
+
+    #[tokio::test]
+    async fn a_statement_the_database_refused_keeps_its_connection() {
+        let readers = readers(1);
+        let mut lease = readers.lease().await.expect("lease");
+        let refused = lease.connection().execute("SELEC 1").await;
+        assert!(
+            matches!(refused, Err(sqlx::Error::Database(_))),
+            "{refused:?}"
+        );
+        lease.finished(refused.as_ref().err());
+        drop(lease);
+        assert_eq!(readers.idle_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_statement_failed_otherwise_is_closed() {
+        let readers = readers(1);
+        let mut lease = readers.lease().await.expect("lease");
+        lease.finished(Some(&sqlx::Error::Io(std::io::Error::other("reset"))));
+        drop(lease);
+        assert_eq!(readers.idle_count(), 0);
+        readers
+            .lease()
+            .await
+            .expect("a new connection in its place");
     }
 
     #[tokio::test]

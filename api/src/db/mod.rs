@@ -64,7 +64,11 @@ pub async fn connect(url: &str, search_path: Option<&str>) -> Result<DatabaseCon
         options.max_connections(connections(postgres_pool_size())?);
     }
     if let Some(path) = search_path {
-        options.set_schema_search_path(path.to_owned());
+        // A startup parameter of every connection opened with the pool's options, the
+        // server's own reading connections (`Db`) included; sea-orm's own setting would
+        // only run on the pool's connections.
+        let path = path.to_owned();
+        options.map_sqlx_postgres_opts(move |o| o.options([("search_path", path.as_str())]));
     }
     let db = Database::connect(options).await?;
     Ok(db)
