@@ -698,12 +698,12 @@ struct Candidate {
     submitted_at: Option<DateTime<Utc>>,
 }
 
-/// A candidate joined with one of its products (none when it has none).
+/// A candidate with its products' ids, comma-separated (none when it has none).
 #[derive(Debug, FromQueryResult)]
-struct CandidateProduct {
+struct CandidateProducts {
     #[sea_orm(nested)]
     candidate: Candidate,
-    product_id: Option<i64>,
+    product_ids: Option<String>,
 }
 
 /// `status IN ('SUBMITTED', …)` over `ACTIVE`, the statuses written into the SQL rather
@@ -780,13 +780,12 @@ async fn candidate_registrations(
     tokens: &[String],
     roots: &[String],
     also: &[i64],
-) -> AppResult<(Vec<Candidate>, HashMap<i64, Vec<i64>>)> {
+) -> AppResult<(Vec<Candidate>, ProductsOf)> {
     use deal_registration::Column as C;
-    use deal_registration_product::Column as P;
     let (candidate, registrations) = (Alias::new("candidate"), deal_registration::Entity);
-    let products = deal_registration_product::Entity;
     let mut query = Query::select();
-    if db.get_database_backend() == DbBackend::Sqlite {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Sqlite {
         let ids = candidate_lookups(&[C::Id], UnionType::Distinct, tokens, roots, also);
         query
             .columns(CANDIDATE_COLUMNS.map(|column| (registrations, column)))
@@ -794,37 +793,53 @@ async fn candidate_registrations(
             .inner_join(
                 registrations,
                 Expr::col((registrations, C::Id)).equals((candidate, C::Id)),
-            )
-            .left_join(
-                products,
-                Expr::col((products, P::RegistrationId)).equals((registrations, C::Id)),
             );
     } else {
         let rows = candidate_lookups(&CANDIDATE_COLUMNS, UnionType::All, tokens, roots, also);
         query
             .column((candidate.clone(), Asterisk))
-            .from_subquery(rows, candidate.clone())
-            .left_join(
-                products,
-                Expr::col((products, P::RegistrationId)).equals((candidate, C::Id)),
-            );
+            .from_subquery(rows, candidate.clone());
     }
-    query.column((products, P::ProductId));
-    let rows = CandidateProduct::find_by_statement(db.get_database_backend().build(&query))
+    query.expr_as(products_listed(backend), Alias::new("product_ids"));
+    let rows = CandidateProducts::find_by_statement(backend.build(&query))
         .all(db)
         .await?;
-    Ok(group_candidates(rows))
+    group_candidates(rows)
 }
+
+/// The candidate's product ids as one text (`1,5,9`): a candidate is one row however many
+/// products it has, instead of one row per product each repeating its names and domains
+/// (the rows the review queue's conflicts decoded were mostly such repeats).
+fn products_listed(backend: DbBackend) -> SimpleExpr {
+    Expr::cust(match backend {
+        DbBackend::Postgres => {
+            "(SELECT string_agg(CAST(p.product_id AS TEXT), ',') \
+             FROM deal_registration_products AS p WHERE p.registration_id = candidate.id)"
+        }
+        _ => {
+            "(SELECT group_concat(p.product_id, ',') \
+             FROM deal_registration_products AS p WHERE p.registration_id = candidate.id)"
+        }
+    })
+}
+
+/// Product ids by registration id.
+type ProductsOf = HashMap<i64, Vec<i64>>;
 
 /// The active registrations among `rows`, by id, and every row's products: the probes' own
 /// registrations were read for their products only.
-fn group_candidates(rows: Vec<CandidateProduct>) -> (Vec<Candidate>, HashMap<i64, Vec<i64>>) {
+fn group_candidates(rows: Vec<CandidateProducts>) -> AppResult<(Vec<Candidate>, ProductsOf)> {
     let mut candidates: BTreeMap<i64, Candidate> = BTreeMap::new();
     let mut products: HashMap<i64, Vec<i64>> = HashMap::new();
     for row in rows {
         let id = row.candidate.id;
-        if let Some(product) = row.product_id {
-            products.entry(id).or_default().push(product);
+        if let Some(listed) = row.product_ids.as_deref() {
+            let list = products.entry(id).or_default();
+            for product in listed.split(',') {
+                list.push(product.trim().parse().map_err(|_| {
+                    AppError::internal(format!("registration {id} lists product {product:?}"))
+                })?);
+            }
         }
         if ACTIVE.contains(&row.candidate.status) {
             candidates.entry(id).or_insert(row.candidate);
@@ -834,7 +849,7 @@ fn group_candidates(rows: Vec<CandidateProduct>) -> (Vec<Candidate>, HashMap<i64
         list.sort_unstable();
         list.dedup();
     }
-    (candidates.into_values().collect(), products)
+    Ok((candidates.into_values().collect(), products))
 }
 
 /// Accounts whose first name token or one of whose domain roots is among the keys, with
