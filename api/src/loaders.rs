@@ -536,27 +536,62 @@ pub async fn prefetch_partners_with_tiers(
     ids: &[i64],
 ) -> async_graphql::Result<()> {
     use entity::{partner, tier};
-    let tier_of: sea_orm::RelationDef = partner::Entity::belongs_to(tier::Entity)
-        .from(partner::Column::TierId)
-        .to(tier::Column::Id)
-        .into();
-    let rows = partner::Entity::find()
-        .select_also(tier::Entity)
-        .join(sea_orm::JoinType::LeftJoin, tier_of)
-        .filter(partner::Column::Id.is_in(ids.iter().copied()))
-        .all(ctx.data::<Db>()?)
+    let db = ctx.data::<Db>()?;
+    let fail = |e: sea_orm::DbErr| AppError::from(e).extend();
+    let rows = db
+        .query_all(db.get_database_backend().build(&partners_with_tiers(ids)))
         .await
-        .map_err(|e| AppError::from(e).extend())?;
-    let tiers = rows.iter().filter_map(|(_, tier)| tier.clone());
+        .map_err(fail)?;
+    let (mut partners, mut tiers) = (Vec::with_capacity(rows.len()), Vec::new());
+    for row in rows {
+        let partner = partner::Model::from_query_result(&row, "").map_err(fail)?;
+        if row
+            .try_get::<Option<i64>>(TIER_PREFIX, "id")
+            .map_err(fail)?
+            .is_some()
+        {
+            tiers.push(tier::Model::from_query_result(&row, TIER_PREFIX).map_err(fail)?);
+        }
+        partners.push(partner);
+    }
     loader::<i64, ByIdLoader<tier::Entity>>(ctx)
         .await?
-        .feed_many(tiers.map(|tier| (tier.id, tier)))
+        .feed_many(tiers.into_iter().map(|tier| (tier.id, tier)))
         .await;
     loader::<i64, ByIdLoader<partner::Entity>>(ctx)
         .await?
-        .feed_many(rows.into_iter().map(|(partner, _)| (partner.id, partner)))
+        .feed_many(partners.into_iter().map(|partner| (partner.id, partner)))
         .await;
     Ok(())
+}
+
+/// The tier's columns' prefix in `partners_with_tiers`.
+const TIER_PREFIX: &str = "t_";
+
+/// The partners' columns under their own names, their tiers' prefixed: sea-orm's joined
+/// select prefixes every column of both, and decoding a prefixed column formats its name
+/// (a page of 50 partners: 2,000 names formatted, 7% of a review queue's CPU on PostgreSQL).
+fn partners_with_tiers(ids: &[i64]) -> sea_orm::sea_query::SelectStatement {
+    use entity::{partner, tier};
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::{IdenStatic, Iterable};
+    let mut query = Query::select();
+    query.columns(partner::Column::iter().map(|column| (partner::Entity, column)));
+    for column in tier::Column::iter() {
+        query.expr_as(
+            Expr::col((tier::Entity, column)),
+            Alias::new(format!("{TIER_PREFIX}{}", column.as_str())),
+        );
+    }
+    query
+        .from(partner::Entity)
+        .left_join(
+            tier::Entity,
+            Expr::col((tier::Entity, tier::Column::Id))
+                .equals((partner::Entity, partner::Column::TierId)),
+        )
+        .and_where(Expr::col((partner::Entity, partner::Column::Id)).is_in(ids.iter().copied()));
+    query
 }
 
 /// Loads every group of `G` under `parents` in one batch (see the module docs).
