@@ -5,10 +5,10 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use entity::{partner, partner_vertical, session, setting, tier, user};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryResult, Statement,
+    FromQueryResult, QueryFilter, QueryResult, Statement,
 };
 
 use super::jwt::JwtKeys;
@@ -17,7 +17,7 @@ use super::throttle::{self, ThrottleKeys};
 use super::tokens::{random_secret, token_hash};
 use super::{Actor, CallerRows};
 use crate::config::AuthConfig;
-use crate::db::Db;
+use crate::db::{select_prefixed, Db};
 use crate::error::{AppError, AppResult};
 
 const JWT_SECRET_SETTING: &str = "jwt_secret";
@@ -366,16 +366,6 @@ fn session_sql(backend: DbBackend) -> &'static str {
         );
         backend.build(&query).sql
     })
-}
-
-/// Selects every column of `E` as `{prefix}{column}`, the way `FromQueryResult` reads them.
-fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
-    for column in E::Column::iter() {
-        query.expr_as(
-            column.select_as(Expr::col((E::default(), column))),
-            Alias::new(format!("{prefix}{}", column.as_str())),
-        );
-    }
 }
 
 async fn partnership_ended(db: &impl ConnectionTrait, user: &user::Model) -> AppResult<bool> {

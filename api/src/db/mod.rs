@@ -85,6 +85,17 @@ fn postgres_pool_size() -> u32 {
     u32::try_from(2 * cores).unwrap_or(u32::MAX).max(4)
 }
 
+/// Selects every column of `E` as `{prefix}{column}`, the way `FromQueryResult` reads them.
+pub fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
+    use sea_orm::{ColumnTrait, IdenStatic, Iterable};
+    for column in E::Column::iter() {
+        query.expr_as(
+            column.select_as(Expr::col((E::default(), column))),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
+    }
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
