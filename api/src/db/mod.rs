@@ -236,6 +236,72 @@ pub async fn insert_with_dependents(
     Ok(inserted)
 }
 
+/// `insert_with_dependents` outside any transaction, atomic by itself. PostgreSQL runs its
+/// one statement. SQLite runs one batch in this process's writer turn, from `BEGIN
+/// IMMEDIATE` to `COMMIT`: one hand-off to the writer's thread while every other writer
+/// waits, where a transaction takes four (BEGIN, the row, its dependents, COMMIT). The
+/// dependents find the row's id as the table's largest: the batch holds the write lock from
+/// its first statement, and SQLite gives a new row an id above every existing one.
+pub async fn insert_atomically<E: EntityTrait>(
+    db: &DatabaseConnection,
+    row: InsertStatement,
+    dependents: impl FnOnce(SimpleExpr) -> Vec<InsertStatement>,
+) -> Result<QueryResult, DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Sqlite {
+        return insert_with_dependents(db, row, dependents).await;
+    }
+    let newest = Expr::cust(format!(
+        r#"(SELECT MAX("id") FROM "{}")"#,
+        E::default().table_name()
+    ));
+    let mut sql = vec!["BEGIN IMMEDIATE".to_owned()];
+    let mut values = Vec::new();
+    for insert in std::iter::once(row).chain(dependents(newest)) {
+        let built = backend.build(&insert);
+        sql.push(built.sql);
+        values.extend(built.values.map(|v| v.0).unwrap_or_default());
+    }
+    sql.push("COMMIT".to_owned());
+    let batch = Statement::from_sql_and_values(backend, sql.join(";\n"), values);
+    sqlite_batch_in_turn(db, batch)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+}
+
+/// Runs `batch`, a transaction from its BEGIN to its COMMIT, in this process's SQLite writer
+/// turn; rolls it back if a statement fails. It runs to its end in a task of its own even if
+/// the caller stops waiting: a batch cut off between its BEGIN and its COMMIT would leave the
+/// writer's connection inside a transaction.
+async fn sqlite_batch_in_turn(
+    db: &DatabaseConnection,
+    batch: Statement,
+) -> Result<Vec<QueryResult>, DbErr> {
+    let (turn, connection) = sqlite_writer(db).take_turn().await;
+    let run = tokio::spawn(async move {
+        let done = connection.query_all(batch).await;
+        if done.is_err() {
+            roll_back_if_open(&connection).await;
+        }
+        drop(turn);
+        done
+    });
+    run.await
+        .map_err(|err| DbErr::Custom(format!("a write batch stopped: {err}")))?
+}
+
+/// Ends the transaction a failed batch left open, if any (one that failed on its BEGIN left
+/// none).
+async fn roll_back_if_open(connection: &DatabaseConnection) {
+    if let Err(err) = connection.execute_unprepared("ROLLBACK").await {
+        if !err.to_string().contains("no transaction is active") {
+            tracing::warn!(error = %err, "rollback after a failed write batch failed");
+        }
+    }
+}
+
 /// INSERTs as data-modifying common table expressions (PostgreSQL), run with the statement
 /// they precede: `row` named `INSERTED`, the others `write_0`, `write_1`, ….
 fn writes_first(row: Option<InsertStatement>, inserts: Vec<InsertStatement>) -> WithClause {
@@ -303,6 +369,19 @@ struct SqliteWriter {
     _pool_options: Arc<SqliteConnectOptions>,
     turn: Arc<tokio::sync::Mutex<()>>,
     connection: std::sync::Mutex<DatabaseConnection>,
+}
+
+impl SqliteWriter {
+    /// Waits for the turn; answers it with the connection to write on.
+    async fn take_turn(&self) -> (tokio::sync::OwnedMutexGuard<()>, DatabaseConnection) {
+        let turn = self.turn.clone().lock_owned().await;
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        (turn, connection)
+    }
 }
 
 /// The writers of this process's SQLite pools, by pool.
@@ -382,13 +461,7 @@ pub async fn begin_write_starting_with_a_write(db: &DatabaseConnection) -> Resul
 /// A transaction in this process's SQLite writer turn.
 async fn sqlite_turn(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     use sea_orm::TransactionTrait;
-    let writer = sqlite_writer(db);
-    let turn = writer.turn.clone().lock_owned().await;
-    let connection = writer
-        .connection
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
+    let (turn, connection) = sqlite_writer(db).take_turn().await;
     Ok(WriteTxn {
         txn: connection.begin().await?,
         _turn: Some(turn),
@@ -616,6 +689,104 @@ mod tests {
             assert!(seen.is_err(), "a pool connection wrote");
         }
         drop(readers);
+        db.close().await.unwrap();
+        remove_sqlite(&path);
+    }
+
+    /// A table for `insert_atomically`'s rows.
+    mod parent {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "parent")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i64,
+            pub name: String,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    async fn insert_parent(
+        db: &DatabaseConnection,
+        name: &str,
+        children: &[&str],
+    ) -> Result<i64, DbErr> {
+        let mut row = Query::insert();
+        row.into_table(parent::Entity)
+            .columns([parent::Column::Name])
+            .values_panic([name.into()])
+            .returning_all();
+        let children: Vec<String> = children.iter().map(|c| c.to_string()).collect();
+        let inserted = insert_atomically::<parent::Entity>(db, row, |id| {
+            let mut insert = Query::insert();
+            insert
+                .into_table(Alias::new("child"))
+                .columns([Alias::new("parent_id"), Alias::new("v")]);
+            for child in children {
+                insert.values_panic([id.clone(), child.into()]);
+            }
+            vec![insert]
+        })
+        .await?;
+        inserted.try_get("", "id")
+    }
+
+    async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<(i64, String)> {
+        db.query_all(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row.try_get_by_index(0).unwrap(),
+                    row.try_get_by_index(1).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_atomic_insert_writes_its_row_and_dependents_whole_or_not_at_all() {
+        let (db, path) = temporary_sqlite().await;
+        db.execute_unprepared(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id), v TEXT UNIQUE);
+             INSERT INTO parent (id, name) VALUES (40, 'older');",
+        )
+        .await
+        .unwrap();
+
+        let first = insert_parent(&db, "first", &["a", "b"]).await.unwrap();
+        assert_eq!(first, 41);
+        // A dependent that fails (a taken value) leaves neither the row nor the dependents
+        // before it.
+        let refused = insert_parent(&db, "refused", &["c", "a"]).await;
+        assert!(refused.is_err(), "{refused:?}");
+        let after = insert_parent(&db, "after", &["c"]).await.unwrap();
+        assert_eq!(
+            rows(&db, "SELECT id, name FROM parent ORDER BY id").await,
+            [
+                (40, "older".into()),
+                (41, "first".into()),
+                (after, "after".into())
+            ]
+        );
+        assert_eq!(
+            rows(&db, "SELECT parent_id, v FROM child ORDER BY v").await,
+            [(41, "a".into()), (41, "b".into()), (after, "c".into())]
+        );
+        // The writer's connection is not left inside a transaction.
+        begin_write_starting_with_a_write(&db)
+            .await
+            .unwrap()
+            .rollback()
+            .await
+            .unwrap();
         db.close().await.unwrap();
         remove_sqlite(&path);
     }

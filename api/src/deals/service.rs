@@ -14,8 +14,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, SqlErr,
+    DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, SqlErr,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -319,12 +319,12 @@ pub async fn register(
         hash: hash.clone(),
         submit,
     };
-    let outcome = if written_in_one_statement(db, &new) {
-        insert_registration(db, &new).await?
-    } else {
+    let outcome = if new.submit {
         let txn = crate::db::begin_write_starting_with_a_write(db.pool()).await?;
-        let result = insert_registration(&txn, &new).await;
+        let result = insert_submission(&txn, &new).await;
         settle(txn, result).await?
+    } else {
+        insert_draft(db.pool(), &new).await?
     };
     match outcome {
         // The racing request committed first: answer with its result, as a replay would.
@@ -354,46 +354,64 @@ struct NewRegistration {
     submit: bool,
 }
 
-/// Whether `new` is written by one statement, atomic without a transaction: a draft on
-/// PostgreSQL (a submission also takes the customer's lock and moves the review lanes; SQLite
-/// writes in its writer's turn).
-fn written_in_one_statement(db: &Db, new: &NewRegistration) -> bool {
-    !new.submit && db.get_database_backend() == DbBackend::Postgres
+/// Writes a draft `new` with its products and history: atomic without a transaction (a
+/// submission also takes the customer's lock and moves the review lanes).
+async fn insert_draft(
+    db: &DatabaseConnection,
+    new: &NewRegistration,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    let now = Utc::now();
+    let inserted = crate::db::insert_atomically::<deal_registration::Entity>(
+        db,
+        registration_insert(new, now),
+        |registration| registration_details(registration, new, now),
+    )
+    .await;
+    created(inserted)
 }
 
-/// Writes `new` with its products and history (and, submitted, its claim on the customer).
-async fn insert_registration(
+/// Writes a submitted `new` with its products, history and claim on the customer.
+async fn insert_submission(
     db: &impl ConnectionTrait,
     new: &NewRegistration,
 ) -> AppResult<Outcome<deal_registration::Model>> {
     let customer_key = new.checked.customer.key();
-    if new.submit {
-        lanes::lock_customer(db, &customer_key).await?;
-    }
+    lanes::lock_customer(db, &customer_key).await?;
     let now = Utc::now();
-    let mut row = deal_registration::Entity::insert(new_row(new, &customer_key, now)).into_query();
-    row.returning_all();
-    let inserted = crate::db::insert_with_dependents(db, row, |registration| {
-        registration_details(registration, new, now)
+    let inserted = crate::db::insert_with_dependents(db, registration_insert(new, now), |id| {
+        registration_details(id, new, now)
     })
     .await;
-    let created =
-        match inserted.and_then(|row| deal_registration::Model::from_query_result(&row, "")) {
-            Ok(created) => created,
-            // A concurrent request with the same key got there first.
-            Err(err) if is_unique_violation(&err) => {
-                return Ok(Err(UserError::one(
-                    "idempotencyKey",
-                    UserErrorCode::Taken,
-                    "a request with this key is in progress or done; retry to read its result",
-                )))
-            }
-            Err(err) => return Err(err.into()),
-        };
-    if new.submit {
-        lanes::refresh(db, &customer_key, created.id).await?;
-    }
+    let created = match created(inserted)? {
+        Ok(created) => created,
+        errors => return Ok(errors),
+    };
+    lanes::refresh(db, &customer_key, created.id).await?;
     Ok(Ok(created))
+}
+
+/// The INSERT of `new`'s row, returning it.
+fn registration_insert(new: &NewRegistration, now: DateTime<Utc>) -> InsertStatement {
+    let customer_key = new.checked.customer.key();
+    let mut row = deal_registration::Entity::insert(new_row(new, &customer_key, now)).into_query();
+    row.returning_all();
+    row
+}
+
+/// The registration an INSERT returned, or the user error of a lost race for its key.
+fn created(
+    inserted: Result<sea_orm::QueryResult, DbErr>,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    match inserted.and_then(|row| deal_registration::Model::from_query_result(&row, "")) {
+        Ok(created) => Ok(Ok(created)),
+        // A concurrent request with the same key got there first.
+        Err(err) if is_unique_violation(&err) => Ok(Err(UserError::one(
+            "idempotencyKey",
+            UserErrorCode::Taken,
+            "a request with this key is in progress or done; retry to read its result",
+        ))),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The registration row of `new`.
