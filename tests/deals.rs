@@ -175,6 +175,67 @@ async fn a_draft_is_saved_whole_and_racing_replays_of_its_key_create_it_once() {
 }
 
 #[tokio::test]
+async fn concurrent_drafts_are_each_saved_whole_with_their_own_products() {
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let analytics = product_id(&app, "PartnerGraph Analytics").await;
+    let token = app.login(ALICE_NORTHWIND).await;
+    let before = count(&app, ALICE_NORTHWIND).await;
+    // On SQLite drafts that arrive together are committed together; each must still get its
+    // own row, products and history, and one refused draft must not take the others down.
+    let drafts = (0..12usize).map(|i| {
+        let products = if i.is_multiple_of(2) {
+            vec![&cloud]
+        } else {
+            vec![&cloud, &analytics]
+        };
+        let mut input = deal(
+            &format!("Batch Customer {i}"),
+            &format!("batch{i}.example"),
+            &[],
+            None,
+        );
+        input["i"]["productIds"] = json!(products);
+        input["i"]["submit"] = json!(false);
+        input["i"]["idempotencyKey"] = json!(if i == 5 {
+            "batch-1".to_owned()
+        } else {
+            format!("batch-{i}")
+        });
+        let (app, token) = (&app, &token);
+        async move { app.gql(Some(token), REGISTER, input).await["data"]["registerDeal"].clone() }
+    });
+    let results = futures_util::future::join_all(drafts).await;
+    let saved: Vec<_> = results
+        .iter()
+        .filter(|r| r["userErrors"] == json!([]))
+        .collect();
+    // Draft 5 reuses draft 1's key for a different customer: refused, whichever came first.
+    assert_eq!(saved.len(), 11, "{results:?}");
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before + 11);
+    let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { status
+        customer { name } products { name } history { totalCount } } } }";
+    for result in saved {
+        let registration = &result["dealRegistration"];
+        let name = registration["customer"]["name"].as_str().unwrap();
+        let i: usize = name.trim_start_matches("Batch Customer ").parse().unwrap();
+        let seen = app
+            .gql(Some(&token), query, json!({ "id": registration["id"] }))
+            .await["data"]["node"]
+            .clone();
+        assert_eq!(seen["status"], "DRAFT", "{seen}");
+        assert_eq!(seen["customer"]["name"], name);
+        let products = seen["products"].as_array().unwrap().len();
+        assert_eq!(
+            products,
+            if i.is_multiple_of(2) { 1 } else { 2 },
+            "{name}: {seen}"
+        );
+        assert_eq!(seen["history"]["totalCount"], 1, "{seen}");
+    }
+}
+
+#[tokio::test]
 async fn partners_see_only_their_registrations_and_cannot_decide_them() {
     let app = TestApp::demo().await;
     let cloud = product_id(&app, "PartnerGraph Cloud").await;

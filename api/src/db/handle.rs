@@ -171,7 +171,9 @@ impl Writer for Db {
 }
 
 /// `stmt` with its values bound, as sea-orm binds them.
-fn bound<'q, DB: sqlx::Database>(stmt: &'q Statement) -> sqlx::query::Query<'q, DB, SqlxValues>
+pub(super) fn bound<'q, DB: sqlx::Database>(
+    stmt: &'q Statement,
+) -> sqlx::query::Query<'q, DB, SqlxValues>
 where
     SqlxValues: IntoArguments<'q, DB>,
 {
@@ -287,7 +289,7 @@ impl<C: Connection> Drop for Lease<'_, C> {
 }
 
 impl StatementCounter {
-    fn count(&self, sql: &str) {
+    pub(super) fn count(&self, sql: &str) {
         tracing::trace!(target: "partnergraph::sql", sql = %sql);
         self.0.fetch_add(1, Ordering::Relaxed);
     }

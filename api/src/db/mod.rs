@@ -237,13 +237,13 @@ pub async fn insert_with_dependents(
 }
 
 /// `insert_with_dependents` outside any transaction, atomic by itself. PostgreSQL runs its
-/// one statement. SQLite runs one batch in this process's writer turn, from `BEGIN
-/// IMMEDIATE` to `COMMIT`: one hand-off to the writer's thread while every other writer
-/// waits, where a transaction takes four (BEGIN, the row, its dependents, COMMIT). The
-/// dependents find the row's id as the table's largest: the batch holds the write lock from
-/// its first statement, and SQLite gives a new row an id above every existing one.
+/// one statement. SQLite runs the INSERTs as one batch inside a savepoint of the writer's
+/// group transaction (`write_in_group`): one hand-off to the writer's thread, where a
+/// transaction of its own takes four (BEGIN, the row, its dependents, COMMIT) and a sync of
+/// the log. The dependents find the row's id as the table's largest: the group holds the
+/// write lock, and SQLite gives a new row an id above every existing one.
 pub async fn insert_atomically<E: EntityTrait>(
-    db: &DatabaseConnection,
+    db: &Db,
     row: InsertStatement,
     dependents: impl FnOnce(SimpleExpr) -> Vec<InsertStatement>,
 ) -> Result<QueryResult, DbErr> {
@@ -255,51 +255,145 @@ pub async fn insert_atomically<E: EntityTrait>(
         r#"(SELECT MAX("id") FROM "{}")"#,
         E::default().table_name()
     ));
-    let mut sql = vec!["BEGIN IMMEDIATE".to_owned()];
+    let mut sql = vec![format!("SAVEPOINT {MEMBER}")];
     let mut values = Vec::new();
     for insert in std::iter::once(row).chain(dependents(newest)) {
         let built = backend.build(&insert);
         sql.push(built.sql);
         values.extend(built.values.map(|v| v.0).unwrap_or_default());
     }
-    sql.push("COMMIT".to_owned());
+    sql.push(format!("RELEASE {MEMBER}"));
     let batch = Statement::from_sql_and_values(backend, sql.join(";\n"), values);
-    sqlite_batch_in_turn(db, batch)
+    db.statements().count(&batch.sql);
+    write_in_group(db.pool(), batch)
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
 }
 
-/// Runs `batch`, a transaction from its BEGIN to its COMMIT, in this process's SQLite writer
-/// turn; rolls it back if a statement fails. It runs to its end in a task of its own even if
-/// the caller stops waiting: a batch cut off between its BEGIN and its COMMIT would leave the
-/// writer's connection inside a transaction.
-async fn sqlite_batch_in_turn(
+/// The savepoint of one write in a group.
+const MEMBER: &str = "member";
+
+/// The most writes one group commits together.
+const MAX_GROUP: usize = 64;
+
+/// One write waiting for its group, and where its outcome goes.
+struct Member {
+    batch: Statement,
+    done: tokio::sync::oneshot::Sender<Result<Vec<QueryResult>, DbErr>>,
+}
+
+/// The writes waiting for the writer, and whether a task is writing them.
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Member>,
+    leading: bool,
+}
+
+/// Group commit: `batch` (a savepoint's statements) waits for the writer's next group, which
+/// runs the writes that waited together in one transaction, each in its own savepoint (one
+/// that fails is rolled back alone and answers its error), and answers each once the group
+/// has committed: one sync of the log per group instead of one per write, and the pages
+/// that several writes change are written to the log once. No write is answered before its
+/// COMMIT has returned. A group is written by a task of its own, so a caller that stops
+/// waiting cannot cut it short.
+async fn write_in_group(
     db: &DatabaseConnection,
     batch: Statement,
 ) -> Result<Vec<QueryResult>, DbErr> {
-    let (turn, connection) = sqlite_writer(db).take_turn().await;
-    let run = tokio::spawn(async move {
-        let done = connection.query_all(batch).await;
-        if done.is_err() {
-            roll_back_if_open(&connection).await;
-        }
-        drop(turn);
-        done
-    });
-    run.await
-        .map_err(|err| DbErr::Custom(format!("a write batch stopped: {err}")))?
+    let writer = sqlite_writer(db);
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    let lead = {
+        let mut queue = writer.queue();
+        queue.waiting.push(Member { batch, done });
+        !std::mem::replace(&mut queue.leading, true)
+    };
+    if lead {
+        tokio::spawn(lead_groups(writer));
+    }
+    outcome
+        .await
+        .map_err(|_| DbErr::Custom("the writer stopped before this write's group ended".into()))?
 }
 
-/// Ends the transaction a failed batch left open, if any (one that failed on its BEGIN left
-/// none).
-async fn roll_back_if_open(connection: &DatabaseConnection) {
-    if let Err(err) = connection.execute_unprepared("ROLLBACK").await {
-        if !err.to_string().contains("no transaction is active") {
-            tracing::warn!(error = %err, "rollback after a failed write batch failed");
+/// Writes groups until no write waits.
+async fn lead_groups(writer: Arc<SqliteWriter>) {
+    // Should this task end early (a panic), the next write starts another: the writes it
+    // held answer an error, as their senders drop.
+    let mut resign = Resign(Some(writer.clone()));
+    loop {
+        let group: Vec<Member> = {
+            let mut queue = writer.queue();
+            if queue.waiting.is_empty() {
+                queue.leading = false;
+                resign.0 = None;
+                return;
+            }
+            let n = queue.waiting.len().min(MAX_GROUP);
+            queue.waiting.drain(..n).collect()
+        };
+        let (turn, connection) = writer.take_turn().await;
+        let outcomes = write_group(&connection, group.iter().map(|m| &m.batch)).await;
+        drop(turn);
+        for (member, outcome) in group.into_iter().zip(outcomes) {
+            // A caller that stopped waiting has nobody to tell.
+            let _ = member.done.send(outcome);
         }
     }
+}
+
+/// Clears the writer's leading flag if its leader ends without doing so itself.
+struct Resign(Option<Arc<SqliteWriter>>);
+
+impl Drop for Resign {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take() {
+            writer.queue().leading = false;
+        }
+    }
+}
+
+/// Runs `batches` in one transaction on the writer's connection (held for the whole group:
+/// the pool checks a connection each time it comes back), each in its savepoint; the
+/// outcome of each, every one an error if the transaction does not commit.
+async fn write_group<'a>(
+    connection: &DatabaseConnection,
+    batches: impl ExactSizeIterator<Item = &'a Statement>,
+) -> Vec<Result<Vec<QueryResult>, DbErr>> {
+    use sea_orm::sqlx::Executor;
+    let n = batches.len();
+    let failed = |why: &str| -> Vec<Result<Vec<QueryResult>, DbErr>> {
+        (0..n)
+            .map(|_| Err(DbErr::Custom(format!("the write's group {why}"))))
+            .collect()
+    };
+    let mut sqlite = match connection.get_sqlite_connection_pool().acquire().await {
+        Ok(sqlite) => sqlite,
+        Err(err) => return failed(&format!("found no connection: {err}")),
+    };
+    if let Err(err) = sqlite.execute("BEGIN IMMEDIATE").await {
+        return failed(&format!("did not begin: {err}"));
+    }
+    let mut outcomes = Vec::with_capacity(n);
+    for batch in batches {
+        match handle::bound(batch).fetch_all(&mut *sqlite).await {
+            Ok(rows) => outcomes.push(Ok(rows.into_iter().map(QueryResult::from).collect())),
+            Err(err) => {
+                let undo = format!("ROLLBACK TO {MEMBER}; RELEASE {MEMBER}");
+                if let Err(undo_err) = sqlite.execute(undo.as_str()).await {
+                    let _ = sqlite.execute("ROLLBACK").await;
+                    return failed(&format!("could not undo a failed write: {undo_err}"));
+                }
+                outcomes.push(Err(DbErr::Query(sea_orm::RuntimeErr::SqlxError(err))));
+            }
+        }
+    }
+    if let Err(err) = sqlite.execute("COMMIT").await {
+        let _ = sqlite.execute("ROLLBACK").await;
+        return failed(&format!("did not commit: {err}"));
+    }
+    outcomes
 }
 
 /// INSERTs as data-modifying common table expressions (PostgreSQL), run with the statement
@@ -369,6 +463,7 @@ struct SqliteWriter {
     _pool_options: Arc<SqliteConnectOptions>,
     turn: Arc<tokio::sync::Mutex<()>>,
     connection: std::sync::Mutex<DatabaseConnection>,
+    queue: std::sync::Mutex<Queue>,
 }
 
 impl SqliteWriter {
@@ -381,6 +476,12 @@ impl SqliteWriter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         (turn, connection)
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -410,6 +511,7 @@ fn sqlite_writer(db: &DatabaseConnection) -> Arc<SqliteWriter> {
                 _pool_options: options,
                 turn: Arc::default(),
                 connection: std::sync::Mutex::new(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)),
+                queue: Default::default(),
             })
         })
         .clone()
@@ -711,11 +813,7 @@ mod tests {
         impl ActiveModelBehavior for ActiveModel {}
     }
 
-    async fn insert_parent(
-        db: &DatabaseConnection,
-        name: &str,
-        children: &[&str],
-    ) -> Result<i64, DbErr> {
+    async fn insert_parent(db: &Db, name: &str, children: &[&str]) -> Result<i64, DbErr> {
         let mut row = Query::insert();
         row.into_table(parent::Entity)
             .columns([parent::Column::Name])
@@ -761,13 +859,14 @@ mod tests {
         .await
         .unwrap();
 
-        let first = insert_parent(&db, "first", &["a", "b"]).await.unwrap();
+        let serving = Db::serving(db.clone());
+        let first = insert_parent(&serving, "first", &["a", "b"]).await.unwrap();
         assert_eq!(first, 41);
         // A dependent that fails (a taken value) leaves neither the row nor the dependents
         // before it.
-        let refused = insert_parent(&db, "refused", &["c", "a"]).await;
+        let refused = insert_parent(&serving, "refused", &["c", "a"]).await;
         assert!(refused.is_err(), "{refused:?}");
-        let after = insert_parent(&db, "after", &["c"]).await.unwrap();
+        let after = insert_parent(&serving, "after", &["c"]).await.unwrap();
         assert_eq!(
             rows(&db, "SELECT id, name FROM parent ORDER BY id").await,
             [
@@ -787,6 +886,59 @@ mod tests {
             .rollback()
             .await
             .unwrap();
+        db.close().await.unwrap();
+        remove_sqlite(&path);
+    }
+
+    #[tokio::test]
+    async fn writes_that_wait_together_commit_together_and_fail_alone() {
+        let (db, path) = temporary_sqlite().await;
+        db.execute_unprepared(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id), v TEXT UNIQUE);",
+        )
+        .await
+        .unwrap();
+        let serving = Db::serving(db.clone());
+        // Spawned on this test's one thread, all twenty wait before the first group starts.
+        let writes: Vec<_> = (0..20)
+            .map(|i| {
+                let serving = serving.clone();
+                let child = if i == 7 {
+                    "v3".to_owned()
+                } else {
+                    format!("v{i}")
+                };
+                tokio::spawn(async move {
+                    insert_parent(&serving, &format!("p{i}"), &[&child, &format!("w{i}")]).await
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for write in writes {
+            ids.push(write.await.unwrap());
+        }
+        // The one that reused a taken value failed, and only it.
+        let failed: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| id.is_err())
+            .collect();
+        assert_eq!(failed.len(), 1, "{ids:?}");
+        let parents = rows(&db, "SELECT id, name FROM parent ORDER BY id").await;
+        assert_eq!(parents.len(), 19);
+        for (i, id) in ids.iter().enumerate() {
+            let Ok(id) = id else { continue };
+            let children = rows(
+                &db,
+                &format!("SELECT parent_id, v FROM child WHERE parent_id = {id} ORDER BY v"),
+            )
+            .await;
+            let own: Vec<_> = children.iter().map(|(_, v)| v.as_str()).collect();
+            assert!(own.contains(&format!("w{i}").as_str()), "{i}: {children:?}");
+            assert!(parents.contains(&(*id, format!("p{i}"))), "{i}");
+        }
+        assert_eq!(rows(&db, "SELECT parent_id, v FROM child").await.len(), 38);
         db.close().await.unwrap();
         remove_sqlite(&path);
     }

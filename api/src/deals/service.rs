@@ -14,8 +14,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, SqlErr,
+    DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, SqlErr,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -324,7 +324,7 @@ pub async fn register(
         let result = insert_submission(&txn, &new).await;
         settle(txn, result).await?
     } else {
-        insert_draft(db.pool(), &new).await?
+        insert_draft(db, &new).await?
     };
     match outcome {
         // The racing request committed first: answer with its result, as a replay would.
@@ -357,7 +357,7 @@ struct NewRegistration {
 /// Writes a draft `new` with its products and history: atomic without a transaction (a
 /// submission also takes the customer's lock and moves the review lanes).
 async fn insert_draft(
-    db: &DatabaseConnection,
+    db: &Db,
     new: &NewRegistration,
 ) -> AppResult<Outcome<deal_registration::Model>> {
     let now = Utc::now();
