@@ -445,7 +445,8 @@ pub async fn settle<T>(
 }
 
 /// This process's writer for one SQLite pool: a connection of its own, used by one
-/// transaction at a time, first come first served.
+/// transaction (or one group of atomic writes, `write_in_group`) at a time, first come
+/// first served.
 ///
 /// The queue: SQLite has one writer at a time; without it, waiting writers sit in SQLite's
 /// busy handler, which sleeps in growing steps (up to 100 ms) while holding a connection:
