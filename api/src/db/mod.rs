@@ -241,7 +241,9 @@ pub async fn insert_with_dependents(
 /// group transaction (`write_in_group`): one hand-off to the writer's thread, where a
 /// transaction of its own takes four (BEGIN, the row, its dependents, COMMIT) and a sync of
 /// the log. The dependents find the row's id as the table's largest: the group holds the
-/// write lock, and SQLite gives a new row an id above every existing one.
+/// write lock, and SQLite gives a new row an id above every existing one. Not for use while
+/// the same task holds a write transaction (`begin_write`): the group would wait for the
+/// turn that transaction holds.
 pub async fn insert_atomically<E: EntityTrait>(
     db: &Db,
     row: InsertStatement,
