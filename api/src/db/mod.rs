@@ -945,4 +945,49 @@ mod tests {
         db.close().await.unwrap();
         remove_sqlite(&path);
     }
+
+    #[tokio::test]
+    async fn a_group_that_cannot_commit_answers_every_write_with_an_error() {
+        let (db, path) = temporary_sqlite().await;
+        // A deferred foreign key is checked by COMMIT: one write naming a missing parent makes
+        // its whole group's COMMIT fail.
+        db.execute_unprepared(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE other (name TEXT PRIMARY KEY);
+             INSERT INTO other (name) VALUES ('a'), ('b'), ('d'), ('e');
+             CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id),
+                 v TEXT UNIQUE REFERENCES other (name) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .await
+        .unwrap();
+        let serving = Db::serving(db.clone());
+        // Spawned on this test's one thread, all five wait before the group starts; only the
+        // third names a missing `other` row.
+        let writes: Vec<_> = ["a", "b", "missing", "d", "e"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, other)| {
+                let serving = serving.clone();
+                tokio::spawn(
+                    async move { insert_parent(&serving, &format!("p{i}"), &[other]).await },
+                )
+            })
+            .collect();
+        for write in writes {
+            let outcome = write.await.unwrap();
+            assert!(
+                outcome.is_err(),
+                "answered before a COMMIT that failed: {outcome:?}"
+            );
+        }
+        assert!(rows(&db, "SELECT id, name FROM parent").await.is_empty());
+        // The writer is usable afterwards: its next group commits.
+        let next = insert_parent(&serving, "next", &["a"]).await.unwrap();
+        assert_eq!(
+            rows(&db, "SELECT id, name FROM parent").await,
+            [(next, "next".into())]
+        );
+        db.close().await.unwrap();
+        remove_sqlite(&path);
+    }
 }
