@@ -189,17 +189,23 @@ pub async fn insert_together(
     } else if backend == DbBackend::Postgres {
         backend.build(&writes_first(None, inserts).query(last))
     } else {
-        let mut sql = Vec::with_capacity(inserts.len() + 1);
-        let mut values = Vec::new();
-        for insert in inserts.iter().chain([&last]) {
-            let built = backend.build(insert);
-            sql.push(built.sql);
-            values.extend(built.values.map(|v| v.0).unwrap_or_default());
-        }
-        Statement::from_sql_and_values(backend, sql.join(";\n"), values)
+        sqlite_batch(inserts.into_iter().chain([last]))
     };
     db.execute(statement).await?;
     Ok(())
+}
+
+/// INSERTs as one SQLite batch of statements, run in order by one call.
+fn sqlite_batch(inserts: impl IntoIterator<Item = InsertStatement>) -> Statement {
+    let backend = DbBackend::Sqlite;
+    let mut sql = Vec::new();
+    let mut values = Vec::new();
+    for insert in inserts {
+        let built = backend.build(&insert);
+        sql.push(built.sql);
+        values.extend(built.values.map(|v| v.0).unwrap_or_default());
+    }
+    Statement::from_sql_and_values(backend, sql.join(";\n"), values)
 }
 
 /// The name under which `insert_with_dependents` holds its row while the statement runs.
@@ -257,15 +263,8 @@ pub async fn insert_atomically<E: EntityTrait>(
         r#"(SELECT MAX("id") FROM "{}")"#,
         E::default().table_name()
     ));
-    let mut sql = vec![format!("SAVEPOINT {MEMBER}")];
-    let mut values = Vec::new();
-    for insert in std::iter::once(row).chain(dependents(newest)) {
-        let built = backend.build(&insert);
-        sql.push(built.sql);
-        values.extend(built.values.map(|v| v.0).unwrap_or_default());
-    }
-    sql.push(format!("RELEASE {MEMBER}"));
-    let batch = Statement::from_sql_and_values(backend, sql.join(";\n"), values);
+    let mut batch = sqlite_batch(std::iter::once(row).chain(dependents(newest)));
+    batch.sql = format!("SAVEPOINT {MEMBER};\n{};\nRELEASE {MEMBER}", batch.sql);
     db.statements().count(&batch.sql);
     write_in_group(db.pool(), batch)
         .await?

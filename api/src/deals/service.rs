@@ -361,9 +361,10 @@ async fn insert_draft(
     new: &NewRegistration,
 ) -> AppResult<Outcome<deal_registration::Model>> {
     let now = Utc::now();
+    let customer_key = new.checked.customer.key();
     let inserted = crate::db::insert_atomically::<deal_registration::Entity>(
         db,
-        registration_insert(new, now),
+        registration_insert(new, &customer_key, now),
         |registration| registration_details(registration, new, now),
     )
     .await;
@@ -378,10 +379,11 @@ async fn insert_submission(
     let customer_key = new.checked.customer.key();
     lanes::lock_customer(db, &customer_key).await?;
     let now = Utc::now();
-    let inserted = crate::db::insert_with_dependents(db, registration_insert(new, now), |id| {
-        registration_details(id, new, now)
-    })
-    .await;
+    let inserted =
+        crate::db::insert_with_dependents(db, registration_insert(new, &customer_key, now), |id| {
+            registration_details(id, new, now)
+        })
+        .await;
     let created = match created(inserted)? {
         Ok(created) => created,
         errors => return Ok(errors),
@@ -391,9 +393,12 @@ async fn insert_submission(
 }
 
 /// The INSERT of `new`'s row, returning it.
-fn registration_insert(new: &NewRegistration, now: DateTime<Utc>) -> InsertStatement {
-    let customer_key = new.checked.customer.key();
-    let mut row = deal_registration::Entity::insert(new_row(new, &customer_key, now)).into_query();
+fn registration_insert(
+    new: &NewRegistration,
+    customer_key: &str,
+    now: DateTime<Utc>,
+) -> InsertStatement {
+    let mut row = deal_registration::Entity::insert(new_row(new, customer_key, now)).into_query();
     row.returning_all();
     row
 }
