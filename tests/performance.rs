@@ -187,18 +187,22 @@ async fn a_partners_content_search_is_the_session_the_page_and_its_labels() {
 }
 
 #[tokio::test]
-async fn a_registration_with_its_conflicts_is_five_statements() {
+async fn a_registration_with_its_conflicts_is_four_statements() {
     let app = TestApp::demo().await;
     let cloud = product_id(&app, "PartnerGraph Cloud").await;
     let register = "mutation($i: RegisterDealInput!) { registerDeal(input: $i) {
         dealRegistration { conflicts { kind matchedOn } } userErrors { code } } }";
-    let input = |customer: &str, submit: bool| {
-        json!({ "i": { "customerName": customer, "customerDomain": "globex.com",
+    let input = |customer: &str, domain: &str, submit: bool| {
+        json!({ "i": { "customerName": customer, "customerDomain": domain,
             "productIds": [cloud], "estimatedValue": { "amount": "50000", "currency": "USD" },
             "expectedCloseDate": "2099-01-31", "submit": submit } })
     };
     let first = app
-        .gql_as(ALICE_NORTHWIND, register, input("Globex Corporation", true))
+        .gql_as(
+            ALICE_NORTHWIND,
+            register,
+            input("Globex Corporation", "globex.com", true),
+        )
         .await;
     assert_eq!(
         first["data"]["registerDeal"]["userErrors"],
@@ -207,23 +211,36 @@ async fn a_registration_with_its_conflicts_is_five_statements() {
     );
 
     let token = app.login(BOB_TIERTWO).await;
-    let before = app.state.statements.get();
-    let second = app
-        .gql(Some(&token), register, input("Globex Corp", false))
-        .await;
-    let statements = app.state.statements.get() - before;
-    let conflicts = &second["data"]["registerDeal"]["dealRegistration"]["conflicts"];
-    assert_eq!(conflicts[0]["kind"], "PARTNER_REGISTRATION", "{second}");
-    assert!(
-        conflicts[0]["matchedOn"]
-            .as_array()
-            .is_some_and(|m| m.contains(&json!("products"))),
-        "the candidate's products were read: {second}"
-    );
-    // The session, the product check, the draft with its products and history (one
-    // statement on PostgreSQL, one batch on SQLite), the candidates with their products and
-    // the new registration's, and the accounts.
-    assert_eq!(statements, 5, "{second}");
+    // A registration conflicting with another partner's, then one with a direct account
+    // (matched on one of the account's domains).
+    for (customer, domain, kind) in [
+        ("Globex Corp", "globex.com", "PARTNER_REGISTRATION"),
+        ("Initech Holdings", "initech.com", "DIRECT_ACCOUNT"),
+    ] {
+        let before = app.state.statements.get();
+        let response = app
+            .gql(Some(&token), register, input(customer, domain, false))
+            .await;
+        let statements = app.state.statements.get() - before;
+        let conflicts = &response["data"]["registerDeal"]["dealRegistration"]["conflicts"];
+        assert_eq!(conflicts[0]["kind"], kind, "{response}");
+        let matched = |on: &str| {
+            conflicts[0]["matchedOn"]
+                .as_array()
+                .is_some_and(|m| m.contains(&json!(on)))
+        };
+        assert!(matched("domain"), "{response}");
+        if kind == "PARTNER_REGISTRATION" {
+            assert!(
+                matched("products"),
+                "the candidate's products were read: {response}"
+            );
+        }
+        // The session, the product check, the draft with its products and history (one
+        // statement on PostgreSQL, one batch on SQLite), and the candidates: registrations
+        // with their products and the new registration's, accounts with their domains.
+        assert_eq!(statements, 4, "{customer}: {response}");
+    }
 }
 
 /// What a manager sees of the newest registrations, without ids (they differ by database).

@@ -10,12 +10,12 @@ use entity::{
     deal_registration_product, partner, product, tier,
 };
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, InsertStatement, Query, SelectStatement, SimpleExpr, UnionType,
+    Alias, Expr, InsertStatement, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, SqlErr,
+    DbBackend, DbErr, EntityName, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    QueryTrait, SqlErr, Statement, Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -27,7 +27,7 @@ use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
 use crate::db::Db;
-use crate::db::{settle, Outcome};
+use crate::db::{settle, Outcome, Shapes};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
@@ -130,13 +130,9 @@ async fn check(
             "name at least one product",
         ));
     } else {
-        let found = product::Entity::find()
-            .filter(product::Column::Id.is_in(input.product_ids.clone()))
-            .filter(product::Column::Active.eq(true))
-            .all(db)
-            .await?;
+        let found = active_products(db, &input.product_ids).await?;
         for (i, id) in input.product_ids.iter().enumerate() {
-            if !found.iter().any(|p| p.id == *id) {
+            if !found.contains(id) {
                 errors.push(UserError::new(
                     &format!("productIds.{i}"),
                     UserErrorCode::NotFound,
@@ -210,6 +206,34 @@ async fn check(
         currency,
         close_date,
     }))
+}
+
+static ACTIVE_PRODUCTS: Shapes = Shapes::new();
+
+/// Up to this many products named, the product check's text is kept.
+const KEPT_PRODUCTS: usize = 8;
+
+/// Which of `ids` are active products.
+async fn active_products(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<i64>> {
+    let build = || {
+        product::Entity::find()
+            .select_only()
+            .column(product::Column::Id)
+            .filter(product::Column::Id.is_in(ids.iter().copied()))
+            .filter(product::Column::Active.eq(true))
+            .into_query()
+    };
+    let backend = db.get_database_backend();
+    let statement = if ids.len() <= KEPT_PRODUCTS {
+        let mut values: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
+        values.push(true.into());
+        ACTIVE_PRODUCTS.statement(backend, ids.len(), values, build)?
+    } else {
+        backend.build(&build())
+    };
+    let rows = db.query_all(statement).await?;
+    let ids = rows.iter().map(|row| row.try_get::<i64>("", "id"));
+    Ok(ids.collect::<Result<_, _>>()?)
 }
 
 fn deal_type(text: Option<&str>) -> DealType {
@@ -662,25 +686,55 @@ pub async fn conflicts_of_registrations(
 }
 
 /// What the probes may conflict with: active registrations and accounts sharing a name
-/// token or domain root, with the registrations' products.
+/// token or domain root, with the registrations' products and the accounts' domains.
 struct Candidates {
     registrations: Vec<Candidate>,
     /// By registration: the candidates' and those of the `also` ids given to `of`.
     products: HashMap<i64, Vec<i64>>,
-    accounts: Vec<account::Model>,
-    domains: HashMap<i64, Vec<account_domain::Model>>,
+    accounts: Vec<AccountCandidate>,
 }
 
 impl Candidates {
+    /// Every candidate of the probes, and the products of the registrations `also`: one or
+    /// two statements, whatever the number of probes and keys.
     async fn of(db: &impl ConnectionTrait, probes: &[Probe], also: &[i64]) -> AppResult<Self> {
         let (tokens, roots) = lookup_keys(probes);
-        let (registrations, products) = candidate_registrations(db, &tokens, &roots, also).await?;
-        let (accounts, domains) = candidate_accounts(db, &tokens, &roots).await?;
+        let backend = db.get_database_backend();
+        let mut rows = Vec::new();
+        for statement in candidates_statements(backend, &tokens, &roots, also)? {
+            rows.extend(CandidateRow::find_by_statement(statement).all(db).await?);
+        }
+        Candidates::from_rows(rows)
+    }
+
+    /// The active registrations among `rows`, by id, every registration row's products
+    /// (the probes' own registrations were read for their products only), and the accounts.
+    fn from_rows(rows: Vec<CandidateRow>) -> AppResult<Self> {
+        let mut registrations: BTreeMap<i64, Candidate> = BTreeMap::new();
+        let mut products: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut accounts: BTreeMap<i64, AccountCandidate> = BTreeMap::new();
+        for row in rows {
+            let id = row.id;
+            match row.into_candidate()? {
+                Either::Account(account) => {
+                    accounts.insert(id, account);
+                }
+                Either::Registration(candidate, listed) => {
+                    products.entry(id).or_default().extend(listed);
+                    if ACTIVE.contains(&candidate.status) {
+                        registrations.entry(id).or_insert(candidate);
+                    }
+                }
+            }
+        }
+        for list in products.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
         Ok(Candidates {
-            registrations,
+            registrations: registrations.into_values().collect(),
             products,
-            accounts,
-            domains,
+            accounts: accounts.into_values().collect(),
         })
     }
 
@@ -690,7 +744,7 @@ impl Candidates {
             .iter()
             .map(|probe| {
                 let mut found = registration_conflicts(probe, &self.registrations, &self.products);
-                found.extend(account_conflicts(probe, &self.accounts, &self.domains));
+                found.extend(account_conflicts(probe, &self.accounts));
                 found
             })
             .collect()
@@ -708,8 +762,51 @@ fn lookup_keys(probes: &[Probe]) -> (Vec<String>, Vec<String>) {
     (tokens, roots)
 }
 
+static CANDIDATE_STATEMENTS: Shapes = Shapes::new();
+
+/// Below this many keys of each kind (a registration's own check has one token, at most
+/// one root and its own id), the candidates are one statement whose text is kept.
+const KEPT_KEYS: usize = 4;
+
+/// The registrations and accounts the keys find, and the registrations `also`. A few keys
+/// are one statement. A page's many keys are two, registrations and accounts: as one, its
+/// generic plan on PostgreSQL (the statements are prepared) compared every account with
+/// each key in turn and cost more than the two apart (1.3 ms against 0.6 and 0.25 for a
+/// review queue's 50 registrations on a benchmark database).
+fn candidates_statements(
+    backend: DbBackend,
+    tokens: &[String],
+    roots: &[String],
+    also: &[i64],
+) -> Result<Vec<Statement>, DbErr> {
+    let registrations = || registration_rows(backend, tokens, roots, also);
+    let accounts = || account_rows(backend, tokens, roots);
+    let counts = [tokens.len(), roots.len(), also.len()];
+    if counts.iter().any(|&count| count >= KEPT_KEYS) {
+        return Ok(vec![
+            backend.build(&registrations()),
+            backend.build(&accounts()),
+        ]);
+    }
+    let shape = counts
+        .iter()
+        .fold(0, |shape, count| shape * KEPT_KEYS + count);
+    let keys = |keys: &[String]| -> Vec<Value> { keys.iter().map(|k| k.as_str().into()).collect() };
+    let mut values = keys(tokens);
+    values.extend(keys(roots));
+    values.extend(also.iter().map(|&id| Value::from(id)));
+    values.extend(keys(tokens));
+    values.extend(keys(roots));
+    let statement = CANDIDATE_STATEMENTS.statement(backend, shape, values, || {
+        let mut both = registrations();
+        both.union(UnionType::All, accounts());
+        both
+    })?;
+    Ok(vec![statement])
+}
+
 /// What the conflict engine reads of another registration.
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug)]
 struct Candidate {
     id: i64,
     partner_id: i64,
@@ -721,12 +818,115 @@ struct Candidate {
     submitted_at: Option<DateTime<Utc>>,
 }
 
-/// A candidate with its products' ids, comma-separated (none when it has none).
+/// What the conflict engine reads of an account.
+#[derive(Debug)]
+struct AccountCandidate {
+    id: i64,
+    name_key: String,
+    name_token: String,
+    ownership: AccountOwnership,
+    is_customer: bool,
+    domains: Vec<KnownDomain>,
+}
+
+#[derive(Debug)]
+struct KnownDomain {
+    domain: String,
+    root: String,
+}
+
+/// One row of the candidates statement: a registration (`account` 0) or an account (1), the
+/// other kind's columns NULL. The columns are [`CANDIDATE_ROW`], in that order.
 #[derive(Debug, FromQueryResult)]
-struct CandidateProducts {
-    #[sea_orm(nested)]
-    candidate: Candidate,
-    product_ids: Option<String>,
+struct CandidateRow {
+    account: i32,
+    id: i64,
+    partner_id: Option<i64>,
+    status: Option<DealStatus>,
+    name_key: String,
+    name_token: String,
+    domain: Option<String>,
+    root: Option<String>,
+    submitted_at: Option<DateTime<Utc>>,
+    ownership: Option<AccountOwnership>,
+    is_customer: Option<bool>,
+    /// A registration's product ids (`1,5,9`), an account's domains each with its root
+    /// (`acme.com acme.com,shop.acme.co.uk acme.co.uk`); none when it has none.
+    listed: Option<String>,
+}
+
+const CANDIDATE_ROW: [&str; 12] = [
+    "account",
+    "id",
+    "partner_id",
+    "status",
+    "name_key",
+    "name_token",
+    "domain",
+    "root",
+    "submitted_at",
+    "ownership",
+    "is_customer",
+    "listed",
+];
+
+enum Either {
+    Registration(Candidate, Vec<i64>),
+    Account(AccountCandidate),
+}
+
+impl CandidateRow {
+    fn into_candidate(self) -> AppResult<Either> {
+        let id = self.id;
+        let malformed = |what: &str| AppError::internal(format!("candidate {id}: {what}"));
+        let listed = self.listed.unwrap_or_default();
+        let items = listed.split(',').filter(|item| !item.is_empty());
+        if self.account == 1 {
+            let domains = items
+                .map(|item| match item.split_once(' ') {
+                    Some((domain, root)) => Ok(KnownDomain {
+                        domain: domain.to_owned(),
+                        root: root.to_owned(),
+                    }),
+                    None => Err(malformed(&format!("domain {item:?}"))),
+                })
+                .collect::<AppResult<_>>()?;
+            return Ok(Either::Account(AccountCandidate {
+                id,
+                name_key: self.name_key,
+                name_token: self.name_token,
+                ownership: self.ownership.ok_or_else(|| malformed("no ownership"))?,
+                is_customer: self.is_customer.unwrap_or(false),
+                domains,
+            }));
+        }
+        let products = items
+            .map(|item| item.trim().parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| malformed(&format!("products {listed:?}")))?;
+        let candidate = Candidate {
+            id,
+            partner_id: self.partner_id.ok_or_else(|| malformed("no partner"))?,
+            status: self.status.ok_or_else(|| malformed("no status"))?,
+            customer_name_key: self.name_key,
+            customer_name_token: self.name_token,
+            customer_domain: self.domain,
+            customer_root: self.root,
+            submitted_at: self.submitted_at,
+        };
+        Ok(Either::Registration(candidate, products))
+    }
+}
+
+/// Adds `values` to `select` as the columns of [`CANDIDATE_ROW`].
+fn candidate_row(select: &mut SelectStatement, values: [SimpleExpr; 12]) {
+    for (name, value) in CANDIDATE_ROW.into_iter().zip(values) {
+        select.expr_as(value, Alias::new(name));
+    }
+}
+
+fn null() -> SimpleExpr {
+    Expr::cust("NULL")
 }
 
 /// `status IN ('SUBMITTED', …)` over `ACTIVE`, the statuses written into the SQL rather
@@ -791,43 +991,54 @@ fn candidate_lookups(
 }
 
 /// The candidate registrations of the keys and the probes' own registrations (`also`), each
-/// with its products: one statement. How the rows are reached differs by database:
+/// with its products, as candidate rows. How the rows are reached differs by database:
 /// - SQLite answers the lookups from its (key, status) indexes without reading a row, so the
 ///   distinct ids are joined to their rows, each read once;
 /// - PostgreSQL reads the rows in the lookups themselves (a UNION ALL, duplicates dropped in
-///   `group_candidates`). Joined back by id, its plans for a name common among inactive
+///   `Candidates::from_rows`). Joined back by id, its plans for a name common among inactive
 ///   registrations expected thousands of active ones and scanned the whole table to join
 ///   them (46 ms against 0.3 ms on a benchmark database).
-async fn candidate_registrations(
-    db: &impl ConnectionTrait,
+fn registration_rows(
+    backend: DbBackend,
     tokens: &[String],
     roots: &[String],
     also: &[i64],
-) -> AppResult<(Vec<Candidate>, ProductsOf)> {
+) -> SelectStatement {
     use deal_registration::Column as C;
-    let (candidate, registrations) = (Alias::new("candidate"), deal_registration::Entity);
+    let candidate = Alias::new("candidate");
     let mut query = Query::select();
-    let backend = db.get_database_backend();
-    if backend == DbBackend::Sqlite {
+    let read_from = if backend == DbBackend::Sqlite {
         let ids = candidate_lookups(&[C::Id], UnionType::Distinct, tokens, roots, also);
-        query
-            .columns(CANDIDATE_COLUMNS.map(|column| (registrations, column)))
-            .from_subquery(ids, candidate.clone())
-            .inner_join(
-                registrations,
-                Expr::col((registrations, C::Id)).equals((candidate, C::Id)),
-            );
+        let registrations = deal_registration::Entity;
+        query.from_subquery(ids, candidate.clone()).inner_join(
+            registrations,
+            Expr::col((registrations, C::Id)).equals((candidate.clone(), C::Id)),
+        );
+        Alias::new(registrations.table_name())
     } else {
         let rows = candidate_lookups(&CANDIDATE_COLUMNS, UnionType::All, tokens, roots, also);
-        query
-            .column((candidate.clone(), Asterisk))
-            .from_subquery(rows, candidate.clone());
-    }
-    query.expr_as(products_listed(backend), Alias::new("product_ids"));
-    let rows = CandidateProducts::find_by_statement(backend.build(&query))
-        .all(db)
-        .await?;
-    group_candidates(rows)
+        query.from_subquery(rows, candidate.clone());
+        candidate
+    };
+    let column = |c: C| Expr::col((read_from.clone(), c)).into();
+    candidate_row(
+        &mut query,
+        [
+            Expr::cust("0"),
+            column(C::Id),
+            column(C::PartnerId),
+            column(C::Status),
+            column(C::CustomerNameKey),
+            column(C::CustomerNameToken),
+            column(C::CustomerDomain),
+            column(C::CustomerRoot),
+            column(C::SubmittedAt),
+            null(),
+            null(),
+            products_listed(backend),
+        ],
+    );
+    query
 }
 
 /// The candidate's product ids as one text (`1,5,9`): a candidate is one row however many
@@ -846,50 +1057,14 @@ fn products_listed(backend: DbBackend) -> SimpleExpr {
     })
 }
 
-/// Product ids by registration id.
-type ProductsOf = HashMap<i64, Vec<i64>>;
-
-/// The active registrations among `rows`, by id, and every row's products: the probes' own
-/// registrations were read for their products only.
-fn group_candidates(rows: Vec<CandidateProducts>) -> AppResult<(Vec<Candidate>, ProductsOf)> {
-    let mut candidates: BTreeMap<i64, Candidate> = BTreeMap::new();
-    let mut products: HashMap<i64, Vec<i64>> = HashMap::new();
-    for row in rows {
-        let id = row.candidate.id;
-        if let Some(listed) = row.product_ids.as_deref() {
-            let list = products.entry(id).or_default();
-            for product in listed.split(',') {
-                list.push(product.trim().parse().map_err(|_| {
-                    AppError::internal(format!("registration {id} lists product {product:?}"))
-                })?);
-            }
-        }
-        if ACTIVE.contains(&row.candidate.status) {
-            candidates.entry(id).or_insert(row.candidate);
-        }
-    }
-    for list in products.values_mut() {
-        list.sort_unstable();
-        list.dedup();
-    }
-    Ok((candidates.into_values().collect(), products))
-}
-
 /// Accounts whose first name token or one of whose domain roots is among the keys, with
-/// all their domains.
-async fn candidate_accounts(
-    db: &impl ConnectionTrait,
-    tokens: &[String],
-    roots: &[String],
-) -> AppResult<(
-    Vec<account::Model>,
-    HashMap<i64, Vec<account_domain::Model>>,
-)> {
-    let mut keys =
-        Condition::any().add(account::Column::NameToken.is_in(tokens.iter().map(String::as_str)));
+/// all their domains, as candidate rows.
+fn account_rows(backend: DbBackend, tokens: &[String], roots: &[String]) -> SelectStatement {
+    use account::Column as C;
+    let mut keys = Condition::any().add(C::NameToken.is_in(tokens.iter().map(String::as_str)));
     if !roots.is_empty() {
         keys = keys.add(
-            account::Column::Id.in_subquery(
+            C::Id.in_subquery(
                 account_domain::Entity::find()
                     .select_only()
                     .column(account_domain::Column::AccountId)
@@ -898,19 +1073,42 @@ async fn candidate_accounts(
             ),
         );
     }
-    let accounts = account::Entity::find().filter(keys).all(db).await?;
-    let mut domains: HashMap<i64, Vec<account_domain::Model>> = HashMap::new();
-    if !accounts.is_empty() {
-        for row in account_domain::Entity::find()
-            .filter(account_domain::Column::AccountId.is_in(accounts.iter().map(|a| a.id)))
-            .order_by_asc(account_domain::Column::Id)
-            .all(db)
-            .await?
-        {
-            domains.entry(row.account_id).or_default().push(row);
+    let mut query = Query::select();
+    query.from(account::Entity).cond_where(keys);
+    let column = |c: C| Expr::col((account::Entity, c)).into();
+    candidate_row(
+        &mut query,
+        [
+            Expr::cust("1"),
+            column(C::Id),
+            null(),
+            null(),
+            column(C::NameKey),
+            column(C::NameToken),
+            null(),
+            null(),
+            null(),
+            column(C::Ownership),
+            column(C::IsCustomer),
+            domains_listed(backend),
+        ],
+    );
+    query
+}
+
+/// The account's domains with their roots as one text (`acme.com acme.com,…`), in the
+/// order they were added. (Normalised domains hold neither spaces nor commas.)
+fn domains_listed(backend: DbBackend) -> SimpleExpr {
+    Expr::cust(match backend {
+        DbBackend::Postgres => {
+            "(SELECT string_agg(d.domain || ' ' || d.root, ',' ORDER BY d.id) \
+             FROM account_domains AS d WHERE d.account_id = accounts.id)"
         }
-    }
-    Ok((accounts, domains))
+        _ => {
+            "(SELECT group_concat(d.domain || ' ' || d.root, ',' ORDER BY d.id) \
+             FROM account_domains AS d WHERE d.account_id = accounts.id)"
+        }
+    })
 }
 
 fn registration_conflicts(
@@ -963,16 +1161,11 @@ fn registration_conflicts(
     found
 }
 
-fn account_conflicts(
-    probe: &Probe,
-    accounts: &[account::Model],
-    domains: &HashMap<i64, Vec<account_domain::Model>>,
-) -> Vec<Conflict> {
+fn account_conflicts(probe: &Probe, accounts: &[AccountCandidate]) -> Vec<Conflict> {
     let (token, root) = (probe.token(), probe.root());
-    let no_domains = Vec::new();
     let mut found = Vec::new();
     for acct in accounts {
-        let own = domains.get(&acct.id).unwrap_or(&no_domains);
+        let own = &acct.domains;
         let shares_key = acct.name_token == token
             || root
                 .as_deref()
@@ -1692,4 +1885,95 @@ pub async fn update(
     }
     .await;
     settle(txn, result).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(id: i64, status: DealStatus, listed: Option<&str>) -> CandidateRow {
+        CandidateRow {
+            account: 0,
+            id,
+            partner_id: Some(7),
+            status: Some(status),
+            name_key: "globex".into(),
+            name_token: "globex".into(),
+            domain: Some("globex.com".into()),
+            root: Some("globex.com".into()),
+            submitted_at: None,
+            ownership: None,
+            is_customer: None,
+            listed: listed.map(Into::into),
+        }
+    }
+
+    fn account(id: i64, listed: Option<&str>) -> CandidateRow {
+        CandidateRow {
+            account: 1,
+            id,
+            partner_id: None,
+            status: None,
+            name_key: "initech".into(),
+            name_token: "initech".into(),
+            domain: None,
+            root: None,
+            submitted_at: None,
+            ownership: Some(AccountOwnership::Direct),
+            is_customer: Some(true),
+            listed: listed.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn candidate_rows_become_registrations_with_products_and_accounts_with_domains() {
+        let found = Candidates::from_rows(vec![
+            registration(3, DealStatus::Submitted, Some("5,2")),
+            // PostgreSQL's lookups may find one registration by its name and its domain.
+            registration(3, DealStatus::Submitted, Some("5,2")),
+            // A probe's own draft is read for its products, not as a candidate.
+            registration(9, DealStatus::Draft, Some("4")),
+            account(
+                11,
+                Some("initech.com initech.com,shop.initech.co.uk initech.co.uk"),
+            ),
+            account(12, None),
+        ])
+        .expect("well-formed rows");
+        let ids: Vec<i64> = found.registrations.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [3]);
+        assert_eq!(found.products[&3], [2, 5]);
+        assert_eq!(found.products[&9], [4]);
+        let domains: Vec<(&str, &str)> = found.accounts[0]
+            .domains
+            .iter()
+            .map(|d| (d.domain.as_str(), d.root.as_str()))
+            .collect();
+        assert_eq!(
+            domains,
+            [
+                ("initech.com", "initech.com"),
+                ("shop.initech.co.uk", "initech.co.uk")
+            ]
+        );
+        assert!(found.accounts[1].domains.is_empty());
+    }
+
+    #[test]
+    fn a_candidate_row_that_does_not_add_up_is_an_error() {
+        for row in [
+            registration(3, DealStatus::Submitted, Some("5,x")),
+            CandidateRow {
+                status: None,
+                ..registration(3, DealStatus::Submitted, None)
+            },
+            account(11, Some("initech.com")),
+            CandidateRow {
+                ownership: None,
+                ..account(11, None)
+            },
+        ] {
+            assert!(Candidates::from_rows(vec![row]).is_err());
+        }
+    }
 }
