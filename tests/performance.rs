@@ -172,17 +172,39 @@ async fn only_a_partner_with_tier_two_partners_reads_its_organisation_tree() {
 }
 
 #[tokio::test]
-async fn a_partners_content_search_is_the_session_the_page_and_its_labels() {
+async fn a_partners_content_search_is_the_session_and_the_page_with_its_labels() {
     let app = TestApp::demo().await;
     let token = app.login(ALICE_NORTHWIND).await;
     let query = "query($n: Int!) { contents(first: $n, filter: { search: \"battle\" }) {
-        edges { node { id title tags } } } }";
+        edges { node { id title tags products } } } }";
     for n in [1, 20] {
         let (statements, response) = counted(&app, &token, query, n).await;
-        assert!(!nodes(&response, "contents").is_empty(), "{response}");
-        // Matching, ranking, the audience rules and paging are one query; the partner's
-        // verticals (for the audience rules) come with the session.
-        assert_eq!(statements, 3, "first: {n}: {response}");
+        let found = nodes(&response, "contents");
+        assert!(!found.is_empty(), "{response}");
+        // Matching, ranking, the audience rules, paging and each item's labels are one
+        // query; the partner's verticals (for the audience rules) come with the session.
+        assert_eq!(statements, 2, "first: {n}: {response}");
+        // The labels read with the page are those the item's own read gives.
+        for edge in found {
+            let id = &edge["node"]["id"];
+            let alone = app
+                .gql(
+                    Some(&token),
+                    "query($id: ID!) { node(id: $id) { ... on Content { tags products } } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            assert_eq!(
+                alone["data"]["node"]["tags"], edge["node"]["tags"],
+                "{alone}"
+            );
+            assert_eq!(
+                alone["data"]["node"]["products"], edge["node"]["products"],
+                "{alone}"
+            );
+        }
+        let tags = |edge: &Value| edge["node"]["tags"].as_array().map_or(0, Vec::len);
+        assert!(found.iter().any(|e| tags(e) > 1), "{response}");
     }
 }
 

@@ -614,6 +614,24 @@ where
         .collect())
 }
 
+/// Hands the request's loader of `G` groups read with something else (each group in
+/// `G`'s order), so that the fields reading them run no statement of their own.
+pub async fn feed_groups<G: Grouping>(
+    ctx: &Context<'_>,
+    groups: Vec<(i64, Vec<<G::Entity as EntityTrait>::Model>)>,
+) -> async_graphql::Result<()>
+where
+    <G::Entity as EntityTrait>::Model: Clone + Send + Sync + 'static,
+{
+    let loader = loader::<i64, GroupLoader<G>>(ctx).await?;
+    let sorted = groups.into_iter().map(|(parent, mut rows)| {
+        G::sort(&mut rows);
+        (parent, rows)
+    });
+    loader.feed_many(sorted).await;
+    Ok(())
+}
+
 /// The distinct values of `ids`, for a batch.
 pub fn distinct(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
     let mut ids: Vec<i64> = ids.into_iter().collect();

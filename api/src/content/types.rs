@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{
     Context, Enum, ErrorExtensions, InputObject, MaybeUndefined, Object, ResultExt, SimpleObject,
@@ -6,8 +6,11 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::ContentEventKind as StoredEventKind;
-use entity::{content, content_event, content_file, content_version};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use entity::{content, content_event, content_file, content_label, content_version};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
+};
 
 use super::files::FileStore;
 use super::policy::{self, ContentViewer};
@@ -18,12 +21,12 @@ use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::{
-    distinct, load_group, load_many, load_one, prefetch_groups, AudienceByContent, LabelsByContent,
-    VerticalsByPartner,
+    distinct, feed_groups, load_group, load_many, load_one, prefetch_groups, AudienceByContent,
+    LabelsByContent, VerticalsByPartner,
 };
 use crate::relay::{
-    global_id, local_id, maybe, paginate, paginate_ordered, PageArgs, RelayConnection, UserError,
-    UserErrorCode,
+    global_id, local_id, maybe, paginate, paginate_ordered, paginate_ordered_beside, PageArgs,
+    RelayConnection, UserError, UserErrorCode,
 };
 use crate::users::User;
 
@@ -330,25 +333,92 @@ pub struct ContentFilterInput {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
+/// Whether the page's items show their labels (tags, products, verticals).
+fn shows_labels(ctx: &Context<'_>) -> bool {
+    let node = ctx.look_ahead().field("edges").field("node");
+    ["tags", "products", "verticals"]
+        .iter()
+        .any(|f| node.field(f).exists())
+}
+
+/// A page of `select`; with its items' labels when they show them, read with the items
+/// (a JSON list beside each row) and handed to the request's label loader.
+async fn page_of_contents(
+    ctx: &Context<'_>,
+    db: &Db,
+    select: Select<content::Entity>,
+    args: &PageArgs,
+) -> async_graphql::Result<RelayConnection<Content>> {
+    if !shows_labels(ctx) {
+        return paginate_ordered(db, select, args, Content).await.extend();
+    }
+    let listed = Mutex::new(Vec::new());
+    let page = paginate_ordered_beside(
+        db,
+        select,
+        args,
+        labels_listed(db.get_database_backend()),
+        |read| {
+            let mut listed = listed.lock().unwrap_or_else(PoisonError::into_inner);
+            listed.push((read.row.id, read.beside));
+            Content(read.row)
+        },
+    )
+    .await
+    .extend()?;
+    let listed = listed.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let groups = listed
+        .into_iter()
+        .map(|(id, text)| Ok((id, labels_of(id, text.as_deref())?)))
+        .collect::<Result<_, AppError>>()
+        .extend()?;
+    feed_groups::<LabelsByContent>(ctx, groups).await?;
+    Ok(page)
+}
+
+/// An item's labels as a JSON list of `[id, dimension, value]` (PostgreSQL's `json_agg` of
+/// no rows is NULL, SQLite's `json_group_array` `[]`).
+fn labels_listed(backend: DbBackend) -> SimpleExpr {
+    Expr::cust(match backend {
+        DbBackend::Postgres => {
+            "(SELECT CAST(json_agg(json_build_array(l.id, l.dimension, l.value)) AS TEXT) \
+             FROM content_labels AS l WHERE l.content_id = contents.id)"
+        }
+        _ => {
+            "(SELECT json_group_array(json_array(l.id, l.dimension, l.value)) \
+             FROM content_labels AS l WHERE l.content_id = contents.id)"
+        }
+    })
+}
+
+fn labels_of(content_id: i64, listed: Option<&str>) -> Result<Vec<content_label::Model>, AppError> {
+    let rows: Vec<(i64, String, String)> = match listed {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str(text).map_err(|err| {
+            AppError::internal(format!("content {content_id}'s labels {text:?}: {err}"))
+        })?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, dimension, value)| content_label::Model {
+            id,
+            content_id,
+            dimension,
+            value,
+        })
+        .collect())
+}
+
 /// Loads, one batch per kind, what the selected nested fields of a page of content read
-/// (labels, audience, files): see `crate::loaders`.
+/// beyond its labels (audience, files): see `crate::loaders`.
 async fn prefetch(ctx: &Context<'_>, page: &RelayConnection<Content>) -> async_graphql::Result<()> {
     let node = ctx.look_ahead().field("edges").field("node");
     let ids = distinct(page.edges.iter().map(|e| e.node.0.id));
-    let labelled = ["tags", "products", "verticals"]
-        .iter()
-        .any(|f| node.field(f).exists());
-    let labels = async {
-        if labelled {
-            prefetch_groups::<LabelsByContent>(ctx, &ids).await?;
-        }
-        Ok::<_, async_graphql::Error>(())
-    };
     let audience = async {
         if node.field("audience").exists() {
             prefetch_groups::<AudienceByContent>(ctx, &ids).await?;
         }
-        Ok(())
+        Ok::<_, async_graphql::Error>(())
     };
     let files = async {
         if node.field("file").exists() {
@@ -357,7 +427,7 @@ async fn prefetch(ctx: &Context<'_>, page: &RelayConnection<Content>) -> async_g
         }
         Ok(())
     };
-    futures_util::try_join!(labels, audience, files)?;
+    futures_util::try_join!(audience, files)?;
     Ok(())
 }
 
@@ -418,9 +488,7 @@ impl ContentQuery {
                 .order_by_desc(content::Column::UpdatedAt)
                 .order_by_desc(content::Column::Id),
         };
-        let page = paginate_ordered(db, select, &args, Content)
-            .await
-            .extend()?;
+        let page = page_of_contents(ctx, db, select, &args).await?;
         prefetch(ctx, &page).await?;
         Ok(page)
     }
