@@ -716,10 +716,10 @@ impl Candidates {
         for row in rows {
             let id = row.id;
             match row.into_candidate()? {
-                Either::Account(account) => {
+                Found::Account(account) => {
                     accounts.insert(id, account);
                 }
-                Either::Registration(candidate, listed) => {
+                Found::Registration(candidate, listed) => {
                     products.entry(id).or_default().extend(listed);
                     if ACTIVE.contains(&candidate.status) {
                         registrations.entry(id).or_insert(candidate);
@@ -870,13 +870,14 @@ const CANDIDATE_ROW: [&str; 12] = [
     "listed",
 ];
 
-enum Either {
+/// What a candidate row holds.
+enum Found {
     Registration(Candidate, Vec<i64>),
     Account(AccountCandidate),
 }
 
 impl CandidateRow {
-    fn into_candidate(self) -> AppResult<Either> {
+    fn into_candidate(self) -> AppResult<Found> {
         let id = self.id;
         let malformed = |what: &str| AppError::internal(format!("candidate {id}: {what}"));
         let listed = self.listed.unwrap_or_default();
@@ -891,7 +892,7 @@ impl CandidateRow {
                     None => Err(malformed(&format!("domain {item:?}"))),
                 })
                 .collect::<AppResult<_>>()?;
-            return Ok(Either::Account(AccountCandidate {
+            return Ok(Found::Account(AccountCandidate {
                 id,
                 name_key: self.name_key,
                 name_token: self.name_token,
@@ -914,7 +915,7 @@ impl CandidateRow {
             customer_root: self.root,
             submitted_at: self.submitted_at,
         };
-        Ok(Either::Registration(candidate, products))
+        Ok(Found::Registration(candidate, products))
     }
 }
 
@@ -1045,16 +1046,21 @@ fn registration_rows(
 /// products it has, instead of one row per product each repeating its names and domains
 /// (the rows the review queue's conflicts decoded were mostly such repeats).
 fn products_listed(backend: DbBackend) -> SimpleExpr {
-    Expr::cust(match backend {
-        DbBackend::Postgres => {
-            "(SELECT string_agg(CAST(p.product_id AS TEXT), ',') \
-             FROM deal_registration_products AS p WHERE p.registration_id = candidate.id)"
-        }
-        _ => {
-            "(SELECT group_concat(p.product_id, ',') \
-             FROM deal_registration_products AS p WHERE p.registration_id = candidate.id)"
-        }
-    })
+    listed(
+        backend,
+        "CAST(p.product_id AS TEXT), ','",
+        "deal_registration_products AS p WHERE p.registration_id = candidate.id",
+    )
+}
+
+/// `(SELECT` the texts `arguments` aggregates, joined, `FROM from)`, in the aggregate each
+/// database has.
+fn listed(backend: DbBackend, arguments: &str, from: &str) -> SimpleExpr {
+    let aggregate = match backend {
+        DbBackend::Postgres => "string_agg",
+        _ => "group_concat",
+    };
+    Expr::cust(format!("(SELECT {aggregate}({arguments}) FROM {from})"))
 }
 
 /// Accounts whose first name token or one of whose domain roots is among the keys, with
@@ -1099,16 +1105,11 @@ fn account_rows(backend: DbBackend, tokens: &[String], roots: &[String]) -> Sele
 /// The account's domains with their roots as one text (`acme.com acme.com,…`), in the
 /// order they were added. (Normalised domains hold neither spaces nor commas.)
 fn domains_listed(backend: DbBackend) -> SimpleExpr {
-    Expr::cust(match backend {
-        DbBackend::Postgres => {
-            "(SELECT string_agg(d.domain || ' ' || d.root, ',' ORDER BY d.id) \
-             FROM account_domains AS d WHERE d.account_id = accounts.id)"
-        }
-        _ => {
-            "(SELECT group_concat(d.domain || ' ' || d.root, ',' ORDER BY d.id) \
-             FROM account_domains AS d WHERE d.account_id = accounts.id)"
-        }
-    })
+    listed(
+        backend,
+        "d.domain || ' ' || d.root, ',' ORDER BY d.id",
+        "account_domains AS d WHERE d.account_id = accounts.id",
+    )
 }
 
 fn registration_conflicts(
