@@ -3,6 +3,8 @@
 //! it completes (async-graphql issue #612), so a field waiting on a loader lands after the
 //! fields selected below it. Each executed response is put back in selection order here.
 
+use std::cell::OnceCell;
+
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
@@ -47,53 +49,72 @@ fn collect<'a>(
     }
 }
 
-fn reorder(document: &ExecutableDocument, sets: &[&SelectionSet], value: &mut Value) {
-    if !matches!(value, Value::List(_) | Value::Object(_)) {
-        return;
-    }
-    // Collected once for a whole list: every item has the same selection.
-    let (mut fields, mut spread) = (Vec::new(), Vec::new());
-    for set in sets {
-        collect(document, set, &mut fields, &mut spread);
-    }
-    reorder_by(document, &fields, value);
+/// The keys selected at one level, in order, each with the order below it. What is below a
+/// key is collected the first time a response value holds it, once for every item of a
+/// list: what is built is bounded by the response, not by how often fragments nest.
+struct Order<'a> {
+    keys: Vec<Key<'a>>,
 }
 
-fn reorder_by(document: &ExecutableDocument, fields: &Collected, value: &mut Value) {
-    match value {
-        Value::List(items) => {
-            for item in items {
-                reorder_by(document, fields, item);
-            }
+struct Key<'a> {
+    name: Name,
+    sets: Vec<&'a SelectionSet>,
+    below: OnceCell<Order<'a>>,
+}
+
+impl<'a> Order<'a> {
+    fn of(document: &'a ExecutableDocument, sets: &[&'a SelectionSet]) -> Self {
+        let (mut fields, mut spread) = (Vec::new(), Vec::new());
+        for set in sets {
+            collect(document, set, &mut fields, &mut spread);
         }
-        Value::Object(map) => {
-            if !in_order(map, fields) {
-                let mut unordered = std::mem::take(map);
-                for (key, _) in fields {
-                    if let Some(field) = unordered.shift_remove(key) {
-                        map.insert(key.clone(), field);
+        let keys = fields
+            .into_iter()
+            .map(|(name, sets)| Key {
+                name,
+                sets,
+                below: OnceCell::new(),
+            })
+            .collect();
+        Order { keys }
+    }
+
+    /// Where `name` was selected; keys nobody selected go last, in the order they came.
+    fn rank(&self, name: &Name) -> usize {
+        self.keys
+            .iter()
+            .position(|key| key.name == *name)
+            .unwrap_or(usize::MAX)
+    }
+
+    fn apply(&self, document: &'a ExecutableDocument, value: &mut Value) {
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    self.apply(document, item);
+                }
+            }
+            Value::Object(map) => {
+                // Most objects already are in order (only fields that waited on a loader
+                // move); the sort is stable, so it keeps the others' relative order.
+                if !map.keys().is_sorted_by_key(|name| self.rank(name)) {
+                    map.sort_by(|a, _, b, _| self.rank(a).cmp(&self.rank(b)));
+                }
+                let mut keys = self.keys.iter();
+                for (name, field) in map.iter_mut() {
+                    let Some(key) = keys.find(|key| key.name == *name) else {
+                        break;
+                    };
+                    if matches!(field, Value::List(_) | Value::Object(_)) {
+                        key.below
+                            .get_or_init(|| Order::of(document, &key.sets))
+                            .apply(document, field);
                     }
                 }
-                map.extend(unordered);
             }
-            for (key, below) in fields {
-                if let Some(field) = map.get_mut(key) {
-                    reorder(document, below, field);
-                }
-            }
+            _ => {}
         }
-        _ => {}
     }
-}
-
-/// Are `map`'s keys the selected ones it holds, in selection order? Most objects already
-/// are (only fields that waited on a loader move), and then nothing is rebuilt.
-fn in_order(map: &async_graphql::indexmap::IndexMap<Name, Value>, fields: &Collected) -> bool {
-    let mut expected = fields
-        .iter()
-        .map(|(key, _)| key)
-        .filter(|key| map.contains_key(*key));
-    map.keys().all(|key| expected.next() == Some(key))
 }
 
 /// Puts `data` of the executed `document` (operation `operation`) in selection order.
@@ -111,7 +132,7 @@ pub fn in_selection_order(
         },
     };
     if let Some(op) = executed {
-        reorder(document, &[&op.node.selection_set.node], data);
+        Order::of(document, &[&op.node.selection_set.node]).apply(document, data);
     }
 }
 
@@ -178,5 +199,26 @@ mod tests {
         assert_eq!(keys(&items[0]), ["a", "b", "c"]);
         assert_eq!(keys(&items[1]), ["a", "b", "c"]);
         assert_eq!(keys(&items[2]), ["a", "b"]);
+    }
+
+    #[test]
+    fn objects_below_every_item_of_a_list_are_ordered() {
+        let query = "{ list { o { a b } n } }";
+        let shuffled = || object(&[("b", Value::from(2)), ("a", Value::from(1))]);
+        let item = || object(&[("n", Value::from(0)), ("o", shuffled())]);
+        let mut data = object(&[("list", Value::List(vec![item(), item()]))]);
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        in_selection_order(&document, None, &mut data);
+        let Value::Object(map) = &data else { panic!() };
+        let Value::List(items) = &map[&Name::new("list")] else {
+            panic!()
+        };
+        for item in items {
+            assert_eq!(keys(item), ["o", "n"]);
+            let Value::Object(fields) = item else {
+                panic!()
+            };
+            assert_eq!(keys(&fields[&Name::new("o")]), ["a", "b"]);
+        }
     }
 }
