@@ -10,6 +10,7 @@ use sea_orm::sea_query::{
     Alias, CommonTableExpression, Expr, InsertStatement, Query, SelectStatement, SimpleExpr,
     WithClause,
 };
+use sea_orm::sqlx;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
@@ -21,6 +22,37 @@ mod handle;
 mod shape;
 pub use handle::Db;
 pub use shape::Shapes;
+
+/// A value that both drivers decode from a column.
+pub trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+{
+}
+
+/// Column `name` of `row`, read from the driver's row. sea-orm's own reading of an optional
+/// column formats the column's name into an error for every NULL it meets and then drops
+/// it; rows that are mostly NULLs (the conflict candidates) spent a tenth of their
+/// decoding on that.
+pub fn column<T: Column>(row: &QueryResult, name: &str) -> Result<T, DbErr> {
+    use sqlx::Row as _;
+    let read = match (row.try_as_pg_row(), row.try_as_sqlite_row()) {
+        (Some(row), _) => row.try_get(name),
+        (None, Some(row)) => row.try_get(name),
+        (None, None) => return Err(DbErr::Type(format!("column {name}: not a driver row"))),
+    };
+    read.map_err(|e| DbErr::Type(format!("column {name}: {e}")))
+}
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a
 /// PostgreSQL schema (used by the tests to give each test its own).

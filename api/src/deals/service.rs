@@ -14,8 +14,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DbBackend, DbErr, EntityName, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    QueryTrait, SqlErr, Statement, Value,
+    DbBackend, DbErr, EntityName, EntityTrait, FromQueryResult, QueryFilter, QueryResult,
+    QuerySelect, QueryTrait, SqlErr, Statement, Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -27,7 +27,7 @@ use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
 use crate::db::Db;
-use crate::db::{settle, Outcome, Shapes};
+use crate::db::{self, settle, Outcome, Shapes};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
@@ -837,7 +837,7 @@ struct KnownDomain {
 
 /// One row of the candidates statement: a registration (`account` 0) or an account (1), the
 /// other kind's columns NULL. The columns are [`CANDIDATE_ROW`], in that order.
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug)]
 struct CandidateRow {
     account: i32,
     id: i64,
@@ -853,6 +853,32 @@ struct CandidateRow {
     /// A registration's product ids (`1,5,9`), an account's domains each with its root
     /// (`acme.com acme.com,shop.acme.co.uk acme.co.uk`); none when it has none.
     listed: Option<String>,
+}
+
+impl FromQueryResult for CandidateRow {
+    fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
+        let text = |name| db::column::<Option<String>>(row, name);
+        let status = text("status")?
+            .map(|status| DealStatus::try_from_value(&status))
+            .transpose()?;
+        let ownership = text("ownership")?
+            .map(|ownership| AccountOwnership::try_from_value(&ownership))
+            .transpose()?;
+        Ok(CandidateRow {
+            account: db::column(row, "account")?,
+            id: db::column(row, "id")?,
+            partner_id: db::column(row, "partner_id")?,
+            status,
+            name_key: db::column(row, "name_key")?,
+            name_token: db::column(row, "name_token")?,
+            domain: text("domain")?,
+            root: text("root")?,
+            submitted_at: db::column(row, "submitted_at")?,
+            ownership,
+            is_customer: db::column(row, "is_customer")?,
+            listed: text("listed")?,
+        })
+    }
 }
 
 const CANDIDATE_ROW: [&str; 12] = [
