@@ -15,13 +15,42 @@ use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     ExecResult, IdenStatic, QueryResult, QuerySelect, QueryTrait, Select, SqlxSqliteConnector,
-    Statement,
+    Statement, Value,
 };
 
 mod handle;
 mod shape;
 pub use handle::Db;
 pub use shape::Shapes;
+
+/// `values` as one JSON array, the bound value of [`in_texts`] and [`in_ids`].
+pub fn json_list<T: serde::Serialize>(values: &[T]) -> Value {
+    Value::from(serde_json::to_string(values).expect("a list of texts or numbers serialises"))
+}
+
+/// `column IN` the texts `values`, bound as one JSON array: however many there are, the
+/// statement's text is the same, so it is built once, prepared once per connection and its
+/// plan kept, where an `IN (?, ?, …)` list is a new statement for every count. Each value
+/// is still its own index lookup on both databases.
+pub fn in_texts(backend: DbBackend, column: SimpleExpr, values: &[String]) -> SimpleExpr {
+    let list = match backend {
+        DbBackend::Postgres => "$1 IN (SELECT json_array_elements_text(CAST($2 AS json)))",
+        // SQLite's placeholder is `?`, taken in order.
+        _ => "? IN (SELECT value FROM json_each(?))",
+    };
+    Expr::cust_with_exprs(list, [column, json_list(values).into()])
+}
+
+/// `column IN` the ids `values`, bound as one JSON array (see [`in_texts`]).
+pub fn in_ids(backend: DbBackend, column: SimpleExpr, values: &[i64]) -> SimpleExpr {
+    let list = match backend {
+        DbBackend::Postgres => {
+            "$1 IN (SELECT CAST(json_array_elements_text(CAST($2 AS json)) AS BIGINT))"
+        }
+        _ => "? IN (SELECT value FROM json_each(?))",
+    };
+    Expr::cust_with_exprs(list, [column, json_list(values).into()])
+}
 
 /// A value that both drivers decode from a column.
 pub trait Column:
