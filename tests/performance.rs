@@ -117,6 +117,38 @@ async fn the_review_queue_costs_the_same_statements_for_five_rows_as_for_fifty()
     );
 }
 
+/// A page finds its conflicts with the keys of all its rows at once (key lists bound as one
+/// value each); a registration read alone finds its own with one statement. Both must agree.
+#[tokio::test]
+async fn a_review_queue_pages_conflicts_are_each_registrations_own() {
+    let app = TestApp::demo().await;
+    seed(&app.db, &small_program()).await.expect("seed");
+    let token = app.login(MANAGER).await;
+    let (_, page) = counted(&app, &token, REVIEW_QUEUE, 50).await;
+    let rows = nodes(&page, "dealReviewQueue");
+    assert_eq!(rows.len(), 50);
+    let mut compared = 0;
+    for row in rows.iter().filter(|r| r["node"]["conflicts"] != json!([])) {
+        let alone = app
+            .gql(
+                Some(&token),
+                "query($id: ID!) { node(id: $id) { ... on DealRegistration { conflicts {
+                    kind score matchedOn rule registration { id partner { name } } account { name domains } } } } }",
+                json!({ "id": row["node"]["id"] }),
+            )
+            .await;
+        assert_eq!(
+            alone["data"]["node"]["conflicts"], row["node"]["conflicts"],
+            "{alone}"
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 10,
+        "only {compared} rows of the page had conflicts"
+    );
+}
+
 #[tokio::test]
 async fn a_partner_portal_home_page_costs_the_same_statements_for_any_page_size() {
     let app = batching_app().await;
