@@ -282,6 +282,22 @@ where
     E::Model: Send + Sync,
     T: OutputType,
 {
+    paginate_ordered_as(db, select, args, to_node).await
+}
+
+/// `paginate_ordered`, each row decoded as `M` (a faster reader of the model, say).
+pub async fn paginate_ordered_as<E, M, T>(
+    db: &Db,
+    select: Select<E>,
+    args: &PageArgs,
+    to_node: impl Fn(M) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    M: FromQueryResult + Send + Sync,
+    T: OutputType,
+{
     page_of(db, select, args, Select::into_model, to_node).await
 }
 

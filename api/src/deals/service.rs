@@ -950,6 +950,54 @@ impl FromQueryResult for CandidateRow {
     }
 }
 
+/// A registration read from the driver's row (see [`db::column`]): a registration awaiting
+/// review has a dozen NULL columns, and sea-orm's own reading formats an error for each.
+pub struct RegistrationRow(pub deal_registration::Model);
+
+impl FromQueryResult for RegistrationRow {
+    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
+        if !prefix.is_empty() {
+            return deal_registration::Model::from_query_result(row, prefix).map(RegistrationRow);
+        }
+        let text = |name| db::column::<String>(row, name);
+        Ok(RegistrationRow(deal_registration::Model {
+            id: db::column(row, "id")?,
+            partner_id: db::column(row, "partner_id")?,
+            created_by_id: db::column(row, "created_by_id")?,
+            status: DealStatus::try_from_value(&text("status")?)?,
+            customer_name: text("customer_name")?,
+            customer_name_key: text("customer_name_key")?,
+            customer_name_token: text("customer_name_token")?,
+            customer_domain: db::column(row, "customer_domain")?,
+            customer_root: db::column(row, "customer_root")?,
+            customer_country: db::column(row, "customer_country")?,
+            customer_key: text("customer_key")?,
+            estimated_value_minor: db::column(row, "estimated_value_minor")?,
+            currency: text("currency")?,
+            expected_close_date: db::column(row, "expected_close_date")?,
+            deal_type: DealType::try_from_value(&text("deal_type")?)?,
+            description: db::column(row, "description")?,
+            external_id: db::column(row, "external_id")?,
+            idempotency_key: db::column(row, "idempotency_key")?,
+            request_hash: db::column(row, "request_hash")?,
+            submitted_at: db::column(row, "submitted_at")?,
+            approved_at: db::column(row, "approved_at")?,
+            protected_until: db::column(row, "protected_until")?,
+            extension_request_days: db::column(row, "extension_request_days")?,
+            extension_request_reason: db::column(row, "extension_request_reason")?,
+            closed_amount_minor: db::column(row, "closed_amount_minor")?,
+            closed_at: db::column(row, "closed_at")?,
+            resubmission_count: db::column(row, "resubmission_count")?,
+            editable_fields: db::column(row, "editable_fields")?,
+            contested_at: db::column(row, "contested_at")?,
+            review_lane: db::column(row, "review_lane")?,
+            version: db::column(row, "version")?,
+            created_at: db::column(row, "created_at")?,
+            updated_at: db::column(row, "updated_at")?,
+        }))
+    }
+}
+
 const CANDIDATE_ROW: [&str; 12] = [
     "account",
     "id",

@@ -15,7 +15,9 @@ use super::conflicts::Customer;
 use super::loader::ConflictLoader;
 use super::loader::ProbeKey;
 use super::policy::{self, sees_internal};
-use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput};
+use super::service::{
+    self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput, RegistrationRow,
+};
 use super::workflow::{self, Action};
 use crate::auth::{actor, Actor, Role, RoleGuard};
 use crate::db::Db;
@@ -29,7 +31,7 @@ use crate::money::{Money, MoneyInput};
 use crate::partners::policy::PartnerScope;
 use crate::partners::Partner;
 use crate::relay::{
-    global_id, local_id, paginate, paginate_loaded, paginate_newest_first, paginate_ordered,
+    global_id, local_id, paginate, paginate_loaded, paginate_newest_first, paginate_ordered_as,
     ConnectionFields, PageArgs, RelayConnection, UserError, UserErrorCode,
 };
 use crate::users::User;
@@ -521,11 +523,11 @@ impl DealQuery {
             .order_by_asc(deal_registration::Column::ReviewLane)
             .order_by_asc(deal_registration::Column::SubmittedAt)
             .order_by_asc(deal_registration::Column::Id);
-        let page = paginate_ordered(
+        let page = paginate_ordered_as(
             db,
             select,
             &PageArgs::new(first, after, last, before),
-            DealRegistration,
+            |RegistrationRow(model)| DealRegistration(model),
         )
         .await
         .extend()?;
