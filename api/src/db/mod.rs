@@ -33,23 +33,24 @@ pub fn json_list<T: serde::Serialize>(values: &[T]) -> Value {
 /// plan kept, where an `IN (?, ?, …)` list is a new statement for every count. Each value
 /// is still its own index lookup on both databases.
 pub fn in_texts(backend: DbBackend, column: SimpleExpr, values: &[String]) -> SimpleExpr {
-    let list = match backend {
-        DbBackend::Postgres => "$1 IN (SELECT json_array_elements_text(CAST($2 AS json)))",
-        // SQLite's placeholder is `?`, taken in order.
-        _ => "? IN (SELECT value FROM json_each(?))",
-    };
-    Expr::cust_with_exprs(list, [column, json_list(values).into()])
+    in_json_list(backend, column, json_list(values), "TEXT")
 }
 
 /// `column IN` the ids `values`, bound as one JSON array (see [`in_texts`]).
 pub fn in_ids(backend: DbBackend, column: SimpleExpr, values: &[i64]) -> SimpleExpr {
-    let list = match backend {
+    in_json_list(backend, column, json_list(values), "BIGINT")
+}
+
+/// `column IN` the elements of the JSON array `list`, each read on PostgreSQL as `element`.
+fn in_json_list(backend: DbBackend, column: SimpleExpr, list: Value, element: &str) -> SimpleExpr {
+    let filter = match backend {
         DbBackend::Postgres => {
-            "$1 IN (SELECT CAST(json_array_elements_text(CAST($2 AS json)) AS BIGINT))"
+            format!("$1 IN (SELECT CAST(json_array_elements_text(CAST($2 AS json)) AS {element}))")
         }
-        _ => "? IN (SELECT value FROM json_each(?))",
+        // SQLite's placeholder is `?`, taken in order; json_each gives each element its type.
+        _ => "? IN (SELECT value FROM json_each(?))".to_owned(),
     };
-    Expr::cust_with_exprs(list, [column, json_list(values).into()])
+    Expr::cust_with_exprs(filter, [column, list.into()])
 }
 
 /// A value that both drivers decode from a column.
