@@ -926,26 +926,28 @@ struct CandidateRow {
 
 impl FromQueryResult for CandidateRow {
     fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
+        let [account, id, partner_id, status, name_key, name_token, domain, root, submitted_at, ownership, is_customer, listed] =
+            CANDIDATE_ROW;
         let text = |name| db::column::<Option<String>>(row, name);
-        let status = text("status")?
+        let status = text(status)?
             .map(|status| DealStatus::try_from_value(&status))
             .transpose()?;
-        let ownership = text("ownership")?
+        let ownership = text(ownership)?
             .map(|ownership| AccountOwnership::try_from_value(&ownership))
             .transpose()?;
         Ok(CandidateRow {
-            account: db::column(row, "account")?,
-            id: db::column(row, "id")?,
-            partner_id: db::column(row, "partner_id")?,
+            account: db::column(row, account)?,
+            id: db::column(row, id)?,
+            partner_id: db::column(row, partner_id)?,
             status,
-            name_key: db::column(row, "name_key")?,
-            name_token: db::column(row, "name_token")?,
-            domain: text("domain")?,
-            root: text("root")?,
-            submitted_at: db::column(row, "submitted_at")?,
+            name_key: db::column(row, name_key)?,
+            name_token: db::column(row, name_token)?,
+            domain: text(domain)?,
+            root: text(root)?,
+            submitted_at: db::column(row, submitted_at)?,
             ownership,
-            is_customer: db::column(row, "is_customer")?,
-            listed: text("listed")?,
+            is_customer: db::column(row, is_customer)?,
+            listed: text(listed)?,
         })
     }
 }
@@ -959,41 +961,43 @@ impl FromQueryResult for RegistrationRow {
         if !prefix.is_empty() {
             return deal_registration::Model::from_query_result(row, prefix).map(RegistrationRow);
         }
-        let text = |name| db::column::<String>(row, name);
+        use deal_registration::Column as C;
+        use sea_orm::IdenStatic;
+        let text = |column: C| db::column::<String>(row, column.as_str());
         Ok(RegistrationRow(deal_registration::Model {
-            id: db::column(row, "id")?,
-            partner_id: db::column(row, "partner_id")?,
-            created_by_id: db::column(row, "created_by_id")?,
-            status: DealStatus::try_from_value(&text("status")?)?,
-            customer_name: text("customer_name")?,
-            customer_name_key: text("customer_name_key")?,
-            customer_name_token: text("customer_name_token")?,
-            customer_domain: db::column(row, "customer_domain")?,
-            customer_root: db::column(row, "customer_root")?,
-            customer_country: db::column(row, "customer_country")?,
-            customer_key: text("customer_key")?,
-            estimated_value_minor: db::column(row, "estimated_value_minor")?,
-            currency: text("currency")?,
-            expected_close_date: db::column(row, "expected_close_date")?,
-            deal_type: DealType::try_from_value(&text("deal_type")?)?,
-            description: db::column(row, "description")?,
-            external_id: db::column(row, "external_id")?,
-            idempotency_key: db::column(row, "idempotency_key")?,
-            request_hash: db::column(row, "request_hash")?,
-            submitted_at: db::column(row, "submitted_at")?,
-            approved_at: db::column(row, "approved_at")?,
-            protected_until: db::column(row, "protected_until")?,
-            extension_request_days: db::column(row, "extension_request_days")?,
-            extension_request_reason: db::column(row, "extension_request_reason")?,
-            closed_amount_minor: db::column(row, "closed_amount_minor")?,
-            closed_at: db::column(row, "closed_at")?,
-            resubmission_count: db::column(row, "resubmission_count")?,
-            editable_fields: db::column(row, "editable_fields")?,
-            contested_at: db::column(row, "contested_at")?,
-            review_lane: db::column(row, "review_lane")?,
-            version: db::column(row, "version")?,
-            created_at: db::column(row, "created_at")?,
-            updated_at: db::column(row, "updated_at")?,
+            id: db::column(row, C::Id.as_str())?,
+            partner_id: db::column(row, C::PartnerId.as_str())?,
+            created_by_id: db::column(row, C::CreatedById.as_str())?,
+            status: DealStatus::try_from_value(&text(C::Status)?)?,
+            customer_name: text(C::CustomerName)?,
+            customer_name_key: text(C::CustomerNameKey)?,
+            customer_name_token: text(C::CustomerNameToken)?,
+            customer_domain: db::column(row, C::CustomerDomain.as_str())?,
+            customer_root: db::column(row, C::CustomerRoot.as_str())?,
+            customer_country: db::column(row, C::CustomerCountry.as_str())?,
+            customer_key: text(C::CustomerKey)?,
+            estimated_value_minor: db::column(row, C::EstimatedValueMinor.as_str())?,
+            currency: text(C::Currency)?,
+            expected_close_date: db::column(row, C::ExpectedCloseDate.as_str())?,
+            deal_type: DealType::try_from_value(&text(C::DealType)?)?,
+            description: db::column(row, C::Description.as_str())?,
+            external_id: db::column(row, C::ExternalId.as_str())?,
+            idempotency_key: db::column(row, C::IdempotencyKey.as_str())?,
+            request_hash: db::column(row, C::RequestHash.as_str())?,
+            submitted_at: db::column(row, C::SubmittedAt.as_str())?,
+            approved_at: db::column(row, C::ApprovedAt.as_str())?,
+            protected_until: db::column(row, C::ProtectedUntil.as_str())?,
+            extension_request_days: db::column(row, C::ExtensionRequestDays.as_str())?,
+            extension_request_reason: db::column(row, C::ExtensionRequestReason.as_str())?,
+            closed_amount_minor: db::column(row, C::ClosedAmountMinor.as_str())?,
+            closed_at: db::column(row, C::ClosedAt.as_str())?,
+            resubmission_count: db::column(row, C::ResubmissionCount.as_str())?,
+            editable_fields: db::column(row, C::EditableFields.as_str())?,
+            contested_at: db::column(row, C::ContestedAt.as_str())?,
+            review_lane: db::column(row, C::ReviewLane.as_str())?,
+            version: db::column(row, C::Version.as_str())?,
+            created_at: db::column(row, C::CreatedAt.as_str())?,
+            updated_at: db::column(row, C::UpdatedAt.as_str())?,
         }))
     }
 }
