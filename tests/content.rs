@@ -308,6 +308,57 @@ async fn search_finds_a_word_of_the_body_ranks_titles_first_and_combines_with_fi
 }
 
 #[tokio::test]
+async fn label_filters_combine_with_each_other_with_search_and_with_the_audience() {
+    let app = TestApp::demo().await;
+    // Northwind (Alice) is a RESELLER in NA; the EMEA item is not hers to see.
+    create(&app, json!({ "title": "Numbat sizing for retail", "kind": "PRICE_SHEET", "body": "numbat", "tags": ["sizing"], "products": ["Numbat Core"], "verticals": ["Retail"] })).await;
+    create(&app, json!({ "title": "Numbat sizing for banks", "kind": "PRICE_SHEET", "body": "numbat", "products": ["Numbat Core"], "verticals": ["Financial Services"] })).await;
+    create(&app, json!({ "title": "Numbat add-on brief", "kind": "OTHER", "body": "numbat", "products": ["Numbat Plus"], "verticals": ["Retail"] })).await;
+    create(&app, json!({ "title": "Numbat retail in EMEA", "kind": "OTHER", "body": "numbat", "products": ["Numbat Core"], "verticals": ["Retail"], "audience": { "regions": ["EMEA"] } })).await;
+    let list = "query($f: ContentFilterInput) { contents(first: 50, filter: $f) {
+      totalCount edges { node { title tags products verticals } } } }";
+    let sorted = |response: Value| {
+        let mut found = titles(&response);
+        found.sort();
+        found
+    };
+    let as_alice = |filter: Value| app.gql_as(ALICE_NORTHWIND, list, json!({ "f": filter }));
+
+    let core = sorted(as_alice(json!({ "product": " numbat core " })).await);
+    assert_eq!(
+        core,
+        ["Numbat sizing for banks", "Numbat sizing for retail"]
+    );
+    let retail = sorted(as_alice(json!({ "vertical": "retail" })).await);
+    assert_eq!(retail, ["Numbat add-on brief", "Numbat sizing for retail"]);
+    let both =
+        as_alice(json!({ "product": "Numbat Core", "vertical": "Retail", "search": "numbat" }))
+            .await;
+    assert_eq!(titles(&both), ["Numbat sizing for retail"], "{both}");
+    let item = &both["data"]["contents"]["edges"][0]["node"];
+    assert_eq!(item["tags"], json!(["sizing"]));
+    assert_eq!(item["products"], json!(["numbat core"]));
+    assert_eq!(item["verticals"], json!(["RETAIL"]));
+    assert_eq!(both["data"]["contents"]["totalCount"], 1);
+
+    let by_kind = as_alice(json!({ "kind": "OTHER", "tag": "sizing" })).await;
+    assert_eq!(titles(&by_kind), Vec::<String>::new(), "{by_kind}");
+    let managers = app
+        .gql_as(
+            MANAGER,
+            list,
+            json!({ "f": { "product": "numbat core", "vertical": "RETAIL" } }),
+        )
+        .await;
+    assert_eq!(
+        sorted(managers),
+        ["Numbat retail in EMEA", "Numbat sizing for retail"]
+    );
+    let no_words = as_alice(json!({ "search": "*** ((", "product": "numbat core" })).await;
+    assert_eq!(no_words["data"]["contents"]["totalCount"], 0, "{no_words}");
+}
+
+#[tokio::test]
 async fn search_results_page_both_ways_in_rank_order_and_count_only_what_the_caller_may_see() {
     let app = TestApp::demo().await;
     for n in 1..=3 {
