@@ -12,11 +12,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, QueryTrait, Select, SelectModel, Selector,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, SelectModel, Selector, Value,
 };
 
-use crate::db::Db;
+use crate::db::{self, Db, Shapes};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -166,7 +166,7 @@ where
     T: OutputType,
 {
     let page = args.validate()?;
-    let fields = count_fields(db, &select);
+    let fields = count_fields(db, copies(&select));
 
     let mut window = select;
     if let Some(after) = page.after {
@@ -255,18 +255,30 @@ fn decode_offset_cursor(cursor: &str) -> AppResult<u64> {
         .ok_or_else(|| AppError::BadUserInput(format!("invalid cursor {cursor:?}")))
 }
 
-fn count_fields<E>(db: &Db, select: &Select<E>) -> ConnectionFields
+/// A `totalCount` that counts the rows of `list()`.
+fn count_fields<E>(
+    db: &Db,
+    list: impl Fn() -> Select<E> + Send + Sync + 'static,
+) -> ConnectionFields
 where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
-    let count_select = select.clone();
     let count_db = db.clone();
     ConnectionFields::counted_by(move || {
-        let select = count_select.clone();
+        let select = list();
         let db = count_db.clone();
         Box::pin(async move { Ok(select.count(&db).await?) })
     })
+}
+
+/// A maker of copies of `select`.
+fn copies<E: EntityTrait>(select: &Select<E>) -> impl Fn() -> Select<E> + Send + Sync + 'static
+where
+    E::Model: Send + Sync,
+{
+    let select = select.clone();
+    move || select.clone()
 }
 
 /// Pages through a list in an order other than `id` (ranked lists, queues): cursors are
@@ -311,29 +323,20 @@ const BESIDE: &str = "beside";
 
 impl<M: FromQueryResult> FromQueryResult for Beside<M> {
     fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
+        let beside = match prefix {
+            "" => db::column(row, BESIDE)?,
+            _ => row.try_get(prefix, BESIDE)?,
+        };
         Ok(Beside {
             row: M::from_query_result(row, prefix)?,
-            beside: row.try_get(prefix, BESIDE)?,
+            beside,
         })
     }
 }
 
-/// `paginate_ordered`, each row read with the text `beside` (say, what a loader would
-/// otherwise read in one more statement).
-pub async fn paginate_ordered_beside<E, T>(
-    db: &Db,
-    select: Select<E>,
-    args: &PageArgs,
-    beside: SimpleExpr,
-    to_node: impl Fn(Beside<E::Model>) -> T,
-) -> AppResult<RelayConnection<T>>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-    T: OutputType,
-{
-    let read = |select: Select<E>| select.column_as(beside, BESIDE).into_model();
-    page_of(db, select, args, read, to_node).await
+/// `select` reading `beside` too, as the text that [`Beside`] decodes.
+pub fn with_beside<E: EntityTrait>(select: Select<E>, beside: SimpleExpr) -> Select<E> {
+    select.column_as(beside, BESIDE)
 }
 
 /// The page of `select` that `args` ask for, its rows decoded by `read`.
@@ -350,11 +353,60 @@ where
     M: FromQueryResult + Send + Sync,
     T: OutputType,
 {
-    let window = Window::of(db, &select, args).await?;
-    let fields = count_fields(db, &select);
+    let window = Window::of(db, || select.clone(), args).await?;
+    let fields = count_fields(db, copies(&select));
     let rows = read(select.offset(window.offset).limit(window.limit + 1))
         .all(db)
         .await?;
+    Ok(window.connection(rows, fields, to_node))
+}
+
+/// What a hot list needs to reuse its statement's text (`db::Shapes`) instead of building
+/// it: which text its select has (`shape`, one per text the select can have) and the values
+/// that select binds, in its order (`values`).
+pub struct Shaped {
+    pub shapes: &'static Shapes,
+    pub shape: usize,
+    pub values: Vec<Value>,
+}
+
+/// `paginate_ordered` for a hot list: `list` is built only for a shape not seen yet (and
+/// for `totalCount`, or a page counted from the end); `read` adds the columns read beside
+/// the rows, which are decoded as `M`.
+pub async fn paginate_ordered_shaped<E, M, T>(
+    db: &Db,
+    list: impl Fn() -> Select<E> + Send + Sync + 'static,
+    shaped: Shaped,
+    args: &PageArgs,
+    read: impl FnOnce(Select<E>) -> Select<E>,
+    to_node: impl Fn(M) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    M: FromQueryResult + Send + Sync,
+    T: OutputType,
+{
+    let list = Arc::new(list);
+    let window = Window::of(db, || list(), args).await?;
+    let fields = count_fields(db, {
+        let list = list.clone();
+        move || list()
+    });
+    let Shaped {
+        shapes,
+        shape,
+        mut values,
+    } = shaped;
+    // sea-query binds a page's size before its offset.
+    values.extend([Value::from(window.limit + 1), Value::from(window.offset)]);
+    let statement = shapes.statement(db.get_database_backend(), shape, values, || {
+        read(list())
+            .offset(window.offset)
+            .limit(window.limit + 1)
+            .into_query()
+    })?;
+    let rows = M::find_by_statement(statement).all(db).await?;
     Ok(window.connection(rows, fields, to_node))
 }
 
@@ -376,8 +428,8 @@ where
     E::Model: Send + Sync,
     T: OutputType,
 {
-    let window = Window::of(db, &select, args).await?;
-    let fields = count_fields(db, &select);
+    let window = Window::of(db, || select.clone(), args).await?;
+    let fields = count_fields(db, copies(&select));
     let ids = select
         .select_only()
         .column(id)
@@ -402,7 +454,12 @@ struct Window {
 }
 
 impl Window {
-    async fn of<E: EntityTrait>(db: &Db, select: &Select<E>, args: &PageArgs) -> AppResult<Window>
+    /// `list` is counted only for a page counted from the end without a `before` cursor.
+    async fn of<E: EntityTrait>(
+        db: &Db,
+        list: impl FnOnce() -> Select<E>,
+        args: &PageArgs,
+    ) -> AppResult<Window>
     where
         E::Model: Send + Sync,
     {
@@ -420,7 +477,7 @@ impl Window {
         let start = after.map_or(0, |a| a + 1);
         let end = match before {
             Some(before) => before,
-            None if from_end => select.clone().count(db).await?,
+            None if from_end => list().count(db).await?,
             None => u64::MAX,
         };
         let (offset, limit) = if from_end {

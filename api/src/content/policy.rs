@@ -6,9 +6,12 @@
 use chrono::{DateTime, Utc};
 use entity::{content, content_audience, partner, partner_vertical, tier};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Select, Value,
+};
 
 use crate::auth::Actor;
+use crate::db;
 use crate::error::{AppError, AppResult};
 
 pub const PARTNER_TYPE: &str = "PARTNER_TYPE";
@@ -64,10 +67,11 @@ pub fn partner_viewer(
 }
 
 /// Rows of `dimension` restrict the item; the viewer passes if there are none or one of
-/// them names one of `values`.
-fn dimension_allows(dimension: &str, values: &[String]) -> Condition {
+/// them names one of `values`. The values are bound as one JSON list, so the statement's
+/// text is the same for every partner (see [`visible_values`]).
+fn dimension_allows(backend: DbBackend, dimension: &str, values: &[String]) -> Condition {
     let restricted = Query::select()
-        .expr(Expr::val(1))
+        .expr(Expr::cust("1"))
         .from(content_audience::Entity)
         .and_where(
             Expr::col((
@@ -80,15 +84,36 @@ fn dimension_allows(dimension: &str, values: &[String]) -> Condition {
         .to_owned();
     let matching = restricted
         .clone()
-        .and_where(content_audience::Column::Value.is_in(values.iter().cloned()))
+        .and_where(db::in_texts(
+            backend,
+            Expr::col((content_audience::Entity, content_audience::Column::Value)).into(),
+            values,
+        ))
         .to_owned();
     Condition::any()
         .add(Expr::exists(restricted).not())
         .add(Expr::exists(matching))
 }
 
+/// The audience dimensions a partner's view checks, each with the partner's values.
+fn dimensions(
+    partner_type: &str,
+    region: &Option<String>,
+    verticals: &[String],
+) -> [(&'static str, Vec<String>); 3] {
+    [
+        (PARTNER_TYPE, vec![partner_type.to_owned()]),
+        (REGION, region.iter().cloned().collect()),
+        (VERTICAL, verticals.to_vec()),
+    ]
+}
+
 /// The contents `viewer` may see at `now`.
-pub fn visible_select(viewer: &ContentViewer, now: DateTime<Utc>) -> Select<content::Entity> {
+pub fn visible_select(
+    backend: DbBackend,
+    viewer: &ContentViewer,
+    now: DateTime<Utc>,
+) -> Select<content::Entity> {
     let select = content::Entity::find();
     let ContentViewer::Partner {
         tier_rank,
@@ -99,7 +124,7 @@ pub fn visible_select(viewer: &ContentViewer, now: DateTime<Utc>) -> Select<cont
     else {
         return select;
     };
-    select
+    let select = select
         .filter(content::Column::InternalOnly.eq(false))
         .filter(
             Condition::any()
@@ -110,16 +135,39 @@ pub fn visible_select(viewer: &ContentViewer, now: DateTime<Utc>) -> Select<cont
             Condition::any()
                 .add(content::Column::MinTierRank.is_null())
                 .add(content::Column::MinTierRank.lte(*tier_rank)),
-        )
-        .filter(dimension_allows(
-            PARTNER_TYPE,
-            std::slice::from_ref(partner_type),
-        ))
-        .filter(dimension_allows(
-            REGION,
-            &region.iter().cloned().collect::<Vec<_>>(),
-        ))
-        .filter(dimension_allows(VERTICAL, verticals))
+        );
+    dimensions(partner_type, region, verticals)
+        .iter()
+        .fold(select, |select, (dimension, values)| {
+            select.filter(dimension_allows(backend, dimension, values))
+        })
+}
+
+/// The values [`visible_select`] binds, in its order; with [`visible_shape`], what a list
+/// of contents needs to reuse the statement's text (`db::Shapes`) without building it.
+pub fn visible_values(viewer: &ContentViewer, now: DateTime<Utc>) -> Vec<Value> {
+    let ContentViewer::Partner {
+        tier_rank,
+        partner_type,
+        region,
+        verticals,
+    } = viewer
+    else {
+        return Vec::new();
+    };
+    let mut values = vec![false.into(), now.into(), (*tier_rank).into()];
+    for (dimension, listed) in dimensions(partner_type, region, verticals) {
+        values.extend([dimension.into(), dimension.into(), db::json_list(&listed)]);
+    }
+    values
+}
+
+/// Which of [`visible_select`]'s texts a viewer gets: one for staff, one for partners.
+pub fn visible_shape(viewer: &ContentViewer) -> usize {
+    match viewer {
+        ContentViewer::Staff => 0,
+        ContentViewer::Partner { .. } => 1,
+    }
 }
 
 /// The content, if `viewer` may see it now.
@@ -128,10 +176,12 @@ pub async fn find_visible(
     viewer: &ContentViewer,
     id: i64,
 ) -> AppResult<Option<content::Model>> {
-    Ok(visible_select(viewer, Utc::now())
-        .filter(content::Column::Id.eq(id))
-        .one(db)
-        .await?)
+    Ok(
+        visible_select(db.get_database_backend(), viewer, Utc::now())
+            .filter(content::Column::Id.eq(id))
+            .one(db)
+            .await?,
+    )
 }
 
 pub fn is_staff(viewer: &ContentViewer) -> bool {

@@ -4,41 +4,65 @@
 
 use entity::content;
 use sea_orm::sea_query::{Alias, Expr, JoinType, Query};
-use sea_orm::{ColumnTrait, DbBackend, Order, QueryFilter, QueryOrder, QueryTrait, Select};
+use sea_orm::{DbBackend, Order, QueryFilter, QueryOrder, QueryTrait, Select, Value};
 
 use super::rules::{fts5_query, plain_query};
 
-/// `select` narrowed to the contents matching `text` and ordered best match first (then by
-/// id, so the order is total). Ranking, the caller's filters and paging are one query: every
-/// match the caller may see can be paged to, and only the page's rows leave the database.
-pub fn best_matches(
-    backend: DbBackend,
-    select: Select<content::Entity>,
-    text: &str,
-) -> Select<content::Entity> {
-    match backend {
-        DbBackend::Postgres => match plain_query(text) {
-            Some(words) => ranked_by_tsvector(select, words),
-            None => nothing(select),
-        },
-        _ => match fts5_query(text) {
-            Some(query) => ranked_by_fts5(select, query),
-            None => nothing(select),
-        },
-    }
+/// A user's search text, as the database's own query.
+pub enum Search {
+    Tsvector(String),
+    Fts5(String),
+    /// No word left to search for: nothing matches.
+    Nothing,
 }
 
-fn nothing(select: Select<content::Entity>) -> Select<content::Entity> {
-    select.filter(content::Column::Id.is_in(Vec::<i64>::new()))
+impl Search {
+    pub fn of(backend: DbBackend, text: &str) -> Search {
+        let query = match backend {
+            DbBackend::Postgres => plain_query(text).map(Search::Tsvector),
+            _ => fts5_query(text).map(Search::Fts5),
+        };
+        query.unwrap_or(Search::Nothing)
+    }
+
+    /// `select` narrowed to the matches and ordered best match first (then by id, so the
+    /// order is total). Ranking, the caller's filters and paging are one query: every match
+    /// the caller may see can be paged to, and only the page's rows leave the database.
+    pub fn best_matches(&self, select: Select<content::Entity>) -> Select<content::Entity> {
+        match self {
+            Search::Tsvector(words) => ranked_by_tsvector(select, words),
+            Search::Fts5(query) => ranked_by_fts5(select, query),
+            Search::Nothing => select.filter(Expr::cust("1 = 0")),
+        }
+    }
+
+    /// The values [`Search::best_matches`] binds: those ahead of every filter of the
+    /// select it narrows (in its joins), and those after them (its own filter and order).
+    pub fn values(&self) -> (Vec<Value>, Vec<Value>) {
+        match self {
+            Search::Tsvector(words) => (vec![], vec![words.into(), words.into()]),
+            Search::Fts5(query) => (vec![query.into()], vec![]),
+            Search::Nothing => (vec![], vec![]),
+        }
+    }
+
+    /// Tells apart the texts [`Search::best_matches`] makes.
+    pub fn shape(&self) -> usize {
+        match self {
+            Search::Tsvector(_) => 1,
+            Search::Fts5(_) => 2,
+            Search::Nothing => 3,
+        }
+    }
 }
 
 /// (sea-query reads `$1` as the expression's first value when building for PostgreSQL,
 /// `?` when building for SQLite.)
-fn ranked_by_tsvector(select: Select<content::Entity>, words: String) -> Select<content::Entity> {
+fn ranked_by_tsvector(select: Select<content::Entity>, words: &str) -> Select<content::Entity> {
     select
         .filter(Expr::cust_with_values(
             "contents.search_vector @@ plainto_tsquery('english', $1)",
-            [words.clone()],
+            [words],
         ))
         .order_by(
             Expr::cust_with_values(
@@ -52,7 +76,7 @@ fn ranked_by_tsvector(select: Select<content::Entity>, words: String) -> Select<
 
 /// FTS5's rank is only available in a query on the search table itself, so the matches
 /// and their BM25 scores join the contents as a subquery.
-fn ranked_by_fts5(mut select: Select<content::Entity>, query: String) -> Select<content::Entity> {
+fn ranked_by_fts5(mut select: Select<content::Entity>, query: &str) -> Select<content::Entity> {
     let hits = Alias::new("hits");
     let matches = Query::select()
         .expr_as(Expr::cust("rowid"), Alias::new("id"))

@@ -3,16 +3,19 @@ use entity::enums::{ContentEventKind, ContentKind};
 use entity::{content, content_audience, content_event, content_label, content_version};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, Select,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
-use super::policy::{ContentViewer, PARTNER_TYPE, REGION, VERTICAL};
+use super::policy::{
+    visible_select, visible_shape, visible_values, ContentViewer, PARTNER_TYPE, REGION, VERTICAL,
+};
 use super::rules::normalize_labels;
+use super::search::Search;
 use crate::auth::Actor;
-use crate::db::Db;
-use crate::db::{settle, Outcome};
+use crate::db::{self, settle, Db, Outcome};
 use crate::error::AppResult;
 use crate::partners::rules::normalize_verticals;
 use crate::relay::{UserError, UserErrorCode};
@@ -371,30 +374,166 @@ pub fn filtered(
     if let Some(kind) = filter.kind {
         select = select.filter(content::Column::Kind.eq(kind));
     }
-    for (dimension, value) in [
-        (TAG, &filter.tag),
-        (PRODUCT, &filter.product),
-        (ABOUT_VERTICAL, &filter.vertical),
-    ] {
-        if let Some(value) = value {
-            let value = if dimension == ABOUT_VERTICAL {
-                value.trim().to_uppercase()
-            } else {
-                value.trim().to_lowercase()
-            };
-            let labelled = content_label::Entity::find()
-                .select_only()
-                .column(content_label::Column::ContentId)
-                .filter(content_label::Column::Dimension.eq(dimension))
-                .filter(content_label::Column::Value.eq(value));
-            select = select
-                .filter(content::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(labelled)));
-        }
+    for (dimension, value) in labelled(filter) {
+        let labelled = content_label::Entity::find()
+            .select_only()
+            .column(content_label::Column::ContentId)
+            .filter(content_label::Column::Dimension.eq(dimension))
+            .filter(content_label::Column::Value.eq(value));
+        select = select
+            .filter(content::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(labelled)));
     }
     if let Some(since) = filter.updated_since {
         select = select.filter(content::Column::UpdatedAt.gt(since));
     }
     select
+}
+
+/// The labels `filter` asks for, each as stored (tags and products lower case, verticals
+/// upper case).
+fn labelled(filter: &ContentFilter) -> Vec<(&'static str, String)> {
+    [
+        (TAG, &filter.tag),
+        (PRODUCT, &filter.product),
+        (ABOUT_VERTICAL, &filter.vertical),
+    ]
+    .into_iter()
+    .filter_map(|(dimension, value)| {
+        let value = value.as_deref()?.trim();
+        let stored = match dimension {
+            ABOUT_VERTICAL => value.to_uppercase(),
+            _ => value.to_lowercase(),
+        };
+        Some((dimension, stored))
+    })
+    .collect()
+}
+
+/// The values [`filtered`] binds, in its order.
+fn filter_values(filter: &ContentFilter) -> Vec<Value> {
+    let mut values: Vec<Value> = filter
+        .kind
+        .into_iter()
+        .map(|kind| kind.into_value().into())
+        .collect();
+    for (dimension, value) in labelled(filter) {
+        values.extend([dimension.into(), value.into()]);
+    }
+    values.extend(filter.updated_since.map(Value::from));
+    values
+}
+
+/// Tells apart the texts [`filtered`] makes: which of its filters are set.
+fn filter_shape(filter: &ContentFilter) -> usize {
+    [
+        filter.kind.is_some(),
+        filter.tag.is_some(),
+        filter.product.is_some(),
+        filter.vertical.is_some(),
+        filter.updated_since.is_some(),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(bit, set)| usize::from(*set) << bit)
+    .sum()
+}
+
+/// A list of contents: who looks, through which filter, at what time. Besides building
+/// its select, it knows without building it which text the select has and what it binds,
+/// so the list's statement is built once per shape (`relay::Shaped`).
+pub struct ContentListing {
+    backend: DbBackend,
+    viewer: ContentViewer,
+    filter: ContentFilter,
+    search: Option<Search>,
+    now: DateTime<Utc>,
+}
+
+impl ContentListing {
+    pub fn new(
+        backend: DbBackend,
+        viewer: ContentViewer,
+        filter: ContentFilter,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let search = filter
+            .search
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| Search::of(backend, text));
+        ContentListing {
+            backend,
+            viewer,
+            filter,
+            search,
+            now,
+        }
+    }
+
+    /// The contents the viewer may see that pass the filter: newest change first, or best
+    /// match first when searching.
+    pub fn select(&self) -> Select<content::Entity> {
+        let visible = filtered(
+            visible_select(self.backend, &self.viewer, self.now),
+            &self.filter,
+        );
+        match &self.search {
+            Some(search) => search.best_matches(visible),
+            None => visible
+                .order_by_desc(content::Column::UpdatedAt)
+                .order_by_desc(content::Column::Id),
+        }
+    }
+
+    /// The values [`ContentListing::select`] binds, in its order.
+    pub fn values(&self) -> Vec<Value> {
+        let (joined, matched) = self.search.as_ref().map(Search::values).unwrap_or_default();
+        let mut values = joined;
+        values.extend(visible_values(&self.viewer, self.now));
+        values.extend(filter_values(&self.filter));
+        values.extend(matched);
+        values
+    }
+
+    /// Tells apart the texts [`ContentListing::select`] makes (with `extra`, a bit for the
+    /// caller's own variant: what it reads beside the rows, say).
+    pub fn shape(&self, extra: bool) -> usize {
+        let search = self.search.as_ref().map_or(0, Search::shape);
+        visible_shape(&self.viewer)
+            | filter_shape(&self.filter) << 1
+            | search << 6
+            | usize::from(extra) << 8
+    }
+}
+
+/// A content row read from the driver's row (see `db::column`): a list's items have
+/// several NULL columns each (file, tier, dates).
+pub struct ContentRow(pub content::Model);
+
+impl FromQueryResult for ContentRow {
+    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
+        if !prefix.is_empty() {
+            return content::Model::from_query_result(row, prefix).map(ContentRow);
+        }
+        use content::Column as C;
+        use sea_orm::IdenStatic;
+        Ok(ContentRow(content::Model {
+            id: db::column(row, C::Id.as_str())?,
+            kind: ContentKind::try_from_value(&db::column::<String>(row, C::Kind.as_str())?)?,
+            title: db::column(row, C::Title.as_str())?,
+            body: db::column(row, C::Body.as_str())?,
+            search_tags: db::column(row, C::SearchTags.as_str())?,
+            file_id: db::column(row, C::FileId.as_str())?,
+            current_version: db::column(row, C::CurrentVersion.as_str())?,
+            internal_only: db::column(row, C::InternalOnly.as_str())?,
+            min_tier_rank: db::column(row, C::MinTierRank.as_str())?,
+            review_by: db::column(row, C::ReviewBy.as_str())?,
+            expires_at: db::column(row, C::ExpiresAt.as_str())?,
+            created_by_id: db::column(row, C::CreatedById.as_str())?,
+            created_at: db::column(row, C::CreatedAt.as_str())?,
+            updated_at: db::column(row, C::UpdatedAt.as_str())?,
+        }))
+    }
 }
 
 pub async fn record_event(

@@ -8,25 +8,24 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::ContentEventKind as StoredEventKind;
 use entity::{content, content_event, content_file, content_label, content_version};
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 
 use super::files::FileStore;
 use super::policy::{self, ContentViewer};
 use super::rules::{is_expired, is_stale, MAX_FILE_BYTES};
-use super::search::best_matches;
-use super::service::{self, parse_labels, Audience, ContentFields, ContentFilter};
+use super::service::{
+    self, parse_labels, Audience, ContentFields, ContentFilter, ContentListing, ContentRow,
+};
 use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
-use crate::db::Db;
+use crate::db::{Db, Shapes};
 use crate::error::AppError;
 use crate::loaders::{
     distinct, feed_groups, load_group, load_many, load_one, prefetch_groups, AudienceByContent,
     LabelsByContent, VerticalsByPartner,
 };
 use crate::relay::{
-    global_id, local_id, maybe, paginate, paginate_ordered, paginate_ordered_beside, PageArgs,
-    RelayConnection, UserError, UserErrorCode,
+    global_id, local_id, maybe, paginate, paginate_ordered, paginate_ordered_shaped, with_beside,
+    Beside, PageArgs, RelayConnection, Shaped, UserError, UserErrorCode,
 };
 use crate::users::User;
 
@@ -341,29 +340,41 @@ fn shows_labels(ctx: &Context<'_>) -> bool {
         .any(|f| node.field(f).exists())
 }
 
-/// A page of `select`; with its items' labels when they show them, read with the items
+/// The contents' lists are built once per shape (see `ContentListing`).
+static CONTENT_LISTS: Shapes = Shapes::new();
+
+/// A page of `listing`; with its items' labels when they show them, read with the items
 /// (a JSON list beside each row) and handed to the request's label loader.
 async fn page_of_contents(
     ctx: &Context<'_>,
     db: &Db,
-    select: Select<content::Entity>,
+    listing: ContentListing,
     args: &PageArgs,
 ) -> async_graphql::Result<RelayConnection<Content>> {
-    if !shows_labels(ctx) {
-        return paginate_ordered(db, select, args, Content).await.extend();
+    let labels = shows_labels(ctx);
+    let shaped = Shaped {
+        shapes: &CONTENT_LISTS,
+        shape: listing.shape(labels),
+        values: listing.values(),
+    };
+    let listing = Arc::new(listing);
+    let list = move || listing.select();
+    if !labels {
+        let read = |select| select;
+        return paginate_ordered_shaped(db, list, shaped, args, read, |row: ContentRow| {
+            Content(row.0)
+        })
+        .await
+        .extend();
     }
     let listed = Mutex::new(Vec::new());
-    let page = paginate_ordered_beside(
-        db,
-        select,
-        args,
-        labels_listed(db.get_database_backend()),
-        |read| {
-            let mut listed = listed.lock().unwrap_or_else(PoisonError::into_inner);
-            listed.push((read.row.id, read.beside));
-            Content(read.row)
-        },
-    )
+    let backend = db.get_database_backend();
+    let read = |select| with_beside(select, labels_listed(backend));
+    let page = paginate_ordered_shaped(db, list, shaped, args, read, |read: Beside<ContentRow>| {
+        let mut listed = listed.lock().unwrap_or_else(PoisonError::into_inner);
+        listed.push((read.row.0.id, read.beside));
+        Content(read.row.0)
+    })
     .await
     .extend()?;
     let listed = listed.into_inner().unwrap_or_else(PoisonError::into_inner);
@@ -480,15 +491,9 @@ impl ContentQuery {
             vertical: input.vertical,
             updated_since: input.updated_since,
         };
-        let visible = service::filtered(policy::visible_select(&viewer, Utc::now()), &filter);
+        let listing = ContentListing::new(db.get_database_backend(), viewer, filter, Utc::now());
         let args = PageArgs::new(first, after, last, before);
-        let select = match filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(text) => best_matches(db.get_database_backend(), visible, text),
-            None => visible
-                .order_by_desc(content::Column::UpdatedAt)
-                .order_by_desc(content::Column::Id),
-        };
-        let page = page_of_contents(ctx, db, select, &args).await?;
+        let page = page_of_contents(ctx, db, listing, &args).await?;
         prefetch(ctx, &page).await?;
         Ok(page)
     }
