@@ -16,13 +16,10 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, ErrorExtensions};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    QueryTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::auth::{Actor, CallerRows};
-use crate::db::{select_prefixed, Db, Shapes};
+use crate::db::{select_prefixed, Db, Prefixed, ReadRow, Shapes};
 use crate::error::AppError;
 
 /// Entities keyed by an `i64` id.
@@ -285,7 +282,7 @@ impl Loader<i64> for RegistrationProducts {
         let mut groups: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             let registration: i64 = row.try_get("", "registration_id").map_err(fail)?;
-            let product = product::Model::from_query_result(&row, "").map_err(fail)?;
+            let product = product::Model::read_row(&Prefixed::new(&row, "")).map_err(fail)?;
             groups.entry(registration).or_default().push(product);
         }
         for products in groups.values_mut() {
@@ -549,13 +546,10 @@ pub async fn prefetch_partners_with_tiers(
     let rows = db.query_all(statement).await.map_err(fail)?;
     let (mut partners, mut tiers) = (Vec::with_capacity(rows.len()), Vec::new());
     for row in rows {
-        let partner = partner::Model::from_query_result(&row, "").map_err(fail)?;
-        if row
-            .try_get::<Option<i64>>(TIER_PREFIX, "id")
-            .map_err(fail)?
-            .is_some()
-        {
-            tiers.push(tier::Model::from_query_result(&row, TIER_PREFIX).map_err(fail)?);
+        let partner = partner::Model::read_row(&Prefixed::new(&row, "")).map_err(fail)?;
+        let tier = Prefixed::new(&row, TIER_PREFIX);
+        if tier.named::<Option<i64>>("id").map_err(fail)?.is_some() {
+            tiers.push(tier::Model::read_row(&tier).map_err(fail)?);
         }
         partners.push(partner);
     }
@@ -576,9 +570,10 @@ const TIER_PREFIX: &str = "t_";
 /// `partners_with_tiers`' text by number of ids, built once per page size.
 static PARTNERS_WITH_TIERS: Shapes = Shapes::new();
 
-/// The partners' columns under their own names, their tiers' prefixed: sea-orm's joined
-/// select prefixes every column of both, and decoding a prefixed column formats its name
-/// (a page of 50 partners: 2,000 names formatted, 7% of a review queue's CPU on PostgreSQL).
+/// The partners' columns under their own names, their tiers' prefixed, both read from the
+/// driver's row (`db::ReadRow`): sea-orm's own joined select and reading formatted every
+/// prefixed column's name (a page of 50 partners: 2,000 names, 7% of a review queue's CPU
+/// on PostgreSQL).
 fn partners_with_tiers(ids: &[i64]) -> sea_orm::sea_query::SelectStatement {
     use entity::{partner, tier};
     use sea_orm::sea_query::{Expr, Query};

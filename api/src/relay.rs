@@ -16,7 +16,7 @@ use sea_orm::{
     QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, SelectModel, Selector, Value,
 };
 
-use crate::db::{self, Db, Shapes};
+use crate::db::{self, Db, Fast, ReadRow, Shapes};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -425,7 +425,7 @@ pub async fn paginate_newest_first<E, T>(
 ) -> AppResult<RelayConnection<T>>
 where
     E: EntityTrait,
-    E::Model: Send + Sync,
+    E::Model: ReadRow + Send + Sync,
     T: OutputType,
 {
     let window = Window::of(db, || select.clone(), args).await?;
@@ -440,9 +440,10 @@ where
     let rows = E::find()
         .filter(id.in_subquery(ids))
         .order_by_desc(id)
+        .into_model::<Fast<E::Model>>()
         .all(db)
         .await?;
-    Ok(window.connection(rows, fields, to_node))
+    Ok(window.connection(rows, fields, |Fast(row)| to_node(row)))
 }
 
 /// The rows an offset-cursor page reads: from `offset`, `limit` of them (one more is read

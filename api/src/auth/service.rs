@@ -8,7 +8,7 @@ use entity::{partner, partner_vertical, session, setting, tier, user};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryResult, Statement,
+    QueryFilter, QueryResult, Statement,
 };
 
 use super::jwt::JwtKeys;
@@ -17,7 +17,7 @@ use super::throttle::{self, ThrottleKeys};
 use super::tokens::{random_secret, token_hash};
 use super::{Actor, CallerRows};
 use crate::config::AuthConfig;
-use crate::db::{select_prefixed, Db};
+use crate::db::{select_prefixed, Db, Prefixed, ReadRow};
 use crate::error::{AppError, AppResult};
 
 const JWT_SECRET_SETTING: &str = "jwt_secret";
@@ -269,23 +269,24 @@ async fn session_with_rows(
     let Some(row) = db.query_one(statement).await? else {
         return Ok(None);
     };
-    let joined = |prefix: &str| -> AppResult<bool> {
-        Ok(row.try_get::<Option<i64>>(prefix, "id")?.is_some())
-    };
     let rows = CallerRows {
-        user: user::Model::from_query_result(&row, "u_")?,
-        partner: match joined("p_")? {
-            true => Some(partner::Model::from_query_result(&row, "p_")?),
-            false => None,
-        },
-        tier: match joined("t_")? {
-            true => Some(tier::Model::from_query_result(&row, "t_")?),
-            false => None,
-        },
+        user: user::Model::read_row(&Prefixed::new(&row, "u_"))?,
+        partner: joined::<partner::Model>(&row, "p_")?,
+        tier: joined::<tier::Model>(&row, "t_")?,
         verticals: verticals_of(&row)?,
         has_tier_two: row.try_get("p_", "has_tier_two")?,
     };
-    Ok(Some((session::Model::from_query_result(&row, "s_")?, rows)))
+    let session = session::Model::read_row(&Prefixed::new(&row, "s_"))?;
+    Ok(Some((session, rows)))
+}
+
+/// The model a LEFT JOIN found under `prefix`, if it found one.
+fn joined<M: ReadRow>(row: &QueryResult, prefix: &str) -> AppResult<Option<M>> {
+    let columns = Prefixed::new(row, prefix);
+    match columns.named::<Option<i64>>("id")? {
+        Some(_) => Ok(Some(M::read_row(&columns)?)),
+        None => Ok(None),
+    }
 }
 
 /// The partner's verticals, read with the session as a JSON array of `[id, vertical]` (the

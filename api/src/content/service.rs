@@ -3,9 +3,8 @@ use entity::enums::{ContentEventKind, ContentKind};
 use entity::{content, content_audience, content_event, content_label, content_version};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, Select, Value,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +14,7 @@ use super::policy::{
 use super::rules::normalize_labels;
 use super::search::Search;
 use crate::auth::Actor;
-use crate::db::{self, settle, Db, Outcome};
+use crate::db::{settle, Db, Outcome};
 use crate::error::AppResult;
 use crate::partners::rules::normalize_verticals;
 use crate::relay::{UserError, UserErrorCode};
@@ -503,36 +502,6 @@ impl ContentListing {
             | filter_shape(&self.filter) << 1
             | search << 6
             | usize::from(extra) << 8
-    }
-}
-
-/// A content row read from the driver's row (see `db::column`): a list's items have
-/// several NULL columns each (file, tier, dates).
-pub struct ContentRow(pub content::Model);
-
-impl FromQueryResult for ContentRow {
-    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
-        if !prefix.is_empty() {
-            return content::Model::from_query_result(row, prefix).map(ContentRow);
-        }
-        use content::Column as C;
-        use sea_orm::IdenStatic;
-        Ok(ContentRow(content::Model {
-            id: db::column(row, C::Id.as_str())?,
-            kind: ContentKind::try_from_value(&db::column::<String>(row, C::Kind.as_str())?)?,
-            title: db::column(row, C::Title.as_str())?,
-            body: db::column(row, C::Body.as_str())?,
-            search_tags: db::column(row, C::SearchTags.as_str())?,
-            file_id: db::column(row, C::FileId.as_str())?,
-            current_version: db::column(row, C::CurrentVersion.as_str())?,
-            internal_only: db::column(row, C::InternalOnly.as_str())?,
-            min_tier_rank: db::column(row, C::MinTierRank.as_str())?,
-            review_by: db::column(row, C::ReviewBy.as_str())?,
-            expires_at: db::column(row, C::ExpiresAt.as_str())?,
-            created_by_id: db::column(row, C::CreatedById.as_str())?,
-            created_at: db::column(row, C::CreatedAt.as_str())?,
-            updated_at: db::column(row, C::UpdatedAt.as_str())?,
-        }))
     }
 }
 

@@ -13,11 +13,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 use super::files::FileStore;
 use super::policy::{self, ContentViewer};
 use super::rules::{is_expired, is_stale, MAX_FILE_BYTES};
-use super::service::{
-    self, parse_labels, Audience, ContentFields, ContentFilter, ContentListing, ContentRow,
-};
+use super::service::{self, parse_labels, Audience, ContentFields, ContentFilter, ContentListing};
 use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
-use crate::db::{Db, Shapes};
+use crate::db::{Db, Fast, Shapes};
 use crate::error::AppError;
 use crate::loaders::{
     distinct, feed_groups, load_group, load_many, load_one, prefetch_groups, AudienceByContent,
@@ -361,20 +359,25 @@ async fn page_of_contents(
     let list = move || listing.select();
     if !labels {
         let read = |select| select;
-        return paginate_ordered_shaped(db, list, shaped, args, read, |row: ContentRow| {
-            Content(row.0)
-        })
-        .await
-        .extend();
+        return paginate_ordered_shaped(db, list, shaped, args, read, |Fast(row)| Content(row))
+            .await
+            .extend();
     }
     let listed = Mutex::new(Vec::new());
     let backend = db.get_database_backend();
     let read = |select| with_beside(select, labels_listed(backend));
-    let page = paginate_ordered_shaped(db, list, shaped, args, read, |read: Beside<ContentRow>| {
-        let mut listed = listed.lock().unwrap_or_else(PoisonError::into_inner);
-        listed.push((read.row.0.id, read.beside));
-        Content(read.row.0)
-    })
+    let page = paginate_ordered_shaped(
+        db,
+        list,
+        shaped,
+        args,
+        read,
+        |read: Beside<Fast<content::Model>>| {
+            let mut listed = listed.lock().unwrap_or_else(PoisonError::into_inner);
+            listed.push((read.row.0.id, read.beside));
+            Content(read.row.0)
+        },
+    )
     .await
     .extend()?;
     let listed = listed.into_inner().unwrap_or_else(PoisonError::into_inner);

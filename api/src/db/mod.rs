@@ -19,8 +19,10 @@ use sea_orm::{
 };
 
 mod handle;
+mod rows;
 mod shape;
 pub use handle::Db;
+pub use rows::{Fast, Prefixed, ReadRow};
 pub use shape::Shapes;
 
 /// `values` as one JSON array, the bound value of [`in_texts`] and [`in_ids`].

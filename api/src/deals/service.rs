@@ -27,7 +27,7 @@ use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
 use crate::db::Db;
-use crate::db::{self, settle, Outcome, Shapes};
+use crate::db::{self, settle, Outcome, Prefixed, Shapes};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
@@ -925,80 +925,31 @@ struct CandidateRow {
 }
 
 impl FromQueryResult for CandidateRow {
-    fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
+    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
         let [account, id, partner_id, status, name_key, name_token, domain, root, submitted_at, ownership, is_customer, listed] =
             CANDIDATE_ROW;
-        let text = |name| db::column::<Option<String>>(row, name);
-        let status = text(status)?
-            .map(|status| DealStatus::try_from_value(&status))
-            .transpose()?;
-        let ownership = text(ownership)?
-            .map(|ownership| AccountOwnership::try_from_value(&ownership))
-            .transpose()?;
+        // Read in the statement's order (see `db::Prefixed`).
+        let row = Prefixed::new(row, prefix);
         Ok(CandidateRow {
-            account: db::column(row, account)?,
-            id: db::column(row, id)?,
-            partner_id: db::column(row, partner_id)?,
-            status,
-            name_key: db::column(row, name_key)?,
-            name_token: db::column(row, name_token)?,
-            domain: text(domain)?,
-            root: text(root)?,
-            submitted_at: db::column(row, submitted_at)?,
-            ownership,
-            is_customer: db::column(row, is_customer)?,
-            listed: text(listed)?,
+            account: row.named(account)?,
+            id: row.named(id)?,
+            partner_id: row.named(partner_id)?,
+            status: row
+                .named::<Option<String>>(status)?
+                .map(|status| DealStatus::try_from_value(&status))
+                .transpose()?,
+            name_key: row.named(name_key)?,
+            name_token: row.named(name_token)?,
+            domain: row.named(domain)?,
+            root: row.named(root)?,
+            submitted_at: row.named(submitted_at)?,
+            ownership: row
+                .named::<Option<String>>(ownership)?
+                .map(|ownership| AccountOwnership::try_from_value(&ownership))
+                .transpose()?,
+            is_customer: row.named(is_customer)?,
+            listed: row.named(listed)?,
         })
-    }
-}
-
-/// A registration read from the driver's row (see [`db::column`]): a registration awaiting
-/// review has a dozen NULL columns, and sea-orm's own reading formats an error for each.
-pub struct RegistrationRow(pub deal_registration::Model);
-
-impl FromQueryResult for RegistrationRow {
-    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
-        if !prefix.is_empty() {
-            return deal_registration::Model::from_query_result(row, prefix).map(RegistrationRow);
-        }
-        use deal_registration::Column as C;
-        use sea_orm::IdenStatic;
-        let text = |column: C| db::column::<String>(row, column.as_str());
-        Ok(RegistrationRow(deal_registration::Model {
-            id: db::column(row, C::Id.as_str())?,
-            partner_id: db::column(row, C::PartnerId.as_str())?,
-            created_by_id: db::column(row, C::CreatedById.as_str())?,
-            status: DealStatus::try_from_value(&text(C::Status)?)?,
-            customer_name: text(C::CustomerName)?,
-            customer_name_key: text(C::CustomerNameKey)?,
-            customer_name_token: text(C::CustomerNameToken)?,
-            customer_domain: db::column(row, C::CustomerDomain.as_str())?,
-            customer_root: db::column(row, C::CustomerRoot.as_str())?,
-            customer_country: db::column(row, C::CustomerCountry.as_str())?,
-            customer_key: text(C::CustomerKey)?,
-            estimated_value_minor: db::column(row, C::EstimatedValueMinor.as_str())?,
-            currency: text(C::Currency)?,
-            expected_close_date: db::column(row, C::ExpectedCloseDate.as_str())?,
-            deal_type: DealType::try_from_value(&text(C::DealType)?)?,
-            description: db::column(row, C::Description.as_str())?,
-            external_id: db::column(row, C::ExternalId.as_str())?,
-            idempotency_key: db::column(row, C::IdempotencyKey.as_str())?,
-            request_hash: db::column(row, C::RequestHash.as_str())?,
-            submitted_at: db::column(row, C::SubmittedAt.as_str())?,
-            approved_at: db::column(row, C::ApprovedAt.as_str())?,
-            protected_until: db::column(row, C::ProtectedUntil.as_str())?,
-            extension_request_days: db::column(row, C::ExtensionRequestDays.as_str())?,
-            extension_request_reason: db::column(row, C::ExtensionRequestReason.as_str())?,
-            closed_amount_minor: db::column(row, C::ClosedAmountMinor.as_str())?,
-            closed_at: db::column(row, C::ClosedAt.as_str())?,
-            resubmission_count: db::column(row, C::ResubmissionCount.as_str())?,
-            editable_fields: db::column(row, C::EditableFields.as_str())?,
-            contested_at: db::column(row, C::ContestedAt.as_str())?,
-            review_lane: db::column(row, C::ReviewLane.as_str())?,
-            version: db::column(row, C::Version.as_str())?,
-            created_at: db::column(row, C::CreatedAt.as_str())?,
-            updated_at: db::column(row, C::UpdatedAt.as_str())?,
-        }))
     }
 }
 

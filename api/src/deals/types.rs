@@ -15,12 +15,10 @@ use super::conflicts::Customer;
 use super::loader::ConflictLoader;
 use super::loader::ProbeKey;
 use super::policy::{self, sees_internal};
-use super::service::{
-    self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput, RegistrationRow,
-};
+use super::service::{self, ActionInput, Conflict, ConflictKind, Probe, RegistrationInput};
 use super::workflow::{self, Action};
 use crate::auth::{actor, Actor, Role, RoleGuard};
-use crate::db::Db;
+use crate::db::{Db, Fast};
 use crate::error::AppError;
 use crate::loaders::{
     distinct, load_group, load_many, load_one, loader, prefetch_groups,
@@ -527,7 +525,7 @@ impl DealQuery {
             db,
             select,
             &PageArgs::new(first, after, last, before),
-            |RegistrationRow(model)| DealRegistration(model),
+            |Fast(model)| DealRegistration(model),
         )
         .await
         .extend()?;
