@@ -16,7 +16,7 @@ use sea_orm::{
     QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, SelectModel, Selector, Value,
 };
 
-use crate::db::{self, Db, Fast, ReadRow, Shapes};
+use crate::db::{Db, Fast, Prefixed, ReadRow, Shapes};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -323,13 +323,9 @@ const BESIDE: &str = "beside";
 
 impl<M: FromQueryResult> FromQueryResult for Beside<M> {
     fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
-        let beside = match prefix {
-            "" => db::column(row, BESIDE)?,
-            _ => row.try_get(prefix, BESIDE)?,
-        };
         Ok(Beside {
             row: M::from_query_result(row, prefix)?,
-            beside,
+            beside: Prefixed::new(row, prefix).named(BESIDE)?,
         })
     }
 }

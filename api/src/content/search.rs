@@ -7,6 +7,7 @@ use sea_orm::sea_query::{Alias, Expr, JoinType, Query};
 use sea_orm::{DbBackend, Order, QueryFilter, QueryOrder, QueryTrait, Select, Value};
 
 use super::rules::{fts5_query, plain_query};
+use crate::db;
 
 /// A user's search text, as the database's own query.
 pub enum Search {
@@ -32,7 +33,7 @@ impl Search {
         match self {
             Search::Tsvector(words) => ranked_by_tsvector(select, words),
             Search::Fts5(query) => ranked_by_fts5(select, query),
-            Search::Nothing => select.filter(Expr::cust("1 = 0")),
+            Search::Nothing => select.filter(db::nothing()),
         }
     }
 

@@ -72,18 +72,10 @@ impl<T> Column for T where
 {
 }
 
-/// Column `name` of `row`, read from the driver's row. sea-orm's own reading of an optional
-/// column formats the column's name into an error for every NULL it meets and then drops
-/// it; rows that are mostly NULLs (the conflict candidates) spent a tenth of their
-/// decoding on that.
-pub fn column<T: Column>(row: &QueryResult, name: &str) -> Result<T, DbErr> {
-    use sqlx::Row as _;
-    let read = match (row.try_as_pg_row(), row.try_as_sqlite_row()) {
-        (Some(row), _) => row.try_get(name),
-        (None, Some(row)) => row.try_get(name),
-        (None, None) => return Err(DbErr::Type(format!("column {name}: not a driver row"))),
-    };
-    read.map_err(|e| DbErr::Type(format!("column {name}: {e}")))
+/// A filter nothing passes, binding no value (sea-query's empty `IN` binds two, which a
+/// statement whose values are listed by hand, `Shapes`, would have to follow).
+pub fn nothing() -> SimpleExpr {
+    Expr::cust("1 = 0")
 }
 
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). `search_path` selects a

@@ -13,7 +13,7 @@ use entity::enums::{DealStatus, DealType, PartnerStatus, PartnerType, Role};
 use entity::{content, deal_registration, partner, product, session, tier, user};
 use sea_orm::{sqlx, ActiveEnum, DbErr, FromQueryResult, IdenStatic, QueryResult};
 
-use super::{column, Column};
+use super::Column;
 
 /// The columns of one row whose names start with `prefix`.
 pub struct Prefixed<'r> {
@@ -50,7 +50,9 @@ impl<'r> Prefixed<'r> {
         let read = match (self.row.try_as_pg_row(), self.row.try_as_sqlite_row()) {
             (Some(row), _) => self.read(row, &prefixed),
             (None, Some(row)) => self.read(row, &prefixed),
-            (None, None) => return column(self.row, &prefixed),
+            (None, None) => {
+                return Err(DbErr::Type(format!("column {prefixed}: not a driver row")))
+            }
         };
         read.map_err(|e| DbErr::Type(format!("column {prefixed}: {e}")))
     }

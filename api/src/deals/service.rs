@@ -26,8 +26,7 @@ use super::conflicts::{
 use super::lanes;
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
-use crate::db::Db;
-use crate::db::{self, settle, Outcome, Prefixed, Shapes};
+use crate::db::{self, settle, Db, Outcome, Prefixed, Shapes};
 use crate::error::{AppError, AppResult};
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
@@ -783,7 +782,7 @@ enum Lists {
 impl Lists {
     fn texts(self, backend: DbBackend, column: SimpleExpr, keys: &[String]) -> SimpleExpr {
         match self {
-            Lists::Inline if keys.is_empty() => nothing(),
+            Lists::Inline if keys.is_empty() => db::nothing(),
             Lists::Inline => Expr::expr(column).is_in(keys.iter().map(String::as_str)),
             Lists::Json => db::in_texts(backend, column, keys),
         }
@@ -791,7 +790,7 @@ impl Lists {
 
     fn ids(self, backend: DbBackend, column: SimpleExpr, ids: &[i64]) -> SimpleExpr {
         match self {
-            Lists::Inline if ids.is_empty() => nothing(),
+            Lists::Inline if ids.is_empty() => db::nothing(),
             Lists::Inline => Expr::expr(column).is_in(ids.iter().copied()),
             Lists::Json => db::in_ids(backend, column, ids),
         }
@@ -812,11 +811,6 @@ impl Lists {
             Lists::Json => vec![db::json_list(ids)],
         }
     }
-}
-
-/// A filter nothing passes, binding no value (sea-query's empty `IN` binds two).
-fn nothing() -> SimpleExpr {
-    Expr::cust("1 = 0")
 }
 
 /// The shapes of a page's two statements (JSON lists: their texts never change).
