@@ -14,6 +14,7 @@ mod m20261122_000008_review_lanes;
 mod m20261122_000009_won_revenue_index;
 mod m20261122_000010_active_key_indexes;
 mod m20261130_000011_registration_counts;
+mod m20261203_000012_lean_registration_indexes;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_won_revenue_index::Migration),
             Box::new(m20261122_000010_active_key_indexes::Migration),
             Box::new(m20261130_000011_registration_counts::Migration),
+            Box::new(m20261203_000012_lean_registration_indexes::Migration),
         ]
     }
 }
