@@ -8,14 +8,14 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::{
     Alias, CommonTableExpression, Expr, InsertStatement, Query, SelectStatement, SimpleExpr,
-    WithClause,
+    WithClause, WithQuery,
 };
 use sea_orm::sqlx;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    ExecResult, IdenStatic, QueryResult, QuerySelect, QueryTrait, Select, SqlxSqliteConnector,
-    Statement, Value,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    DbErr, EntityTrait, ExecResult, IdenStatic, QueryResult, QuerySelect, QueryTrait, Select,
+    SqlxSqliteConnector, Statement, Value,
 };
 
 mod handle;
@@ -280,17 +280,9 @@ pub async fn insert_with_dependents(
     dependents: impl FnOnce(SimpleExpr) -> Vec<InsertStatement>,
 ) -> Result<QueryResult, DbErr> {
     let backend = db.get_database_backend();
-    let returned = |row: Option<QueryResult>| {
-        row.ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
-    };
     if backend == DbBackend::Postgres {
-        let id = Expr::cust(format!(r#"(SELECT "id" FROM "{INSERTED}")"#));
-        let answer = Query::select()
-            .column(sea_orm::sea_query::Asterisk)
-            .from(Alias::new(INSERTED))
-            .to_owned();
-        let statement = writes_first(Some(row), dependents(id)).query(answer);
-        return returned(db.query_one(backend.build(&statement)).await?);
+        let statement = backend.build(&with_dependents(row, dependents));
+        return returned(db.query_one(statement).await?);
     }
     let inserted = returned(db.query_one(backend.build(&row)).await?)?;
     let id: i64 = inserted.try_get("", "id")?;
@@ -298,22 +290,41 @@ pub async fn insert_with_dependents(
     Ok(inserted)
 }
 
-/// `insert_with_dependents` outside any transaction, atomic by itself. PostgreSQL runs its
-/// one statement. SQLite runs the INSERTs as one batch inside a savepoint of the writer's
-/// group transaction (`write_in_group`): one hand-off to the writer's thread, where a
-/// transaction of its own takes four (BEGIN, the row, its dependents, COMMIT) and a sync of
-/// the log. The dependents find the row's id as the table's largest: the group holds the
-/// write lock, and SQLite gives a new row an id above every existing one. Not for use while
-/// the same task holds a write transaction (`begin_write`): the group would wait for the
-/// turn that transaction holds.
-pub async fn insert_atomically<E: EntityTrait>(
-    db: &Db,
+/// PostgreSQL's one statement for a row and its dependents: the row's INSERT and the
+/// dependents' are data-modifying common table expressions (foreign keys are checked at
+/// the statement's end, when the row exists), and the statement answers the row.
+fn with_dependents(
     row: InsertStatement,
     dependents: impl FnOnce(SimpleExpr) -> Vec<InsertStatement>,
-) -> Result<QueryResult, DbErr> {
-    let backend = db.get_database_backend();
+) -> WithQuery {
+    let id = Expr::cust(format!(r#"(SELECT "id" FROM "{INSERTED}")"#));
+    let answer = Query::select()
+        .column(sea_orm::sea_query::Asterisk)
+        .from(Alias::new(INSERTED))
+        .to_owned();
+    writes_first(Some(row), dependents(id)).query(answer)
+}
+
+/// The row an INSERT … RETURNING answered.
+fn returned(row: Option<QueryResult>) -> Result<QueryResult, DbErr> {
+    row.ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+}
+
+/// `insert_with_dependents` outside any transaction, atomic by itself: the statement of an
+/// insert of `row` (which must return it) into `E` and of its dependents (built from an expression of the row's id). PostgreSQL: `with_dependents`'
+/// one statement. SQLite: the INSERTs as one batch inside a savepoint of the writer's group
+/// transaction (`write_in_group`): one hand-off to the writer's thread, where a transaction
+/// of its own takes four (BEGIN, the row, its dependents, COMMIT) and a sync of the log. The
+/// dependents find the row's id as the table's largest: the group holds the write lock, and
+/// SQLite gives a new row an id above every existing one. Its text depends only on the
+/// statements' shapes, so a caller may keep it (`Shapes::built`).
+pub fn atomic_insert<E: EntityTrait>(
+    backend: DbBackend,
+    row: InsertStatement,
+    dependents: impl FnOnce(SimpleExpr) -> Vec<InsertStatement>,
+) -> Statement {
     if backend != DbBackend::Sqlite {
-        return insert_with_dependents(db, row, dependents).await;
+        return backend.build(&with_dependents(row, dependents));
     }
     let newest = Expr::cust(format!(
         r#"(SELECT MAX("id") FROM "{}")"#,
@@ -321,12 +332,31 @@ pub async fn insert_atomically<E: EntityTrait>(
     ));
     let mut batch = sqlite_batch(std::iter::once(row).chain(dependents(newest)));
     batch.sql = format!("SAVEPOINT {MEMBER};\n{};\nRELEASE {MEMBER}", batch.sql);
-    db.statements().count(&batch.sql);
-    write_in_group(db.pool(), batch)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| DbErr::Custom("an INSERT … RETURNING returned no row".into()))
+    batch
+}
+
+/// Runs an `atomic_insert` statement outside any transaction and answers the row. Not for
+/// use while the same task holds a write transaction (`begin_write`): on SQLite the group
+/// would wait for the turn that transaction holds.
+pub async fn write_atomically(db: &Db, statement: Statement) -> Result<QueryResult, DbErr> {
+    if statement.db_backend != DbBackend::Sqlite {
+        return returned(db.query_one(statement).await?);
+    }
+    db.statements().count(&statement.sql);
+    returned(
+        write_in_group(db.pool(), statement)
+            .await?
+            .into_iter()
+            .next(),
+    )
+}
+
+/// The values an INSERT of `model` binds, in their order: its set columns' values.
+pub fn insert_values<A: ActiveModelTrait>(model: &A) -> Vec<Value> {
+    use sea_orm::Iterable;
+    <A::Entity as EntityTrait>::Column::iter()
+        .filter_map(|column| model.get(column).into_value())
+        .collect()
 }
 
 /// The savepoint of one write in a group.
@@ -853,7 +883,7 @@ mod tests {
         remove_sqlite(&path);
     }
 
-    /// A table for `insert_atomically`'s rows.
+    /// A table for `atomic_insert`'s rows.
     mod parent {
         use sea_orm::entity::prelude::*;
 
@@ -878,7 +908,7 @@ mod tests {
             .values_panic([name.into()])
             .returning_all();
         let children: Vec<String> = children.iter().map(|c| c.to_string()).collect();
-        let inserted = insert_atomically::<parent::Entity>(db, row, |id| {
+        let statement = atomic_insert::<parent::Entity>(db.get_database_backend(), row, |id| {
             let mut insert = Query::insert();
             insert
                 .into_table(Alias::new("child"))
@@ -887,8 +917,8 @@ mod tests {
                 insert.values_panic([id.clone(), child.into()]);
             }
             vec![insert]
-        })
-        .await?;
+        });
+        let inserted = write_atomically(db, statement).await?;
         inserted.try_get("", "id")
     }
 

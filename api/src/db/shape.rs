@@ -48,6 +48,18 @@ impl Shapes {
         values: Vec<Value>,
         build: impl FnOnce() -> S,
     ) -> Result<Statement, DbErr> {
+        self.built(backend, shape, values, || build().build(&backend))
+    }
+
+    /// `statement` for a statement built by other means than one sea-query statement (a
+    /// batch, say); `build` gives it for `backend`.
+    pub fn built(
+        &self,
+        backend: DbBackend,
+        shape: usize,
+        values: Vec<Value>,
+        build: impl FnOnce() -> Statement,
+    ) -> Result<Statement, DbErr> {
         let key = (backend_key(backend), shape);
         let known = self
             .texts
@@ -61,7 +73,7 @@ impl Shapes {
             }
             known => known,
         };
-        let built = build().build(&backend);
+        let built = build();
         let bound = built.values.as_ref().map_or(&[][..], |v| v.0.as_slice());
         if bound != values.as_slice() {
             return Err(DbErr::Custom(format!(
