@@ -1,13 +1,21 @@
 //! `Db`: what the request paths run their statements on.
 //!
 //! Statements outside a transaction run on connections this process keeps to itself
-//! (`Readers`) instead of sqlx's pool: sqlx hands a pooled connection back through a spawned
+//! (`Leased`) instead of sqlx's pool: sqlx hands a pooled connection back through a spawned
 //! task that pings it first, one more hand-off per statement and, on PostgreSQL, one more
 //! round trip that wakes the database's backend too. On SQLite a rebate statement (three
 //! statements) ran 20-37% faster on these connections, alternating with the pool on the
 //! reference machine. On PostgreSQL a profile of the content search under load had 9% of
 //! the server's CPU in that ping (see the README's Performance section for the measurement).
 //! Transactions keep their own paths (`begin_write`: SQLite's writer, PostgreSQL's pool).
+//!
+//! A PostgreSQL statement that writes outside a transaction (`Db::write_one`) holds its
+//! connection until its commit is on disk. Writes therefore lease under permits of their
+//! own (`Connections::lease_writing`), from the same connections: with one set of four
+//! permits for both, 15-20% of the reference machine's CPU stood idle under 32 clients
+//! registering deals (the waiting commits held the permits the next statements needed);
+//! six permits for both cut the idle time but slowed the read scenarios (more backends
+//! contending for two cores).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,28 +34,29 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{count_statements, StatementCounter, WriteTxn, Writer};
 
-/// The request paths' database: the pool (transactions) and this process's reading
+/// The request paths' database: the pool (transactions) and this process's own
 /// connections (everything else).
 #[derive(Clone)]
 pub struct Db {
     pool: DatabaseConnection,
-    readers: Option<Arc<Readers>>,
+    readers: Option<Arc<Leased>>,
     statements: StatementCounter,
 }
 
-/// Reading connections of the pool's backend, opened with the pool's own options.
-enum Readers {
+/// Connections of the pool's backend that this process keeps to itself, opened with the
+/// pool's own options and leased one statement at a time.
+enum Leased {
     Sqlite(Connections<SqliteConnection>),
     Postgres(Connections<PgConnection>),
 }
 
-impl Readers {
-    fn of(pool: &DatabaseConnection) -> Option<Readers> {
+impl Leased {
+    fn of(pool: &DatabaseConnection) -> Option<Leased> {
         match pool.get_database_backend() {
-            DbBackend::Sqlite => Some(Readers::Sqlite(Connections::like(
+            DbBackend::Sqlite => Some(Leased::Sqlite(Connections::like(
                 pool.get_sqlite_connection_pool(),
             ))),
-            DbBackend::Postgres => Some(Readers::Postgres(Connections::like(
+            DbBackend::Postgres => Some(Leased::Postgres(Connections::like(
                 pool.get_postgres_connection_pool(),
             ))),
             DbBackend::MySql => None,
@@ -60,7 +69,7 @@ impl Db {
     /// on connections of its own (as many as the pool may open).
     pub fn serving(mut pool: DatabaseConnection) -> Db {
         let statements = count_statements(&mut pool);
-        let readers = Readers::of(&pool).map(Arc::new);
+        let readers = Leased::of(&pool).map(Arc::new);
         Db {
             pool,
             readers,
@@ -89,27 +98,55 @@ impl Db {
     }
 }
 
-/// Runs `$run` with `$connection` bound to a leased reading connection of either backend,
+/// Runs `$run` with `$connection` bound to a connection leased from `$leased` (either
+/// backend) by its method `$lease`,
 /// counting the statement `$sql`; `$run` gives a `Result<_, sqlx::Error>` of sea-orm types.
-macro_rules! on_reader {
-    ($db:expr, $readers:expr, $sql:expr, |$connection:ident| $run:expr) => {
-        match $readers {
-            Readers::Sqlite(connections) => {
-                on_reader!(@leased connections, $db, $sql, |$connection| $run)
+macro_rules! on_leased {
+    ($db:expr, $leased:expr, $lease:ident, $sql:expr, |$connection:ident| $run:expr) => {
+        match $leased {
+            Leased::Sqlite(connections) => {
+                on_leased!(@leased connections.$lease(), $db, $sql, |$connection| $run)
             }
-            Readers::Postgres(connections) => {
-                on_reader!(@leased connections, $db, $sql, |$connection| $run)
+            Leased::Postgres(connections) => {
+                on_leased!(@leased connections.$lease(), $db, $sql, |$connection| $run)
             }
         }
     };
-    (@leased $connections:expr, $db:expr, $sql:expr, |$connection:ident| $run:expr) => {{
-        let mut lease = $connections.lease().await?;
+    (@leased $lease:expr, $db:expr, $sql:expr, |$connection:ident| $run:expr) => {{
+        let mut lease = $lease.await?;
         $db.statements.count($sql);
         let $connection = lease.connection();
         let done = $run;
         lease.finished(done.as_ref().err());
         done
     }};
+}
+
+impl Db {
+    /// Whether writes outside transactions wait for their commit apart from reads.
+    fn writes_wait_apart(&self) -> bool {
+        self.pool.get_database_backend() == DbBackend::Postgres
+    }
+
+    /// Runs `stmt`, a write outside any transaction (it commits by itself), and answers its
+    /// first row: on PostgreSQL under the writing permits (see the module's comment),
+    /// elsewhere as `query_one`.
+    pub async fn write_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let Some(readers) = self.readers.as_ref().filter(|_| self.writes_wait_apart()) else {
+            return self.query_one(stmt).await;
+        };
+        on_leased!(
+            self,
+            readers.as_ref(),
+            lease_writing,
+            &stmt.sql,
+            |connection| bound(&stmt)
+                .fetch_optional(connection)
+                .await
+                .map(|row| row.map(QueryResult::from))
+        )
+        .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
+    }
 }
 
 #[async_trait::async_trait]
@@ -122,10 +159,9 @@ impl ConnectionTrait for Db {
         let Some(readers) = &self.readers else {
             return self.pool.execute(stmt).await;
         };
-        on_reader!(self, readers.as_ref(), &stmt.sql, |connection| bound(&stmt)
-            .execute(connection)
-            .await
-            .map(ExecResult::from))
+        on_leased!(self, readers.as_ref(), lease, &stmt.sql, |connection| {
+            bound(&stmt).execute(connection).await.map(ExecResult::from)
+        })
         .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e)))
     }
 
@@ -133,7 +169,7 @@ impl ConnectionTrait for Db {
         let Some(readers) = &self.readers else {
             return self.pool.execute_unprepared(sql).await;
         };
-        on_reader!(self, readers.as_ref(), sql, |connection| connection
+        on_leased!(self, readers.as_ref(), lease, sql, |connection| connection
             .execute(sql)
             .await
             .map(ExecResult::from))
@@ -144,10 +180,12 @@ impl ConnectionTrait for Db {
         let Some(readers) = &self.readers else {
             return self.pool.query_one(stmt).await;
         };
-        on_reader!(self, readers.as_ref(), &stmt.sql, |connection| bound(&stmt)
-            .fetch_optional(connection)
-            .await
-            .map(|row| row.map(QueryResult::from)))
+        on_leased!(self, readers.as_ref(), lease, &stmt.sql, |connection| {
+            bound(&stmt)
+                .fetch_optional(connection)
+                .await
+                .map(|row| row.map(QueryResult::from))
+        })
         .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
     }
 
@@ -155,10 +193,12 @@ impl ConnectionTrait for Db {
         let Some(readers) = &self.readers else {
             return self.pool.query_all(stmt).await;
         };
-        on_reader!(self, readers.as_ref(), &stmt.sql, |connection| bound(&stmt)
-            .fetch_all(connection)
-            .await
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect()))
+        on_leased!(self, readers.as_ref(), lease, &stmt.sql, |connection| {
+            bound(&stmt)
+                .fetch_all(connection)
+                .await
+                .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+        })
         .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
     }
 }
@@ -182,10 +222,14 @@ where
 }
 
 /// Connections for statements outside transactions, kept open and handed out one statement
-/// at a time, newest returned first (on SQLite its page cache is the warmest).
+/// at a time, newest returned first (on SQLite its page cache is the warmest). Reads and
+/// writes that commit by themselves take permits of their own (up to the maximum each), from
+/// one set of connections: a write keeps its connection while its commit reaches the disk,
+/// and the reads go on beside it.
 pub(crate) struct Connections<C: Connection> {
     options: C::Options,
     permits: Semaphore,
+    writing: Semaphore,
     idle: Mutex<Vec<C>>,
     acquire_timeout: Duration,
 }
@@ -195,15 +239,25 @@ impl<C: Connection> Connections<C> {
         Connections {
             options,
             permits: Semaphore::new(max.max(1)),
+            writing: Semaphore::new(max.max(1)),
             idle: Mutex::new(Vec::new()),
             acquire_timeout,
         }
     }
 
     /// A connection for one statement: an idle one, or a new one while fewer than the
-    /// maximum are open; otherwise waits for one (up to the pool's acquire timeout).
+    /// maximum are reading; otherwise waits for one (up to the pool's acquire timeout).
     pub(crate) async fn lease(&self) -> Result<Lease<'_, C>, DbErr> {
-        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
+        self.lease_under(&self.permits).await
+    }
+
+    /// `lease` for a write that commits by itself, under the writing permits.
+    pub(crate) async fn lease_writing(&self) -> Result<Lease<'_, C>, DbErr> {
+        self.lease_under(&self.writing).await
+    }
+
+    async fn lease_under<'a>(&'a self, permits: &'a Semaphore) -> Result<Lease<'a, C>, DbErr> {
+        let permit = tokio::time::timeout(self.acquire_timeout, permits.acquire())
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
@@ -376,5 +430,33 @@ mod tests {
         );
         drop(held);
         readers.lease().await.expect("free again");
+    }
+
+    #[tokio::test]
+    async fn writes_lease_beside_the_reads_and_share_their_connections() {
+        let connections = readers(1);
+        let read = connections.lease().await.expect("read");
+        let mut write = connections
+            .lease_writing()
+            .await
+            .expect("a write does not wait for the reads' permit");
+        let waited = connections.lease_writing().await;
+        assert!(
+            matches!(
+                waited,
+                Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+            ),
+            "writes have a maximum of their own"
+        );
+        drop(read);
+        write.finished(None);
+        drop(write);
+        assert_eq!(
+            connections.idle_count(),
+            1,
+            "the write's connection is kept"
+        );
+        let _read = connections.lease().await.expect("read again");
+        assert_eq!(connections.idle_count(), 0, "and a read takes it");
     }
 }

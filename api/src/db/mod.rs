@@ -340,7 +340,7 @@ pub fn atomic_insert<E: EntityTrait>(
 /// would wait for the turn that transaction holds.
 pub async fn write_atomically(db: &Db, statement: Statement) -> Result<QueryResult, DbErr> {
     if statement.db_backend != DbBackend::Sqlite {
-        return returned(db.query_one(statement).await?);
+        return returned(db.write_one(statement).await?);
     }
     db.statements().count(&statement.sql);
     returned(
