@@ -29,6 +29,9 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// Seconds of unmeasured load before the measured `seconds`.
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f64,
     /// The partner whose portal / statement is read.
     #[arg(long)]
     partner_id: i64,
@@ -334,15 +337,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-#[tokio::main]
-async fn main() {
-    let args = Arc::new(Args::parse());
-    // The server's own pool and connection settings.
-    let db = partnergraph::db::connect(&args.database_url, None)
-        .await
-        .expect("connect");
-    once(&db, &args).await.expect("the scenario's SQL runs");
-    let until = Instant::now() + Duration::from_secs_f64(args.seconds);
+/// The latencies of `args.concurrency` tasks running the scenario for `seconds`.
+async fn drive(db: &DatabaseConnection, args: &Arc<Args>, seconds: f64) -> Vec<Duration> {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
         let (db, args) = (db.clone(), args.clone());
@@ -360,6 +357,20 @@ async fn main() {
     for worker in workers {
         latencies.extend(worker.await.expect("worker"));
     }
+    latencies
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Arc::new(Args::parse());
+    // The server's own pool and connection settings.
+    let db = partnergraph::db::connect(&args.database_url, None)
+        .await
+        .expect("connect");
+    once(&db, &args).await.expect("the scenario's SQL runs");
+    // Unmeasured, as the HTTP scenarios' warm-up: connections open, statements prepared.
+    drive(&db, &args, args.warmup).await;
+    let mut latencies = drive(&db, &args, args.seconds).await;
     latencies.sort();
     println!(
         "{}",
