@@ -11,7 +11,7 @@
 //!
 //! A PostgreSQL statement that writes outside a transaction (`Db::write_one`) holds its
 //! connection until its commit is on disk. Writes therefore lease under permits of their
-//! own (`Connections::lease_writing`), from the same connections: with one set of four
+//! own (`Purpose::Write`), from the same connections: with one set of four
 //! permits for both, 15-20% of the reference machine's CPU stood idle under 32 clients
 //! registering deals (the waiting commits held the permits the next statements needed);
 //! six permits for both cut the idle time but slowed the read scenarios (more backends
@@ -39,7 +39,7 @@ use super::{count_statements, StatementCounter, WriteTxn, Writer};
 #[derive(Clone)]
 pub struct Db {
     pool: DatabaseConnection,
-    readers: Option<Arc<Leased>>,
+    leased: Option<Arc<Leased>>,
     statements: StatementCounter,
 }
 
@@ -69,10 +69,10 @@ impl Db {
     /// on connections of its own (as many as the pool may open).
     pub fn serving(mut pool: DatabaseConnection) -> Db {
         let statements = count_statements(&mut pool);
-        let readers = Leased::of(&pool).map(Arc::new);
+        let leased = Leased::of(&pool).map(Arc::new);
         Db {
             pool,
-            readers,
+            leased,
             statements,
         }
     }
@@ -81,7 +81,7 @@ impl Db {
     pub fn direct(pool: DatabaseConnection) -> Db {
         Db {
             pool,
-            readers: None,
+            leased: None,
             statements: StatementCounter::default(),
         }
     }
@@ -99,21 +99,21 @@ impl Db {
 }
 
 /// Runs `$run` with `$connection` bound to a connection leased from `$leased` (either
-/// backend) by its method `$lease`,
-/// counting the statement `$sql`; `$run` gives a `Result<_, sqlx::Error>` of sea-orm types.
+/// backend) for `$purpose`, counting the statement `$sql`; `$run` gives a
+/// `Result<_, sqlx::Error>` of sea-orm types.
 macro_rules! on_leased {
-    ($db:expr, $leased:expr, $lease:ident, $sql:expr, |$connection:ident| $run:expr) => {
+    ($db:expr, $leased:expr, $purpose:expr, $sql:expr, |$connection:ident| $run:expr) => {
         match $leased {
             Leased::Sqlite(connections) => {
-                on_leased!(@leased connections.$lease(), $db, $sql, |$connection| $run)
+                on_leased!(@leased connections, $purpose, $db, $sql, |$connection| $run)
             }
             Leased::Postgres(connections) => {
-                on_leased!(@leased connections.$lease(), $db, $sql, |$connection| $run)
+                on_leased!(@leased connections, $purpose, $db, $sql, |$connection| $run)
             }
         }
     };
-    (@leased $lease:expr, $db:expr, $sql:expr, |$connection:ident| $run:expr) => {{
-        let mut lease = $lease.await?;
+    (@leased $connections:expr, $purpose:expr, $db:expr, $sql:expr, |$connection:ident| $run:expr) => {{
+        let mut lease = $connections.lease($purpose).await?;
         $db.statements.count($sql);
         let $connection = lease.connection();
         let done = $run;
@@ -123,28 +123,32 @@ macro_rules! on_leased {
 }
 
 impl Db {
-    /// Whether writes outside transactions wait for their commit apart from reads.
-    fn writes_wait_apart(&self) -> bool {
-        self.pool.get_database_backend() == DbBackend::Postgres
-    }
-
     /// Runs `stmt`, a write outside any transaction (it commits by itself), and answers its
     /// first row: on PostgreSQL under the writing permits (see the module's comment),
     /// elsewhere as `query_one`.
     pub async fn write_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let Some(readers) = self.readers.as_ref().filter(|_| self.writes_wait_apart()) else {
-            return self.query_one(stmt).await;
+        let purpose = match self.pool.get_database_backend() {
+            DbBackend::Postgres => Purpose::Write,
+            _ => Purpose::Read,
         };
-        on_leased!(
-            self,
-            readers.as_ref(),
-            lease_writing,
-            &stmt.sql,
-            |connection| bound(&stmt)
+        self.optional_row(purpose, stmt).await
+    }
+
+    /// `stmt`'s first row, on a connection leased for `purpose`.
+    async fn optional_row(
+        &self,
+        purpose: Purpose,
+        stmt: Statement,
+    ) -> Result<Option<QueryResult>, DbErr> {
+        let Some(leased) = &self.leased else {
+            return self.pool.query_one(stmt).await;
+        };
+        on_leased!(self, leased.as_ref(), purpose, &stmt.sql, |connection| {
+            bound(&stmt)
                 .fetch_optional(connection)
                 .await
                 .map(|row| row.map(QueryResult::from))
-        )
+        })
         .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
     }
 }
@@ -156,49 +160,49 @@ impl ConnectionTrait for Db {
     }
 
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let Some(readers) = &self.readers else {
+        let Some(leased) = &self.leased else {
             return self.pool.execute(stmt).await;
         };
-        on_leased!(self, readers.as_ref(), lease, &stmt.sql, |connection| {
-            bound(&stmt).execute(connection).await.map(ExecResult::from)
-        })
+        on_leased!(
+            self,
+            leased.as_ref(),
+            Purpose::Read,
+            &stmt.sql,
+            |connection| { bound(&stmt).execute(connection).await.map(ExecResult::from) }
+        )
         .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e)))
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let Some(readers) = &self.readers else {
+        let Some(leased) = &self.leased else {
             return self.pool.execute_unprepared(sql).await;
         };
-        on_leased!(self, readers.as_ref(), lease, sql, |connection| connection
-            .execute(sql)
-            .await
-            .map(ExecResult::from))
+        on_leased!(self, leased.as_ref(), Purpose::Read, sql, |connection| {
+            connection.execute(sql).await.map(ExecResult::from)
+        })
         .map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e)))
     }
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let Some(readers) = &self.readers else {
-            return self.pool.query_one(stmt).await;
-        };
-        on_leased!(self, readers.as_ref(), lease, &stmt.sql, |connection| {
-            bound(&stmt)
-                .fetch_optional(connection)
-                .await
-                .map(|row| row.map(QueryResult::from))
-        })
-        .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
+        self.optional_row(Purpose::Read, stmt).await
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let Some(readers) = &self.readers else {
+        let Some(leased) = &self.leased else {
             return self.pool.query_all(stmt).await;
         };
-        on_leased!(self, readers.as_ref(), lease, &stmt.sql, |connection| {
-            bound(&stmt)
-                .fetch_all(connection)
-                .await
-                .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-        })
+        on_leased!(
+            self,
+            leased.as_ref(),
+            Purpose::Read,
+            &stmt.sql,
+            |connection| {
+                bound(&stmt)
+                    .fetch_all(connection)
+                    .await
+                    .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+            }
+        )
         .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))
     }
 }
@@ -219,6 +223,14 @@ where
 {
     let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
     sqlx::query_with(&stmt.sql, SqlxValues(values))
+}
+
+/// What a connection is leased for: each purpose has permits of its own.
+#[derive(Clone, Copy)]
+pub(crate) enum Purpose {
+    Read,
+    /// A write that commits by itself.
+    Write,
 }
 
 /// Connections for statements outside transactions, kept open and handed out one statement
@@ -245,18 +257,14 @@ impl<C: Connection> Connections<C> {
         }
     }
 
-    /// A connection for one statement: an idle one, or a new one while fewer than the
-    /// maximum are reading; otherwise waits for one (up to the pool's acquire timeout).
-    pub(crate) async fn lease(&self) -> Result<Lease<'_, C>, DbErr> {
-        self.lease_under(&self.permits).await
-    }
-
-    /// `lease` for a write that commits by itself, under the writing permits.
-    pub(crate) async fn lease_writing(&self) -> Result<Lease<'_, C>, DbErr> {
-        self.lease_under(&self.writing).await
-    }
-
-    async fn lease_under<'a>(&'a self, permits: &'a Semaphore) -> Result<Lease<'a, C>, DbErr> {
+    /// A connection for one statement of `purpose`: an idle one, or a new one while fewer
+    /// than the maximum are out for that purpose; otherwise waits for one (up to the pool's
+    /// acquire timeout).
+    pub(crate) async fn lease(&self, purpose: Purpose) -> Result<Lease<'_, C>, DbErr> {
+        let permits = match purpose {
+            Purpose::Read => &self.permits,
+            Purpose::Write => &self.writing,
+        };
         let permit = tokio::time::timeout(self.acquire_timeout, permits.acquire())
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
@@ -363,7 +371,7 @@ mod tests {
     #[tokio::test]
     async fn a_finished_statements_connection_is_reused() {
         let readers = readers(2);
-        let mut lease = readers.lease().await.expect("lease");
+        let mut lease = readers.lease(Purpose::Read).await.expect("lease");
         lease
             .connection()
             .execute("SELECT 1")
@@ -372,7 +380,7 @@ mod tests {
         lease.finished(None);
         drop(lease);
         assert_eq!(readers.idle_count(), 1);
-        let lease = readers.lease().await.expect("second lease");
+        let lease = readers.lease(Purpose::Read).await.expect("second lease");
         assert_eq!(readers.idle_count(), 0, "the idle connection was taken");
         drop(lease);
     }
@@ -380,7 +388,7 @@ mod tests {
     #[tokio::test]
     async fn a_statement_the_database_refused_keeps_its_connection() {
         let readers = readers(1);
-        let mut lease = readers.lease().await.expect("lease");
+        let mut lease = readers.lease(Purpose::Read).await.expect("lease");
         let refused = lease.connection().execute("SELEC 1").await;
         assert!(
             matches!(refused, Err(sqlx::Error::Database(_))),
@@ -394,12 +402,12 @@ mod tests {
     #[tokio::test]
     async fn a_connection_whose_statement_failed_otherwise_is_closed() {
         let readers = readers(1);
-        let mut lease = readers.lease().await.expect("lease");
+        let mut lease = readers.lease(Purpose::Read).await.expect("lease");
         lease.finished(Some(&sqlx::Error::Io(std::io::Error::other("reset"))));
         drop(lease);
         assert_eq!(readers.idle_count(), 0);
         readers
-            .lease()
+            .lease(Purpose::Read)
             .await
             .expect("a new connection in its place");
     }
@@ -407,11 +415,11 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_statements_connection_is_closed_and_its_place_freed() {
         let readers = readers(1);
-        let lease = readers.lease().await.expect("lease");
+        let lease = readers.lease(Purpose::Read).await.expect("lease");
         drop(lease);
         assert_eq!(readers.idle_count(), 0);
         readers
-            .lease()
+            .lease(Purpose::Read)
             .await
             .expect("a new connection in its place");
     }
@@ -419,8 +427,8 @@ mod tests {
     #[tokio::test]
     async fn no_more_than_the_maximum_are_out_at_once() {
         let readers = readers(1);
-        let held = readers.lease().await.expect("lease");
-        let waited = readers.lease().await;
+        let held = readers.lease(Purpose::Read).await.expect("lease");
+        let waited = readers.lease(Purpose::Read).await;
         assert!(
             matches!(
                 waited,
@@ -429,18 +437,18 @@ mod tests {
             "a second lease waits, then times out"
         );
         drop(held);
-        readers.lease().await.expect("free again");
+        readers.lease(Purpose::Read).await.expect("free again");
     }
 
     #[tokio::test]
     async fn writes_lease_beside_the_reads_and_share_their_connections() {
         let connections = readers(1);
-        let read = connections.lease().await.expect("read");
+        let read = connections.lease(Purpose::Read).await.expect("read");
         let mut write = connections
-            .lease_writing()
+            .lease(Purpose::Write)
             .await
             .expect("a write does not wait for the reads' permit");
-        let waited = connections.lease_writing().await;
+        let waited = connections.lease(Purpose::Write).await;
         assert!(
             matches!(
                 waited,
@@ -456,7 +464,7 @@ mod tests {
             1,
             "the write's connection is kept"
         );
-        let _read = connections.lease().await.expect("read again");
+        let _read = connections.lease(Purpose::Read).await.expect("read again");
         assert_eq!(connections.idle_count(), 0, "and a read takes it");
     }
 }
