@@ -5,7 +5,9 @@
 //! therefore *prefetch*: after reading a page, the list resolver hands the loaders of the
 //! nested fields the client selected every key of the page at once (`prefetch_*`), and the
 //! per-row resolvers then find their rows in the loaders' caches. The window remains for
-//! everything not prefetched.
+//! everything not prefetched. It is a tokio sleep (async-graphql's `tokio-timer` feature):
+//! without it, async-graphql times the window on async-io's helper thread, whose every
+//! expiry is two more hand-offs between threads for each loader of each request.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
