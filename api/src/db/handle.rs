@@ -19,7 +19,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::Values;
 use sea_orm::sqlx::postgres::PgConnection;
@@ -237,23 +237,71 @@ pub(crate) enum Purpose {
 /// at a time, newest returned first (on SQLite its page cache is the warmest). Reads and
 /// writes that commit by themselves take permits of their own (up to the maximum each), from
 /// one set of connections: a write keeps its connection while its commit reaches the disk,
-/// and the reads go on beside it.
-pub(crate) struct Connections<C: Connection> {
+/// and the reads go on beside it. A connection serves for the pool's `max_lifetime` (sqlx's
+/// default, 30 minutes) and is then closed, as the pool's own are: a PostgreSQL backend's
+/// caches grow over its life, and a proxy or a failover may have ended it meanwhile.
+pub(crate) struct Connections<C: Connection + 'static> {
     options: C::Options,
     permits: Semaphore,
     writing: Semaphore,
-    idle: Mutex<Vec<C>>,
+    idle: Mutex<Vec<Kept<C>>>,
     acquire_timeout: Duration,
+    lifetime: Option<Duration>,
 }
 
-impl<C: Connection> Connections<C> {
-    pub(crate) fn new(options: C::Options, max: usize, acquire_timeout: Duration) -> Self {
+/// A connection and when it was opened.
+struct Kept<C> {
+    connection: C,
+    opened: Instant,
+}
+
+impl<C: Connection + 'static> Connections<C> {
+    pub(crate) fn new(
+        options: C::Options,
+        max: usize,
+        acquire_timeout: Duration,
+        lifetime: Option<Duration>,
+    ) -> Self {
         Connections {
             options,
             permits: Semaphore::new(max.max(1)),
             writing: Semaphore::new(max.max(1)),
             idle: Mutex::new(Vec::new()),
             acquire_timeout,
+            lifetime,
+        }
+    }
+
+    fn expired(&self, kept: &Kept<C>) -> bool {
+        self.lifetime
+            .is_some_and(|lifetime| kept.opened.elapsed() >= lifetime)
+    }
+
+    /// The newest idle connection still within its lifetime; the expired ones met on the
+    /// way are closed.
+    fn take_idle(&self) -> Option<Kept<C>> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(kept) = idle.pop() {
+            if !self.expired(&kept) {
+                return Some(kept);
+            }
+            close(kept.connection);
+        }
+        None
+    }
+
+    /// Keeps `kept` for the next statement unless its lifetime is over; the oldest idle
+    /// connections (at the bottom, the least used) are checked too, or a quiet period would
+    /// never reach them.
+    fn give_back(&self, kept: Kept<C>) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        while idle.first().is_some_and(|oldest| self.expired(oldest)) {
+            close(idle.remove(0).connection);
+        }
+        if self.expired(&kept) {
+            close(kept.connection);
+        } else {
+            idle.push(kept);
         }
     }
 
@@ -269,22 +317,20 @@ impl<C: Connection> Connections<C> {
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let connection = match idle {
-            Some(connection) => connection,
-            None => self
-                .options
-                .connect()
-                .await
-                .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e)))?,
+        let kept = match self.take_idle() {
+            Some(kept) => kept,
+            None => Kept {
+                connection: self
+                    .options
+                    .connect()
+                    .await
+                    .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e)))?,
+                opened: Instant::now(),
+            },
         };
         Ok(Lease {
             connections: self,
-            connection: Some(connection),
+            kept: Some(kept),
             reusable: false,
             _permit: permit,
         })
@@ -299,6 +345,7 @@ impl<C: Connection> Connections<C> {
             (*pool.connect_options()).clone(),
             pool.options().get_max_connections() as usize,
             pool.options().get_acquire_timeout(),
+            pool.options().get_max_lifetime(),
         )
     }
 
@@ -316,18 +363,20 @@ impl<C: Connection> Connections<C> {
 /// request cancelled) may have left it mid-result, and a failure other than the database
 /// refusing the statement (an I/O error, a protocol error) may mean it is broken. Such a
 /// connection is closed instead and a new one opens in its place when needed.
-pub(crate) struct Lease<'a, C: Connection> {
+pub(crate) struct Lease<'a, C: Connection + 'static> {
     connections: &'a Connections<C>,
-    connection: Option<C>,
+    kept: Option<Kept<C>>,
     reusable: bool,
     _permit: SemaphorePermit<'a>,
 }
 
-impl<C: Connection> Lease<'_, C> {
+impl<C: Connection + 'static> Lease<'_, C> {
     pub(crate) fn connection(&mut self) -> &mut C {
-        self.connection
+        &mut self
+            .kept
             .as_mut()
             .expect("a lease holds its connection until dropped")
+            .connection
     }
 
     /// The statement ran to its end, with `error` if it failed.
@@ -336,17 +385,24 @@ impl<C: Connection> Lease<'_, C> {
     }
 }
 
-impl<C: Connection> Drop for Lease<'_, C> {
+impl<C: Connection + 'static> Drop for Lease<'_, C> {
     fn drop(&mut self) {
-        if let Some(connection) = self.connection.take() {
+        if let Some(kept) = self.kept.take() {
             if self.reusable {
-                self.connections
-                    .idle
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(connection);
+                self.connections.give_back(kept);
             }
         }
+    }
+}
+
+/// Closes a sound connection whose lifetime is over, in the background (on PostgreSQL a
+/// Terminate message, so the server logs no broken connection), without holding up the
+/// statement that found it expired. How the closing goes changes nothing: it is not used again.
+fn close<C: Connection + 'static>(connection: C) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = connection.close().await;
+        });
     }
 }
 
@@ -364,8 +420,20 @@ mod tests {
     use std::str::FromStr;
 
     fn readers(max: usize) -> Connections<SqliteConnection> {
+        living(max, None)
+    }
+
+    fn living(max: usize, lifetime: Option<Duration>) -> Connections<SqliteConnection> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:").expect("options");
-        Connections::new(options, max, Duration::from_millis(50))
+        Connections::new(options, max, Duration::from_millis(50), lifetime)
+    }
+
+    /// Runs `sql` on a leased connection and gives it back; whether the database took it.
+    async fn run_on_lease(connections: &Connections<SqliteConnection>, sql: &str) -> bool {
+        let mut lease = connections.lease(Purpose::Read).await.expect("lease");
+        let result = lease.connection().execute(sql).await;
+        lease.finished(result.as_ref().err());
+        result.is_ok()
     }
 
     #[tokio::test]
@@ -466,5 +534,46 @@ mod tests {
         );
         let _read = connections.lease(Purpose::Read).await.expect("read again");
         assert_eq!(connections.idle_count(), 0, "and a read takes it");
+    }
+
+    #[tokio::test]
+    async fn a_connection_past_its_lifetime_is_closed_instead_of_kept() {
+        let connections = living(1, Some(Duration::ZERO));
+        assert!(run_on_lease(&connections, "SELECT 1").await);
+        assert_eq!(connections.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_that_outlives_its_lifetime_is_not_leased_again() {
+        let connections = living(1, Some(Duration::from_millis(300)));
+        // A temporary table is the connection's own: it tells it from a new one.
+        assert!(run_on_lease(&connections, "CREATE TEMP TABLE marker (id INTEGER)").await);
+        assert!(
+            run_on_lease(&connections, "SELECT id FROM marker").await,
+            "within its lifetime the same connection comes back"
+        );
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(
+            !run_on_lease(&connections, "SELECT id FROM marker").await,
+            "past it, a new connection serves"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_oldest_idle_connections_are_closed_when_one_comes_back() {
+        let connections = living(2, Some(Duration::from_millis(300)));
+        let mut older = connections.lease(Purpose::Read).await.expect("older");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut newer = connections.lease(Purpose::Read).await.expect("newer");
+        older.finished(None);
+        newer.finished(None);
+        drop(older);
+        drop(newer);
+        assert_eq!(connections.idle_count(), 2);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // The newer one, on top, is within its lifetime and leased; the older one below
+        // is not reached by leasing but is closed when the newer one comes back.
+        assert!(run_on_lease(&connections, "SELECT 1").await);
+        assert_eq!(connections.idle_count(), 1);
     }
 }
