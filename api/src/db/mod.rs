@@ -311,10 +311,11 @@ fn returned(row: Option<QueryResult>) -> Result<QueryResult, DbErr> {
 }
 
 /// `insert_with_dependents` outside any transaction, atomic by itself: the statement of an
-/// insert of `row` (which must return it) into `E` and of its dependents (built from an expression of the row's id). PostgreSQL: `with_dependents`'
-/// one statement. SQLite: the INSERTs as one batch inside a savepoint of the writer's group
-/// transaction (`write_in_group`): one hand-off to the writer's thread, where a transaction
-/// of its own takes four (BEGIN, the row, its dependents, COMMIT) and a sync of the log. The
+/// insert of `row` (which must return it) into `E` and of its dependents (built from an
+/// expression of the row's id). PostgreSQL: `with_dependents`' one statement. SQLite: the
+/// INSERTs as one batch inside a savepoint of the writer's group transaction
+/// (`write_in_group`): one hand-off to the writer's thread, where a transaction of its own
+/// takes four (BEGIN, the row, its dependents, COMMIT) and a sync of the log. The
 /// dependents find the row's id as the table's largest: the group holds the write lock, and
 /// SQLite gives a new row an id above every existing one. Its text depends only on the
 /// statements' shapes, so a caller may keep it (`Shapes::built`).

@@ -28,6 +28,7 @@ use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
 use crate::db::{self, settle, Db, Outcome, Prefixed, Shapes};
 use crate::error::{AppError, AppResult};
+use crate::loaders::distinct;
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
 use crate::relay::{UserError, UserErrorCode};
@@ -398,7 +399,7 @@ async fn insert_draft(
             |registration| registration_details(registration, new, now),
         )
     };
-    let products = distinct_products(&new.input.product_ids);
+    let products = distinct(new.input.product_ids.iter().copied());
     let statement = if products.len() <= KEPT_PRODUCTS {
         let mut values = db::insert_values(&new_row(new, &customer_key, now));
         values.extend(products.iter().map(|&id| Value::from(id)));
@@ -1661,7 +1662,7 @@ async fn insert_products(
 /// The INSERT of a registration's products (duplicates dropped); none for no products.
 /// `registration`: its id.
 fn products_insert(registration: SimpleExpr, products: &[i64]) -> Option<InsertStatement> {
-    let products = distinct_products(products);
+    let products = distinct(products.iter().copied());
     (!products.is_empty()).then(|| {
         let mut insert = Query::insert();
         insert
@@ -1675,14 +1676,6 @@ fn products_insert(registration: SimpleExpr, products: &[i64]) -> Option<InsertS
         }
         insert
     })
-}
-
-/// `products` in order, each once.
-fn distinct_products(products: &[i64]) -> Vec<i64> {
-    let mut products = products.to_vec();
-    products.sort_unstable();
-    products.dedup();
-    products
 }
 
 /// Expires approved registrations whose protection has lapsed. Safe on several replicas:
