@@ -1682,13 +1682,8 @@ fn products_insert(registration: SimpleExpr, products: &[i64]) -> Option<InsertS
 /// each row moves by compare-and-swap, so only one replica records each expiry.
 pub async fn expire_lapsed(db: &Db) -> AppResult<u64> {
     let now = Utc::now();
-    // The status is written into the SQL: the protection index holds approved registrations
-    // only (migration 12), and neither database matches a bound status to such an index.
-    let approved = SimpleExpr::Constant(DealStatus::Approved.to_value().into());
     let lapsed = deal_registration::Entity::find()
-        .filter(
-            Expr::col((deal_registration::Entity, deal_registration::Column::Status)).eq(approved),
-        )
+        .filter(super::status_is(DealStatus::Approved))
         .filter(deal_registration::Column::ProtectedUntil.lt(now))
         .limit(500)
         .all(db)
@@ -1708,7 +1703,7 @@ pub async fn expire_lapsed(db: &Db) -> AppResult<u64> {
             )
             .col_expr(deal_registration::Column::UpdatedAt, now.into())
             .filter(deal_registration::Column::Id.eq(registration.id))
-            .filter(deal_registration::Column::Status.eq(DealStatus::Approved))
+            .filter(super::status_is(DealStatus::Approved))
             .exec(&txn)
             .await?;
         if moved.rows_affected == 1 {

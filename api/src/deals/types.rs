@@ -480,8 +480,7 @@ impl DealQuery {
         let mut select = policy::visible_select(db, &actor).await.extend()?;
         let status = filter.unwrap_or_default().status;
         if let Some(status) = status {
-            select =
-                select.filter(deal_registration::Column::Status.eq(StoredStatus::from(status)));
+            select = select.filter(super::status_is(StoredStatus::from(status)));
         }
         let mut page = paginate_newest_first(
             db,

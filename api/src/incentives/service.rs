@@ -375,7 +375,7 @@ fn counted_select(
 ) -> Select<deal_registration::Entity> {
     let mut select = deal_registration::Entity::find()
         .filter(deal_registration::Column::PartnerId.eq(partner_id))
-        .filter(deal_registration::Column::Status.eq(DealStatus::Won))
+        .filter(crate::deals::status_is(DealStatus::Won))
         .filter(deal_registration::Column::Currency.eq(program.currency.as_str()))
         .filter(closed_within(program));
     for other in earlier {
@@ -390,11 +390,7 @@ fn counted_values(
     partner_id: i64,
     earlier: &[rebate_program::Model],
 ) -> Vec<Value> {
-    let mut values = vec![
-        partner_id.into(),
-        DealStatus::Won.into(),
-        program.currency.as_str().into(),
-    ];
+    let mut values = vec![partner_id.into(), program.currency.as_str().into()];
     for period in std::iter::once(program).chain(earlier) {
         values.extend(period_bounds(period).map(Value::from));
     }

@@ -284,7 +284,7 @@ impl Partner {
         let db = ctx.data::<Db>()?;
         let first = deal::Entity::find()
             .filter(deal::Column::PartnerId.eq(self.0.id))
-            .filter(deal::Column::Status.eq(entity::enums::DealStatus::Won))
+            .filter(crate::deals::status_is(entity::enums::DealStatus::Won))
             .order_by_asc(deal::Column::ClosedAt)
             .one(db)
             .await

@@ -377,7 +377,7 @@ pub async fn metrics(
     let won = || {
         deal::Entity::find()
             .filter(deal::Column::PartnerId.eq(partner_id))
-            .filter(deal::Column::Status.eq(DealStatus::Won))
+            .filter(crate::deals::status_is(DealStatus::Won))
             .filter(deal::Column::ClosedAt.gte(since))
     };
     let won_revenue_minor = crate::db::sum_minor(
