@@ -1,6 +1,6 @@
 //! Incentives: exact rebate maths through the API, the ledger, MDF invariants and access.
 
-use chrono::{Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -39,8 +39,8 @@ async fn program(app: &TestApp, method: &str, partners: &[&str]) -> String {
         .to_owned()
 }
 
-/// Registers, approves and wins a deal for Northwind.
-async fn win(app: &TestApp, customer: &str, amount: &str) {
+/// Registers, approves and wins a deal for Northwind; the day it closed (UTC).
+async fn win(app: &TestApp, customer: &str, amount: &str) -> NaiveDate {
     let cloud = product_id(app, "PartnerGraph Cloud").await;
     let register = "mutation($i: RegisterDealInput!) { registerDeal(input: $i) { dealRegistration { id } userErrors { field message } } }";
     let input = json!({ "i": {
@@ -54,7 +54,7 @@ async fn win(app: &TestApp, customer: &str, amount: &str) {
         .unwrap_or_else(|| panic!("{created}"))
         .to_owned();
     app.gql_as(MANAGER, "mutation($i: ApproveDealInput!) { approveDealRegistration(input: $i) { userErrors { message } } }", json!({ "i": { "id": id } })).await;
-    let won = "mutation($i: MarkDealWonInput!) { markDealWon(input: $i) { dealRegistration { status } userErrors { message } } }";
+    let won = "mutation($i: MarkDealWonInput!) { markDealWon(input: $i) { dealRegistration { status closedAt } userErrors { message } } }";
     let closed = app
         .gql_as(
             ALICE_NORTHWIND,
@@ -62,10 +62,42 @@ async fn win(app: &TestApp, customer: &str, amount: &str) {
             json!({ "i": { "id": id, "closedAmount": { "amount": amount, "currency": "USD" } } }),
         )
         .await;
-    assert_eq!(
-        closed["data"]["markDealWon"]["dealRegistration"]["status"], "WON",
-        "{closed}"
-    );
+    let deal = &closed["data"]["markDealWon"]["dealRegistration"];
+    assert_eq!(deal["status"], "WON", "{closed}");
+    DateTime::parse_from_rfc3339(deal["closedAt"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {closed}"))
+        .with_timezone(&Utc)
+        .date_naive()
+}
+
+/// A program's period is whole UTC days, both ends included: a deal closed today counts
+/// in a program of today alone, not in one that ends yesterday or starts tomorrow.
+#[tokio::test]
+async fn a_program_counts_the_deals_closed_on_the_days_of_its_period() {
+    for (from, to, measure) in [(0, 0, "60000.00"), (-1, -1, "0.00"), (1, 1, "0.00")] {
+        let app = TestApp::demo().await;
+        let northwind = partner_id(&app, "Northwind").await;
+        let closed = win(&app, "Massive Dynamic", "60000.00").await;
+        let day = |offset: i64| (closed + Duration::days(offset)).to_string();
+        let input = json!({ "i": {
+            "name": "Day rebate", "currency": "USD", "periodStart": day(from), "periodEnd": day(to),
+            "method": "RETROACTIVE", "tiers": [{ "min": "0", "max": null, "rate": "0.02" }],
+            "partnerIds": [northwind]
+        } });
+        let created = app.gql_as(MANAGER, CREATE_PROGRAM, input).await;
+        let program = &created["data"]["createRebateProgram"]["rebateProgram"]["id"];
+        let statement = app
+            .gql_as(MANAGER, STATEMENT, json!({ "p": northwind, "r": program }))
+            .await;
+        let statement = &statement["data"]["rebateStatement"];
+        assert_eq!(
+            statement["measure"]["amount"], measure,
+            "{from}..{to}: {statement}"
+        );
+        // The deals listed are the deals measured.
+        let listed = if measure == "0.00" { 0 } else { 1 };
+        assert_eq!(statement["deals"]["totalCount"], listed, "{statement}");
+    }
 }
 
 #[tokio::test]
@@ -145,10 +177,10 @@ async fn a_retroactive_program_earns_exactly_the_reached_rate_on_all_won_revenue
     assert_eq!(overlap["earned"]["amount"], "0.00");
 
     // A statement is the session's read, then one for the program (with whether the
-    // partner is in it and which earlier programs' revenue it must leave out) and one for
-    // its sums, with or without an earlier program.
+    // partner is in it, which earlier programs' revenue it must leave out and, when there
+    // are none, its sums); with an earlier program, one more for the sums without it.
     let token = app.login(MANAGER).await;
-    for (program, measure) in [(&retro, "110000.00"), (&banded, "0.00")] {
+    for (program, measure, statements) in [(&retro, "110000.00", 2), (&banded, "0.00", 3)] {
         let before = app.state.statements.get();
         let read = app
             .gql(
@@ -162,7 +194,7 @@ async fn a_retroactive_program_earns_exactly_the_reached_rate_on_all_won_revenue
             read["data"]["rebateStatement"]["measure"]["amount"], measure,
             "{read}"
         );
-        assert_eq!(app.state.statements.get() - before, 3);
+        assert_eq!(app.state.statements.get() - before, statements);
     }
 }
 

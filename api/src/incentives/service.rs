@@ -11,10 +11,11 @@ use entity::{
     mdf_request, partner, rebate_eligibility, rebate_program,
 };
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -606,22 +607,155 @@ pub async fn program_view(
         ],
         || program_view_query(program_id, partner_id),
     )?;
+    let rows = db.query_all(statement).await?;
+    Ok(read_view(&rows, program_id)?.map(|(view, _)| view))
+}
+
+/// The view of `program_id` in `program_view_query`'s rows, with the program's own row.
+fn read_view(
+    rows: &[QueryResult],
+    program_id: i64,
+) -> AppResult<Option<(ProgramView, &QueryResult)>> {
     let mut found = None;
     let mut earlier = Vec::new();
-    for row in db.query_all(statement).await? {
-        let program = rebate_program::Model::from_query_result(&row, "")?;
+    for row in rows {
+        let program = rebate_program::Model::from_query_result(row, "")?;
         let eligible: bool = row.try_get("", "eligible")?;
         if program.id == program_id {
-            found = Some((program, eligible));
+            found = Some((program, eligible, row));
         } else if eligible {
             earlier.push(program);
         }
     }
-    Ok(found.map(|(program, eligible)| ProgramView {
-        program,
-        eligible,
-        earlier,
+    Ok(found.map(|(program, eligible, row)| {
+        let view = ProgramView {
+            program,
+            eligible,
+            earlier,
+        };
+        (view, row)
     }))
+}
+
+static PROGRAM_STATEMENT: Shapes = Shapes::new();
+
+/// `partner_id`'s statement in `program_id`, with the program as it sees it (none when
+/// there is no such program; no statement when the partner is not in it). One statement
+/// when no earlier program of the partner's shares the currency, which is the usual case:
+/// the program's row carries its sums, taken over its own period. Otherwise those sums
+/// would count revenue an earlier program already paid on, and `statement` reads them again,
+/// leaving that revenue out.
+pub async fn program_statement(
+    db: &impl ConnectionTrait,
+    program_id: i64,
+    partner_id: i64,
+) -> AppResult<Option<(ProgramView, Option<Statement>)>> {
+    let backend = db.get_database_backend();
+    let query = PROGRAM_STATEMENT.statement(
+        backend,
+        0,
+        vec![
+            partner_id.into(),
+            partner_id.into(),
+            program_id.into(),
+            partner_id.into(),
+            program_id.into(),
+            partner_id.into(),
+            PAYOUT.into(),
+            program_id.into(),
+            program_id.into(),
+        ],
+        || program_statement_query(backend, program_id, partner_id),
+    )?;
+    let rows = db.query_all(query).await?;
+    let Some((view, row)) = read_view(&rows, program_id)? else {
+        return Ok(None);
+    };
+    let statement = if !view.eligible {
+        None
+    } else if view.earlier.is_empty() {
+        let total_minor: i64 = row.try_get("", "measured_minor")?;
+        Some(Statement {
+            earnings: earnings_on(&view.program, total_minor),
+            paid_minor: row.try_get("", "paid_minor")?,
+        })
+    } else {
+        statement(db, &view, partner_id).await?
+    };
+    Ok(Some((view, statement)))
+}
+
+/// `program_view_query` with, on the program's own row, the partner's won revenue in the
+/// program's currency and period (`measured_minor`) and its payouts (`paid_minor`).
+fn program_statement_query(
+    backend: DbBackend,
+    program_id: i64,
+    partner_id: i64,
+) -> SelectStatement {
+    let [starts, ends_before] = period_bounds_in_sql(backend);
+    let closed_at = || {
+        Expr::col((
+            deal_registration::Entity,
+            deal_registration::Column::ClosedAt,
+        ))
+    };
+    let measured = minor_total(
+        deal_registration::Entity::find()
+            .filter(deal_registration::Column::PartnerId.eq(partner_id))
+            .filter(crate::deals::status_is(DealStatus::Won))
+            .filter(
+                Expr::col((
+                    deal_registration::Entity,
+                    deal_registration::Column::Currency,
+                ))
+                .equals((rebate_program::Entity, rebate_program::Column::Currency)),
+            )
+            .filter(closed_at().gte(starts))
+            .filter(closed_at().lt(ends_before)),
+        deal_registration::Column::ClosedAmountMinor,
+    );
+    let paid = minor_total(
+        ledger_entry::Entity::find()
+            .filter(
+                Expr::col((ledger_entry::Entity, ledger_entry::Column::ProgramId))
+                    .equals((rebate_program::Entity, rebate_program::Column::Id)),
+            )
+            .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+            .filter(ledger_entry::Column::Kind.eq(PAYOUT)),
+        ledger_entry::Column::AmountMinor,
+    );
+    // Only the program's own row needs them; CASE keeps the earlier rows from summing.
+    let on_own_row = |total: SelectStatement| {
+        Expr::case(
+            Expr::col((rebate_program::Entity, rebate_program::Column::Id)).eq(program_id),
+            SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
+        )
+    };
+    let mut query = program_view_query(program_id, partner_id);
+    query
+        .expr_as(on_own_row(measured), Alias::new("measured_minor"))
+        .expr_as(on_own_row(paid), Alias::new("paid_minor"));
+    query
+}
+
+/// `period_bounds` of the program row in scope, computed by the database from its dates:
+/// as the text SQLite stores a UTC timestamp in (what a bound `DateTime<Utc>` becomes), or
+/// as a timestamp on PostgreSQL.
+fn period_bounds_in_sql(backend: DbBackend) -> [SimpleExpr; 2] {
+    let (start, end) = (
+        r#""rebate_programs"."period_start""#,
+        r#""rebate_programs"."period_end""#,
+    );
+    match backend {
+        DbBackend::Postgres => [
+            Expr::cust(format!("CAST({start} AS timestamp) AT TIME ZONE 'UTC'")),
+            Expr::cust(format!("CAST({end} + 1 AS timestamp) AT TIME ZONE 'UTC'")),
+        ],
+        _ => [
+            Expr::cust(format!("{start} || 'T00:00:00+00:00'")),
+            Expr::cust(format!("date({end}, '+1 day') || 'T00:00:00+00:00'")),
+        ],
+    }
 }
 
 /// The program and those before it in its currency, each with whether the partner is in

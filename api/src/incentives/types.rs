@@ -469,13 +469,13 @@ impl IncentiveQuery {
         let partner_id = local_id(&partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         check_partner(db, &actor, partner_id).await?;
         let local = local_id(&program_id, PROGRAM_KIND).unwrap_or(-1);
-        let Some(view) = service::program_view(db, local, partner_id)
+        let Some((view, statement)) = service::program_statement(db, local, partner_id)
             .await
             .extend()?
         else {
             return Err(not_found("rebate program"));
         };
-        let Some(statement) = service::statement(db, &view, partner_id).await.extend()? else {
+        let Some(statement) = statement else {
             return Err(not_found("rebate statement"));
         };
         Ok(RebateStatement {
@@ -883,20 +883,16 @@ impl IncentiveMutation {
                 user_errors,
             });
         }
-        let mut statement = None;
-        if let Some(view) = service::program_view(db, program.id, partner_id)
+        let statement = service::program_statement(db, program.id, partner_id)
             .await
             .extend()?
-        {
-            statement = service::statement(db, &view, partner_id)
-                .await
-                .extend()?
-                .map(|statement| RebateStatement {
+            .and_then(|(view, statement)| {
+                statement.map(|statement| RebateStatement {
                     program: view.program,
                     partner_id,
                     statement,
-                });
-        }
+                })
+            });
         Ok(RebatePayoutPayload {
             statement,
             user_errors: vec![],
