@@ -660,6 +660,7 @@ pub async fn program_statement(
             program_id.into(),
             partner_id.into(),
             program_id.into(),
+            program_id.into(),
             partner_id.into(),
             PAYOUT.into(),
             program_id.into(),
@@ -715,13 +716,7 @@ fn program_statement_query(
         deal_registration::Column::ClosedAmountMinor,
     );
     let paid = minor_total(
-        ledger_entry::Entity::find()
-            .filter(
-                Expr::col((ledger_entry::Entity, ledger_entry::Column::ProgramId))
-                    .equals((rebate_program::Entity, rebate_program::Column::Id)),
-            )
-            .filter(ledger_entry::Column::PartnerId.eq(partner_id))
-            .filter(ledger_entry::Column::Kind.eq(PAYOUT)),
+        ledger_entries(program_id, partner_id, &[PAYOUT]),
         ledger_entry::Column::AmountMinor,
     );
     // Only the program's own row needs them; CASE keeps the earlier rows from summing.
