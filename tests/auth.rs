@@ -290,7 +290,7 @@ async fn logout_ends_the_session_at_once() {
 #[tokio::test]
 async fn repeated_failed_logins_are_rate_limited_even_with_the_right_password() {
     let app = TestApp::demo().await;
-    let limit = test_auth_config().throttle.max_failures_per_account;
+    let limit = test_auth_config().throttle.free_failures_per_client;
     for _ in 0..limit {
         let response = app
             .gql(
@@ -333,7 +333,7 @@ async fn two_replicas_share_signing_keys_and_the_login_throttle() {
     assert_eq!(me["data"]["me"]["email"], ALICE_NORTHWIND);
 
     // Failures spread over both replicas still add up.
-    let limit = test_auth_config().throttle.max_failures_per_account;
+    let limit = test_auth_config().throttle.free_failures_per_client;
     for attempt in 0..limit {
         let router = if attempt % 2 == 0 {
             &app.router

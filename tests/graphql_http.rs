@@ -86,12 +86,22 @@ async fn request_errors_are_400_without_data_for_graphql_response_json() {
 #[tokio::test]
 async fn field_errors_keep_status_200_and_partial_data() {
     let app = TestApp::new().await;
-    let body = json!({ "query": "{ __typename me { id } }" }).to_string();
+    let body =
+        json!({ "query": "{ __typename partner(id: \"UGFydG5lcjox\") { name } }" }).to_string();
     let response = app.send(post_with(Some(GQL), Some(JSON), &body)).await;
     assert_eq!(response.status, 200);
     let body = response.json();
     assert_eq!(body["data"]["__typename"], "Query");
+    assert_eq!(body["data"]["partner"], Value::Null);
     assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(body["errors"][0]["path"], json!(["partner"]));
+    // `me` is non-null: its failure takes its parent, here `data` itself (spec, "Handling
+    // Field Errors").
+    let body = json!({ "query": "{ __typename me { id } }" }).to_string();
+    let response = app.send(post_with(Some(GQL), Some(JSON), &body)).await;
+    assert_eq!(response.status, 200);
+    let body = response.json();
+    assert_eq!(body["data"], Value::Null, "{body}");
     assert_eq!(body["errors"][0]["path"], json!(["me"]));
 }
 
@@ -126,7 +136,7 @@ async fn malformed_requests_are_400() {
 
 #[tokio::test]
 async fn get_runs_queries_but_never_mutations() {
-    let app = TestApp::new().await;
+    let app = open_introspection().await;
     let response = app
         .send(get("/graphql?query=query%20Q(%24n%3AString!)%7B__type(name%3A%24n)%7Bname%7D%7D&variables=%7B%22n%22%3A%22Query%22%7D", JSON))
         .await;
@@ -214,7 +224,7 @@ fragment TypeRef on __Type {
 
 #[tokio::test]
 async fn the_standard_introspection_query_fits_the_limits_but_abusive_queries_do_not() {
-    let app = TestApp::new().await;
+    let app = open_introspection().await;
     let response = app.gql(None, INTROSPECTION, json!({})).await;
     assert!(response.get("errors").is_none(), "{response}");
     assert_eq!(response["data"]["__schema"]["queryType"]["name"], "Query");
@@ -235,7 +245,7 @@ async fn the_standard_introspection_query_fits_the_limits_but_abusive_queries_do
 async fn a_document_sent_again_is_checked_and_run_afresh() {
     // The server keeps parsed documents by their text: a repeat must still get its own
     // variables and its own limits.
-    let app = TestApp::new().await;
+    let app = open_introspection().await;
     let query = "query Q($n: String!) { __type(name: $n) { name } }";
     for name in ["Query", "Mutation", "Query"] {
         let response = app.gql(None, query, json!({ "n": name })).await;
@@ -369,4 +379,13 @@ async fn response_fields_come_in_the_order_they_were_selected() {
         let response = app.post(Some(&token), json!({ "query": query })).await;
         assert_eq!(key_order(&response.body, &path), expected, "{query}");
     }
+}
+
+/// A server whose schema anyone may introspect (`--introspection on`).
+async fn open_introspection() -> TestApp {
+    TestApp::demo_with_http(partnergraph::config::HttpConfig {
+        introspection: partnergraph::config::Introspection::On,
+        ..Default::default()
+    })
+    .await
 }

@@ -7,6 +7,7 @@ mod content;
 mod auth;
 mod database;
 mod deals;
+mod front_door;
 mod graphql_http;
 mod incentives;
 mod partners;

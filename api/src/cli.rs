@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use entity::enums::Role;
 use sea_orm::DatabaseConnection;
 
-use crate::config::{AuthConfig, Limits, DEFAULT_BIND, DEFAULT_DATABASE_URL};
+use crate::config::{
+    AuthConfig, HttpConfig, Introspection, Limits, DEFAULT_BIND, DEFAULT_DATABASE_URL,
+};
 use crate::relay::local_id;
 use crate::users::service::{create_user, NewUser};
 use crate::{db, demo, http, telemetry};
@@ -92,6 +94,26 @@ struct ServeArgs {
     /// Refresh-token lifetime in seconds.
     #[arg(long, env = "PARTNERGRAPH_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     refresh_token_ttl: u64,
+    /// Seconds a request may run before it is cancelled (answered 503 REQUEST_TIMEOUT).
+    #[arg(long, env = "PARTNERGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "PARTNERGRAPH_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    shutdown_timeout: u64,
+    /// Who may introspect the schema: on, authenticated (signed-in callers) or off.
+    #[arg(long, env = "PARTNERGRAPH_INTROSPECTION", value_enum, default_value_t = Introspection::Authenticated)]
+    introspection: Introspection,
+    /// Origins whose pages may call the API (CORS), exact, comma-separated or repeated.
+    #[arg(
+        long = "cors-origin",
+        env = "PARTNERGRAPH_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Proxies (CIDR ranges or addresses, comma-separated) whose X-Forwarded-For and
+    /// Forwarded headers name the client.
+    #[arg(long, env = "PARTNERGRAPH_TRUSTED_PROXIES", default_value = "", value_parser = crate::http::client::parse_proxies)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Subcommand)]
@@ -269,9 +291,20 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     let files = crate::content::FileStore::new(args.files_dir.clone());
     let limits = Limits {
         batch_window: Duration::from_millis(args.batch_window_ms),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         ..Limits::default()
     };
-    let state = crate::build_state(connection, auth, limits, files)
+    let http_config = HttpConfig {
+        introspection: args.introspection,
+        cors_origins: args
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect(),
+        trusted_proxies: args.trusted_proxies.clone(),
+    };
+    let state = crate::build_state(connection, auth, limits, http_config, files)
         .await
         .map_err(|e| e.to_string())?;
     // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
@@ -281,13 +314,28 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("PartnerGraph listening on http://{local}/graphql");
-    axum::serve(
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let server = axum::serve(
         listener,
         http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    });
+    // In-flight requests get `--shutdown-timeout` to finish; then the process exits anyway.
+    let drain = Duration::from_secs(args.shutdown_timeout);
+    let deadline = async move {
+        let _ = stopped.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(drain).await;
+    };
+    tokio::select! {
+        served = server => served.map_err(|e| e.to_string()),
+        () = deadline => {
+            tracing::warn!(seconds = drain.as_secs(), "requests still running at the shutdown timeout; exiting");
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

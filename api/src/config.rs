@@ -21,7 +21,12 @@ pub struct AuthConfig {
 #[derive(Clone, Debug)]
 pub struct ThrottleConfig {
     pub window: Duration,
-    /// Failed logins for one account within the window before further tries are refused.
+    /// Failed logins for one account from one client address before that client waits.
+    pub free_failures_per_client: u64,
+    /// The first wait; it doubles with each further failure, up to `window`.
+    pub first_delay: Duration,
+    /// Failed logins for one account from every address together within the window, before
+    /// further tries are refused: far above what one client gets to try.
     pub max_failures_per_account: u64,
     /// Failed logins from one client address within the window.
     pub max_failures_per_address: u64,
@@ -44,7 +49,9 @@ impl Default for ThrottleConfig {
     fn default() -> Self {
         ThrottleConfig {
             window: Duration::from_secs(15 * 60),
-            max_failures_per_account: 5,
+            free_failures_per_client: 5,
+            first_delay: Duration::from_secs(15),
+            max_failures_per_account: 100,
             max_failures_per_address: 50,
         }
     }
@@ -60,6 +67,30 @@ pub struct Limits {
     pub max_upload_bytes: usize,
     /// DataLoader batching window: keys requested within it load in one query.
     pub batch_window: std::time::Duration,
+    /// Brackets, braces and parentheses nested in a document's text (checked before parsing).
+    pub max_nesting: usize,
+    /// Tokens in a document's text (checked before parsing).
+    pub max_tokens: usize,
+    /// Selections a document expands to once its fragments are spread in place.
+    pub max_selections: u64,
+    /// A request still running after this long is cancelled and answered `503`.
+    pub request_timeout: Duration,
+}
+
+impl Limits {
+    pub fn scan(&self) -> crate::http::scan::ScanLimits {
+        crate::http::scan::ScanLimits {
+            max_nesting: self.max_nesting,
+            max_tokens: self.max_tokens,
+        }
+    }
+
+    pub fn expansion(&self) -> crate::http::admission::ExpansionLimits {
+        crate::http::admission::ExpansionLimits {
+            max_selections: self.max_selections,
+            max_depth: crate::schema::MAX_RECURSIVE_DEPTH,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -72,6 +103,33 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 25 * 1024 * 1024,
             batch_window: std::time::Duration::from_millis(1),
+            // Selections nest at most 16 deep (`max_depth`); values and arguments add a few.
+            max_nesting: 64,
+            // Apollo Router's default; the standard introspection query is about 300.
+            max_tokens: 15_000,
+            // A document within the complexity limit expands to at most about 1,000.
+            max_selections: 2_000,
+            request_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// Who may introspect the schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Introspection {
+    On,
+    /// Signed-in callers only (tools and codegen run with a token).
+    #[default]
+    Authenticated,
+    Off,
+}
+
+/// How the HTTP front door treats browsers, proxies and anonymous callers.
+#[derive(Clone, Debug, Default)]
+pub struct HttpConfig {
+    pub introspection: Introspection,
+    /// Exact origins (`https://portal.example.com`) whose pages may call the API.
+    pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` entries are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }

@@ -18,8 +18,12 @@ pub enum AppError {
     BadUserInput(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    RateLimited(String),
+    /// Too many tries; `retry_after` seconds until the next may succeed.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
+    /// The database cannot be reached; the request may be retried.
+    #[error("the service is temporarily unavailable; retry shortly")]
+    Unavailable(String),
     /// Details are logged, never shown to the client.
     #[error("internal server error")]
     Internal(String),
@@ -33,7 +37,8 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
-            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -59,13 +64,50 @@ impl AppError {
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string())
-            .extend_with(|_, ext| ext.set("code", self.code()))
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                AppError::RateLimited { retry_after, .. } => ext.set("retryAfter", *retry_after),
+                AppError::Unavailable(_) => ext.set("retryAfter", UNAVAILABLE_RETRY_AFTER),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// Seconds a client is asked to wait while the database is unreachable.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
+/// Whether `err` says the database could not be reached (down, restarting, refusing
+/// connections, or every connection busy past the acquire timeout), rather than that it
+/// refused a statement: the request may succeed if retried.
+pub fn is_unreachable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        Sqlx::Tls(_) | Sqlx::Protocol(_) => true,
+        // PostgreSQL's connection exceptions (08…) and shutdowns (57P01-57P03).
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
     }
 }
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if is_unreachable(&err) {
+            tracing::warn!(error = %describe_db_error(&err), "database unreachable");
+            return AppError::Unavailable(describe_db_error(&err));
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 AppError::Conflict("a record with these values already exists".into())

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
-use crate::config::{AuthConfig, Limits};
+use crate::config::{AuthConfig, HttpConfig, Limits};
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -40,12 +40,14 @@ pub async fn build_state(
     pool: DatabaseConnection,
     auth: AuthConfig,
     limits: Limits,
+    http: HttpConfig,
     files: content::FileStore,
 ) -> AppResult<AppState> {
     let db = Db::serving(pool);
     let statements = db.statements();
     let auth = Arc::new(AuthService::new(&db, auth).await?);
     let schema = schema::build_schema(db.clone(), auth.clone(), files.clone(), &limits);
+    let types = http::types::TypeTable::from_sdl(&schema.sdl());
     Ok(AppState {
         db,
         schema,
@@ -54,5 +56,9 @@ pub async fn build_state(
         files,
         statements,
         documents: Arc::default(),
+        http: Arc::new(http),
+        types: Arc::new(types),
+        persisted: Arc::default(),
+        metrics: Arc::default(),
     })
 }

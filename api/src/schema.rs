@@ -169,12 +169,15 @@ impl NodeQuery {
     }
 }
 
+/// Selection sets and fragment spreads nested inside each other.
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+
 /// The schema's shape and limits, without runtime data (enough to print the SDL).
 pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(32)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
 }
 
 pub fn build_schema(

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::auth::AuthService;
-use crate::config::Limits;
+use crate::config::{HttpConfig, Limits};
 use crate::db::Db;
 use crate::http::documents::DocumentCache;
 use crate::schema::AppSchema;
@@ -19,4 +19,12 @@ pub struct AppState {
     /// Parsed documents by text: a cache of a pure function, so still nothing a second
     /// replica would answer differently.
     pub documents: Arc<DocumentCache>,
+    /// How the front door treats browsers, proxies and anonymous callers.
+    pub http: Arc<HttpConfig>,
+    /// The schema's declared types, for the checks around execution.
+    pub types: Arc<crate::http::types::TypeTable>,
+    /// Persisted queries known to this replica (all of them live in the database).
+    pub persisted: Arc<crate::http::persisted::PersistedQueries>,
+    /// This replica's Prometheus metrics.
+    pub metrics: Arc<crate::http::observe::Metrics>,
 }

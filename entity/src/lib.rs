@@ -38,6 +38,7 @@ pub mod partner_registration_count;
 pub mod partner_status_history;
 pub mod partner_tier_history;
 pub mod partner_vertical;
+pub mod persisted_query;
 pub mod product;
 pub mod prospect;
 pub mod prospect_rating;

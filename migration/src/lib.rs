@@ -15,6 +15,7 @@ mod m20261122_000009_won_revenue_index;
 mod m20261122_000010_active_key_indexes;
 mod m20261130_000011_registration_counts;
 mod m20261203_000012_lean_registration_indexes;
+mod m20261206_000013_persisted_queries;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_active_key_indexes::Migration),
             Box::new(m20261130_000011_registration_counts::Migration),
             Box::new(m20261203_000012_lean_registration_indexes::Migration),
+            Box::new(m20261206_000013_persisted_queries::Migration),
         ]
     }
 }

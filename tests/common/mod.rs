@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use partnergraph::config::{AuthConfig, Limits};
+use partnergraph::config::{AuthConfig, HttpConfig, Limits};
 use partnergraph::state::AppState;
 use partnergraph::{build_state, db, demo, http};
 use rand::Rng;
@@ -145,6 +145,17 @@ impl TestApp {
     }
 
     pub async fn with_config(auth: AuthConfig, limits: Limits) -> Self {
+        Self::with_everything(auth, limits, HttpConfig::default()).await
+    }
+
+    /// A fresh database with the demo program, and this front-door configuration.
+    pub async fn demo_with_http(http: HttpConfig) -> Self {
+        let app = Self::with_everything(test_auth_config(), Limits::default(), http).await;
+        assert!(demo::seed(&app.db).await.expect("seed demo"));
+        app
+    }
+
+    pub async fn with_everything(auth: AuthConfig, limits: Limits, http: HttpConfig) -> Self {
         let (storage, url, search_path) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 announce_backend(true);
@@ -176,7 +187,7 @@ impl TestApp {
         db::migrate(&connection).await.expect("migrate");
         let files = tempfile::tempdir().expect("files dir");
         let store = partnergraph::content::FileStore::new(files.path());
-        let state = build_state(connection.clone(), auth, limits, store)
+        let state = build_state(connection.clone(), auth, limits, http, store)
             .await
             .expect("build state");
         TestApp {
@@ -196,9 +207,15 @@ impl TestApp {
             .await
             .expect("connect");
         let store = partnergraph::content::FileStore::new(self.files.path());
-        let state = build_state(connection, auth, Limits::default(), store)
-            .await
-            .expect("build state");
+        let state = build_state(
+            connection,
+            auth,
+            Limits::default(),
+            HttpConfig::default(),
+            store,
+        )
+        .await
+        .expect("build state");
         http::router(state)
     }
 

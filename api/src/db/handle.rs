@@ -17,7 +17,7 @@
 //! six permits for both cut the idle time but slowed the read scenarios (more backends
 //! contending for two cores).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -91,11 +91,50 @@ impl Db {
         &self.pool
     }
 
+    /// Whether a statement runs on both kinds of connection requests use: this process's
+    /// own (most statements) and the pool's (transactions).
+    pub async fn ready(&self) -> Result<(), DbErr> {
+        let backend = self.pool.get_database_backend();
+        self.query_one(Statement::from_string(backend, "SELECT 1"))
+            .await?;
+        self.pool.ping().await
+    }
+
+    /// Connections lent out now (the pool's and this process's own), and how often a
+    /// statement has had to wait for one.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        let pool_in_use = match self.pool.get_database_backend() {
+            DbBackend::Sqlite => busy(self.pool.get_sqlite_connection_pool()),
+            DbBackend::Postgres => busy(self.pool.get_postgres_connection_pool()),
+            DbBackend::MySql => 0,
+        };
+        let (leased_in_use, waits) = match self.leased.as_deref() {
+            Some(Leased::Sqlite(connections)) => connections.stats(),
+            Some(Leased::Postgres(connections)) => connections.stats(),
+            None => (0, 0),
+        };
+        ConnectionStats {
+            in_use: pool_in_use + leased_in_use,
+            waits,
+        }
+    }
+
     /// The statements run through this handle (and through clones of its pool made after
     /// it), on every path.
     pub fn statements(&self) -> StatementCounter {
         self.statements.clone()
     }
+}
+
+/// See `Db::connection_stats`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnectionStats {
+    pub in_use: usize,
+    pub waits: u64,
+}
+
+fn busy<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> usize {
+    (pool.size() as usize).saturating_sub(pool.num_idle())
 }
 
 /// Runs `$run` with `$connection` bound to a connection leased from `$leased` (either
@@ -247,6 +286,10 @@ pub(crate) struct Connections<C: Connection + 'static> {
     idle: Mutex<Vec<Kept<C>>>,
     acquire_timeout: Duration,
     lifetime: Option<Duration>,
+    /// Permits of each purpose, for `stats`.
+    max: usize,
+    /// Leases that found no free permit and waited.
+    waits: AtomicU64,
 }
 
 /// A connection and when it was opened.
@@ -269,7 +312,17 @@ impl<C: Connection + 'static> Connections<C> {
             idle: Mutex::new(Vec::new()),
             acquire_timeout,
             lifetime,
+            max: max.max(1),
+            waits: AtomicU64::new(0),
         }
+    }
+
+    /// Connections leased now, and leases that had to wait so far.
+    fn stats(&self) -> (usize, u64) {
+        let out = 2 * self.max
+            - self.permits.available_permits().min(self.max)
+            - self.writing.available_permits().min(self.max);
+        (out, self.waits.load(Ordering::Relaxed))
     }
 
     fn expired(&self, kept: &Kept<C>) -> bool {
@@ -313,10 +366,16 @@ impl<C: Connection + 'static> Connections<C> {
             Purpose::Read => &self.permits,
             Purpose::Write => &self.writing,
         };
-        let permit = tokio::time::timeout(self.acquire_timeout, permits.acquire())
-            .await
-            .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
-            .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
+        let permit = match permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.waits.fetch_add(1, Ordering::Relaxed);
+                tokio::time::timeout(self.acquire_timeout, permits.acquire())
+                    .await
+                    .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
+                    .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?
+            }
+        };
         let kept = match self.take_idle() {
             Some(kept) => kept,
             None => Kept {

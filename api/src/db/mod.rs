@@ -21,7 +21,7 @@ use sea_orm::{
 mod handle;
 mod rows;
 mod shape;
-pub use handle::Db;
+pub use handle::{ConnectionStats, Db};
 pub use rows::{Fast, Prefixed, ReadRow};
 pub use shape::Shapes;
 

@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::ServerError;
 use lru::LruCache;
+
+use super::scan::{scan, ScanLimits};
 
 /// Distinct documents kept; the least recently used is dropped first.
 const CAPACITY: usize = 512;
@@ -33,17 +36,30 @@ impl Default for DocumentCache {
 }
 
 impl DocumentCache {
-    /// The parsed document, or `None` when the text does not parse (execution parses it
-    /// again and reports the error where the request's other errors go).
-    pub fn parse(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+    /// The parsed document, or the error to answer: `QUERY_TOO_COMPLEX` for a text the
+    /// parser could not survive (see `scan`, run before every parse), `GRAPHQL_PARSE_FAILED`
+    /// for one that does not parse.
+    pub fn parse(
+        &self,
+        query: &str,
+        limits: ScanLimits,
+    ) -> Result<Arc<ExecutableDocument>, ServerError> {
         if let Some(document) = self.lock().get(query) {
-            return Some(document.clone());
+            return Ok(document.clone());
         }
-        let document = Arc::new(parse_query(query).ok()?);
+        scan(query, limits).map_err(|refusal| {
+            super::coded_error(refusal.to_string(), "QUERY_TOO_COMPLEX", None)
+        })?;
+        let document = parse_query(query).map_err(|err| {
+            let mut error = ServerError::from(err);
+            super::set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+            error
+        })?;
+        let document = Arc::new(document);
         if query.len() <= MAX_CACHED_TEXT {
             self.lock().put(query.to_owned(), document.clone());
         }
-        Some(document)
+        Ok(document)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<ExecutableDocument>>> {
@@ -58,25 +74,59 @@ impl DocumentCache {
 mod tests {
     use super::*;
 
+    const LIMITS: ScanLimits = ScanLimits {
+        max_nesting: 64,
+        max_tokens: 15_000,
+    };
+
     #[test]
     fn a_repeated_text_is_parsed_once() {
         let cache = DocumentCache::default();
-        let first = cache.parse("{ me { name } }").expect("parses");
-        let second = cache.parse("{ me { name } }").expect("parses");
+        let first = cache.parse("{ me { name } }", LIMITS).expect("parses");
+        let second = cache.parse("{ me { name } }", LIMITS).expect("parses");
         assert!(Arc::ptr_eq(&first, &second));
-        let other = cache.parse("{ me { id } }").expect("parses");
+        let other = cache.parse("{ me { id } }", LIMITS).expect("parses");
         assert!(!Arc::ptr_eq(&first, &other));
     }
 
     #[test]
     fn invalid_and_oversized_texts_are_not_kept() {
         let cache = DocumentCache::default();
-        assert!(cache.parse("{ me { name ").is_none());
+        assert!(cache.parse("{ me { name ", LIMITS).is_err());
         let padding = " ".repeat(MAX_CACHED_TEXT);
         let long = format!("{{ me {{ name }} }}{padding}");
-        let first = cache.parse(&long).expect("parses");
-        let second = cache.parse(&long).expect("parses");
+        let first = cache.parse(&long, LIMITS).expect("parses");
+        let second = cache.parse(&long, LIMITS).expect("parses");
         assert!(!Arc::ptr_eq(&first, &second));
         assert_eq!(cache.lock().len(), 0);
+    }
+}
+
+#[cfg(test)]
+mod refusals {
+    use super::*;
+
+    #[test]
+    fn texts_the_parser_could_not_survive_are_refused_unparsed() {
+        let cache = DocumentCache::default();
+        let limits = ScanLimits {
+            max_nesting: 64,
+            max_tokens: 15_000,
+        };
+        let deep = format!(
+            "{{ nodes(ids: {}1{}) {{ id }} }}",
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        let refused = cache.parse(&deep, limits).expect_err("too deep");
+        assert_eq!(
+            refused.extensions.unwrap().get("code"),
+            Some(&async_graphql::Value::from("QUERY_TOO_COMPLEX"))
+        );
+        let broken = cache.parse("{ me {", limits).expect_err("broken");
+        assert_eq!(
+            broken.extensions.unwrap().get("code"),
+            Some(&async_graphql::Value::from("GRAPHQL_PARSE_FAILED"))
+        );
     }
 }

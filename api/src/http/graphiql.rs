@@ -2,7 +2,10 @@
 //! (see `api/build.rs`), so the IDE works with no internet.
 
 use axum::extract::Path;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY_HEADER, CONTENT_TYPE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -15,14 +18,38 @@ macro_rules! bundled_asset {
 }
 
 const PAGE: &str = include_str!("../../assets/graphiql.html");
+const FAVICON: &[u8] = include_bytes!("../../assets/favicon.svg");
+
+/// The page loads only its own assets (GraphiQL and CodeMirror set inline styles, hence
+/// `'unsafe-inline'` for styles alone), talks only to this server, and may not be framed.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const MISSING_PAGE: &str = include_str!("../../assets/graphiql-missing.html");
 
 pub fn page() -> Response {
     let html = if BUNDLED { PAGE } else { MISSING_PAGE };
     let mut response = Html(html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY_HEADER,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+}
+
+/// `/favicon.ico`: the IDE's icon (an SVG, which browsers take from any path).
+pub async fn favicon() -> Response {
+    let mut response = FAVICON.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     response
 }
 

@@ -1,27 +1,38 @@
 //! Our own GraphQL-over-HTTP handler around `schema.execute`: it negotiates the response
 //! type, answers malformed requests with 400, refuses mutations over GET with 405, caps
-//! batches, and authenticates the bearer token once per request.
+//! batches, authenticates the bearer token once per request, resolves persisted queries,
+//! refuses documents the server could not survive before they parse (`scan`) or validate
+//! (`admission`), puts failed fields' nulls in place (`nulls`), and lets GET answers be
+//! revalidated (`ETag`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use async_graphql::{BatchResponse, Variables};
+use async_graphql::{BatchResponse, ServerError, Variables};
 use axum::body::{to_bytes, Bytes};
 use axum::extract::{ConnectInfo, Query, Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER, VARY,
+    WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use tracing::Instrument;
 
+use super::admission::admit;
 use super::documents::DocumentCache;
-use super::graphiql;
 use super::negotiate::{is_json_body, preferred_media, MediaType};
+use super::nulls::put_nulls_in_place;
+use super::observe::RequestFacts;
 use super::order::in_selection_order;
+use super::persisted::sha256_hex;
+use super::{coded_error, graphiql, set_code};
 use crate::auth::{ClientAddr, Viewer};
-use crate::error::AppError;
+use crate::config::{Introspection, Limits};
+use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER};
 use crate::loaders;
 use crate::state::AppState;
 
@@ -59,6 +70,11 @@ impl HttpError {
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+        }
         response
     }
 }
@@ -87,9 +103,36 @@ fn serialized_response(
 
 /// One GraphQL request's parameters, checked for type as the spec requires.
 struct Params {
-    query: String,
+    /// Absent only when a persisted query's hash stands in for it.
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
+    /// `extensions.persistedQuery.sha256Hash` (automatic persisted queries).
+    persisted: Option<String>,
+}
+
+/// `extensions.persistedQuery` of Apollo's protocol: version 1 and a SHA-256 in hex.
+fn persisted_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<String>, HttpError> {
+    let Some(persisted) = extensions.and_then(|e| e.get("persistedQuery")) else {
+        return Ok(None);
+    };
+    let version = persisted.get("version").and_then(Value::as_i64);
+    let hash = persisted.get("sha256Hash").and_then(Value::as_str);
+    match (version, hash) {
+        (Some(1), Some(hash))
+            if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Ok(Some(hash.to_ascii_lowercase()))
+        }
+        (Some(1), _) => Err(HttpError::bad_request(
+            "`extensions.persistedQuery.sha256Hash` must be a SHA-256 in hex",
+        )),
+        _ => Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+            "only version 1 of persisted queries is supported",
+        )),
+    }
 }
 
 fn optional_map(
@@ -109,8 +152,11 @@ fn params_from_json(value: &Value) -> Result<Params, HttpError> {
             "a GraphQL request must be a JSON object",
         ));
     };
+    let extensions = optional_map(object, "extensions")?;
+    let persisted = persisted_hash(extensions.as_ref())?;
     let query = match object.get("query") {
-        Some(Value::String(query)) => query.clone(),
+        Some(Value::String(query)) => Some(query.clone()),
+        None | Some(Value::Null) if persisted.is_some() => None,
         Some(_) => return Err(HttpError::bad_request("`query` must be a string")),
         None => return Err(HttpError::bad_request("`query` is required")),
     };
@@ -120,19 +166,15 @@ fn params_from_json(value: &Value) -> Result<Params, HttpError> {
         Some(_) => return Err(HttpError::bad_request("`operationName` must be a string")),
     };
     let variables = optional_map(object, "variables")?;
-    optional_map(object, "extensions")?;
     Ok(Params {
         query,
         operation_name,
         variables,
+        persisted,
     })
 }
 
 fn params_from_query_string(params: &HashMap<String, String>) -> Result<Params, HttpError> {
-    let query = params
-        .get("query")
-        .cloned()
-        .ok_or_else(|| HttpError::bad_request("`query` is required"))?;
     let json_map = |key: &str| -> Result<Option<Map<String, Value>>, HttpError> {
         match params.get(key) {
             None => Ok(None),
@@ -146,9 +188,14 @@ fn params_from_query_string(params: &HashMap<String, String>) -> Result<Params, 
         }
     };
     let variables = json_map("variables")?;
-    json_map("extensions")?;
+    let persisted = persisted_hash(json_map("extensions")?.as_ref())?;
+    let query = params.get("query").cloned();
+    if query.is_none() && persisted.is_none() {
+        return Err(HttpError::bad_request("`query` is required"));
+    }
     Ok(Params {
         query,
+        persisted,
         operation_name: params
             .get("operationName")
             .cloned()
@@ -157,13 +204,18 @@ fn params_from_query_string(params: &HashMap<String, String>) -> Result<Params, 
     })
 }
 
-/// The type of the operation a GET would run, if the document parses.
-fn operation_type(documents: &DocumentCache, params: &Params) -> Option<OperationType> {
-    let document = documents.parse(&params.query)?;
+/// The type of the operation `params` would run, if the document parses.
+fn operation_type(
+    documents: &DocumentCache,
+    limits: &Limits,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    let document = documents.parse(query, limits.scan()).ok()?;
     match &document.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => match &params.operation_name {
-            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
             None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
             None => None,
         },
@@ -186,6 +238,11 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, HttpErr
     match state.auth.authenticate(&state.db, token).await {
         Ok(actor) => Ok(Viewer::User(Arc::new(actor))),
         Err(AppError::Unauthenticated(message)) => Err(unauthenticated(&message)),
+        Err(unavailable @ AppError::Unavailable(_)) => Err(HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            unavailable.code(),
+            unavailable.to_string(),
+        )),
         Err(other) => Err(HttpError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             other.code(),
@@ -194,17 +251,20 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, HttpErr
     }
 }
 
-fn client_addr(request: &Request) -> ClientAddr {
-    ClientAddr(
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip()),
-    )
+fn client_addr(state: &AppState, request: &Request) -> ClientAddr {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    ClientAddr(super::client::client_address(
+        peer,
+        request.headers(),
+        &state.http.trusted_proxies,
+    ))
 }
 
-fn to_graphql_request(params: Params) -> async_graphql::Request {
-    let mut request = async_graphql::Request::new(params.query);
+fn to_graphql_request(params: Params, query: String) -> async_graphql::Request {
+    let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -212,6 +272,86 @@ fn to_graphql_request(params: Params) -> async_graphql::Request {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
     request
+}
+
+/// A response with `errors` alone: the request did not execute.
+fn refused(error: ServerError) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![error])
+}
+
+/// Whether `viewer` may introspect the schema.
+fn may_introspect(mode: Introspection, viewer: &Viewer) -> bool {
+    match mode {
+        Introspection::On => true,
+        Introspection::Authenticated => matches!(viewer, Viewer::User(_)),
+        Introspection::Off => false,
+    }
+}
+
+/// Whether `document` asks for `__schema` or `__type` anywhere (they exist on the root only,
+/// so a name match is enough; `__typename` is no introspection).
+fn introspects(document: &ExecutableDocument) -> bool {
+    fn in_set(set: &async_graphql::parser::types::SelectionSet) -> bool {
+        use async_graphql::parser::types::Selection;
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                    || in_set(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(inline) => in_set(&inline.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    document
+        .operations
+        .iter()
+        .any(|(_, op)| in_set(&op.node.selection_set.node))
+        || document
+            .fragments
+            .values()
+            .any(|f| in_set(&f.node.selection_set.node))
+}
+
+fn introspection_refused(mode: Introspection) -> ServerError {
+    match mode {
+        Introspection::Off => coded_error(
+            "introspection is turned off on this server".into(),
+            "FORBIDDEN",
+            None,
+        ),
+        _ => coded_error(
+            "sign in to introspect the schema".into(),
+            "UNAUTHENTICATED",
+            None,
+        ),
+    }
+}
+
+/// Request errors (nothing executed) get a code by kind; an anonymous caller is not told
+/// which names exist ("Did you mean …").
+fn label_request_errors(response: &mut async_graphql::Response, anonymous: bool) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            let too_complex = error.message.starts_with("Query is too complex")
+                || error.message.starts_with("Query is nested too deep")
+                || error.message.starts_with("The recursion depth");
+            let code = if too_complex {
+                "QUERY_TOO_COMPLEX"
+            } else {
+                "GRAPHQL_VALIDATION_FAILED"
+            };
+            set_code(error, code);
+        }
+        if anonymous {
+            if let Some(at) = error.message.find(" Did you mean") {
+                error.message.truncate(at);
+            }
+        }
+    }
 }
 
 /// Executes one request with the caller's identity and fresh loaders, its fields in
@@ -223,12 +363,26 @@ async fn run(
     addr: ClientAddr,
 ) -> async_graphql::Response {
     let operation = request.operation_name.clone();
-    // Execution takes a copy of the document, the field-order pass reads the cached one.
-    // (A query that does not parse fails in execution, with nothing to order.)
-    let document = state.documents.parse(&request.query);
-    if let Some(document) = &document {
-        request.set_parsed_query(ExecutableDocument::clone(document));
+    let document = match state.documents.parse(&request.query, state.limits.scan()) {
+        Ok(document) => document,
+        Err(error) => return refused(error),
+    };
+    if let Err(refusal) = admit(
+        &document,
+        &request.variables,
+        &state.types,
+        state.limits.expansion(),
+    ) {
+        return refused(coded_error(refusal.message, refusal.code, refusal.field));
     }
+    if !may_introspect(state.http.introspection, viewer) {
+        if introspects(&document) {
+            return refused(introspection_refused(state.http.introspection));
+        }
+        request = request.disable_introspection();
+    }
+    // Execution takes a copy of the document, the passes after it read the cached one.
+    request.set_parsed_query(ExecutableDocument::clone(&document));
     let caller = match viewer {
         Viewer::User(actor) => Some(actor.clone()),
         Viewer::Anonymous => None,
@@ -241,30 +395,178 @@ async fn run(
         .execute(request)
         .instrument(crate::telemetry::operation_span(operation.as_deref()))
         .await;
-    if let Some(document) = &document {
-        in_selection_order(document, operation.as_deref(), &mut response.data);
+    if is_request_error(&response) {
+        label_request_errors(&mut response, matches!(viewer, Viewer::Anonymous));
+        return response;
     }
+    put_nulls_in_place(&document, operation.as_deref(), &state.types, &mut response);
+    in_selection_order(&document, operation.as_deref(), &mut response.data);
     response
 }
 
 /// Runs a single request or a batch and answers in kind.
 async fn run_all(
     state: &AppState,
-    requests: Vec<async_graphql::Request>,
+    requests: Vec<Prepared>,
     is_batch: bool,
     viewer: Viewer,
     addr: ClientAddr,
     media: MediaType,
 ) -> Response {
     let mut responses = Vec::with_capacity(requests.len());
+    let mut facts = RequestFacts {
+        caller: caller_label(&viewer),
+        ..RequestFacts::default()
+    };
     for request in requests {
-        responses.push(run(state, request, &viewer, addr).await);
+        let response = match request {
+            Prepared::Ready(request) => {
+                let (kind, name) = describe(state, &request);
+                facts.operation_type = kind;
+                facts.operation_name = name;
+                run(state, request, &viewer, addr).await
+            }
+            Prepared::Answered(response) => response,
+        };
+        responses.push(response);
     }
-    if is_batch {
+    facts.outcome = outcome(&responses);
+    let throttled = responses
+        .iter()
+        .flat_map(|r| &r.errors)
+        .filter(|e| error_code(e) == Some("RATE_LIMITED"))
+        .count();
+    state.metrics.throttled_logins.inc_by(throttled as u64);
+    let retry_after = responses
+        .iter()
+        .flat_map(|r| &r.errors)
+        .find_map(retry_after);
+    let unavailable = responses
+        .iter()
+        .flat_map(|r| &r.errors)
+        .any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
+    let mut answer = if is_batch {
+        facts.operation_type = "batch";
         let body = serde_json::to_vec(&BatchResponse::Batch(responses));
-        return serialized_response(StatusCode::OK, media, body);
+        serialized_response(StatusCode::OK, media, body)
+    } else {
+        single_response(responses.pop().expect("one request, one response"), media)
+    };
+    if unavailable {
+        *answer.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     }
-    single_response(responses.pop().expect("one request, one response"), media)
+    if let Some(seconds) = retry_after {
+        answer
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    answer.extensions_mut().insert(facts);
+    answer
+}
+
+fn error_code(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code.as_str()),
+        _ => None,
+    }
+}
+
+fn retry_after(error: &ServerError) -> Option<u64> {
+    match error.extensions.as_ref()?.get("retryAfter")? {
+        async_graphql::Value::Number(seconds) => seconds.as_u64(),
+        _ => None,
+    }
+}
+
+fn caller_label(viewer: &Viewer) -> String {
+    match viewer {
+        Viewer::User(actor) => format!("user:{}", actor.user_id),
+        Viewer::Anonymous => String::new(),
+    }
+}
+
+/// The operation's type and name, for the request's log line and metrics.
+fn describe(state: &AppState, request: &async_graphql::Request) -> (&'static str, Option<String>) {
+    let kind = match operation_type(
+        &state.documents,
+        &state.limits,
+        &request.query,
+        request.operation_name.as_deref(),
+    ) {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "",
+    };
+    (kind, request.operation_name.clone())
+}
+
+fn outcome(responses: &[async_graphql::Response]) -> &'static str {
+    if responses.iter().all(|r| r.errors.is_empty()) {
+        "ok"
+    } else if responses
+        .iter()
+        .any(|r| r.data != async_graphql::Value::Null)
+    {
+        "partial"
+    } else {
+        "error"
+    }
+}
+
+/// A request ready to execute, or already answered (an unknown persisted query).
+enum Prepared {
+    Ready(async_graphql::Request),
+    Answered(async_graphql::Response),
+}
+
+/// The document `params` stands for: its own text, or the one registered under its hash
+/// (registering the text when both come).
+async fn prepare(state: &AppState, params: Params) -> Result<Prepared, HttpError> {
+    let query = match (params.query.clone(), &params.persisted) {
+        (Some(query), None) => query,
+        (Some(query), Some(hash)) => {
+            if sha256_hex(&query) != *hash {
+                return Err(HttpError::bad_request(
+                    "provided sha256Hash does not match the query",
+                ));
+            }
+            // Only a document that parses is kept.
+            if state.documents.parse(&query, state.limits.scan()).is_ok() {
+                state
+                    .persisted
+                    .register(&state.db, hash, &query)
+                    .await
+                    .map_err(unavailable_or_internal)?;
+            }
+            query
+        }
+        (None, Some(hash)) => match state
+            .persisted
+            .find(&state.db, hash)
+            .await
+            .map_err(unavailable_or_internal)?
+        {
+            Some(query) => query.to_string(),
+            None => {
+                return Ok(Prepared::Answered(refused(coded_error(
+                    "PersistedQueryNotFound".into(),
+                    "PERSISTED_QUERY_NOT_FOUND",
+                    None,
+                ))))
+            }
+        },
+        (None, None) => return Err(HttpError::bad_request("`query` is required")),
+    };
+    Ok(Prepared::Ready(to_graphql_request(params, query)))
+}
+
+fn unavailable_or_internal(err: AppError) -> HttpError {
+    let status = match err {
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    HttpError::new(status, err.code(), err.to_string())
 }
 
 /// Parse, validation and variable errors: nothing executed, so there is no `data`.
@@ -274,8 +576,20 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// An unknown persisted query is no malformed request: Apollo's clients expect it with
+/// status 200, and then send the document.
+fn is_persisted_query_miss(response: &async_graphql::Response) -> bool {
+    response
+        .errors
+        .iter()
+        .any(|e| error_code(e) == Some("PERSISTED_QUERY_NOT_FOUND"))
+}
+
 fn single_response(response: async_graphql::Response, media: MediaType) -> Response {
-    if media == MediaType::GraphqlResponse && is_request_error(&response) {
+    if media == MediaType::GraphqlResponse
+        && is_request_error(&response)
+        && !is_persisted_query_miss(&response)
+    {
         // This media type's request errors have no `data` entry at all.
         let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
         if let Value::Object(map) = &mut body {
@@ -294,7 +608,13 @@ async fn execute(
     addr: ClientAddr,
     media: MediaType,
 ) -> Response {
-    let requests = batch.into_iter().map(to_graphql_request).collect();
+    let mut requests = Vec::with_capacity(batch.len());
+    for params in batch {
+        match prepare(state, params).await {
+            Ok(prepared) => requests.push(prepared),
+            Err(err) => return err.into_response(media),
+        }
+    }
     run_all(state, requests, is_batch, viewer, addr, media).await
 }
 
@@ -322,10 +642,18 @@ pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Res
         Ok(params) => params,
         Err(err) => return err.into_response(media),
     };
-    if matches!(
-        operation_type(&state.documents, &params),
-        Some(OperationType::Mutation | OperationType::Subscription)
-    ) {
+    let is_mutation = params.query.as_deref().is_some_and(|text| {
+        matches!(
+            operation_type(
+                &state.documents,
+                &state.limits,
+                text,
+                params.operation_name.as_deref()
+            ),
+            Some(OperationType::Mutation | OperationType::Subscription)
+        )
+    });
+    if is_mutation {
         return HttpError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -337,8 +665,73 @@ pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Res
         Ok(viewer) => viewer,
         Err(err) => return err.into_response(media),
     };
-    let addr = client_addr(&request);
-    execute(&state, vec![params], false, viewer, addr, media).await
+    let addr = client_addr(&state, &request);
+    // A persisted hash may stand for a mutation: it is looked up before it is refused.
+    let prepared = match prepare(&state, params).await {
+        Ok(prepared) => prepared,
+        Err(err) => return err.into_response(media),
+    };
+    if let Prepared::Ready(request) = &prepared {
+        let ty = operation_type(
+            &state.documents,
+            &state.limits,
+            &request.query,
+            request.operation_name.as_deref(),
+        );
+        if matches!(
+            ty,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
+            return HttpError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutations must be sent with POST",
+            )
+            .into_response(media);
+        }
+    }
+    let response = run_all(&state, vec![prepared], false, viewer, addr, media).await;
+    revalidated(response, &headers).await
+}
+
+/// A GET answer may be stored by the client and revalidated: it carries an `ETag` (of the
+/// body as sent before compression, hence weak), and a request whose `If-None-Match` names
+/// it gets `304 Not Modified` with no body.
+async fn revalidated(response: Response, request_headers: &HeaderMap) -> Response {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    let tag = format!("W/\"{}\"", &sha256_hex(&bytes)[..32]);
+    let tag = HeaderValue::from_str(&tag).expect("hex is a header value");
+    parts.headers.insert(ETAG, tag.clone());
+    parts
+        .headers
+        .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    parts
+        .headers
+        .insert(VARY, HeaderValue::from_static("Authorization, Accept"));
+    if etag_matches(request_headers, &tag) {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(CONTENT_TYPE);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// `If-None-Match` (weak comparison): `*`, or a list of tags one of which is `tag`.
+fn etag_matches(headers: &HeaderMap, tag: &HeaderValue) -> bool {
+    let ours = tag.to_str().unwrap_or("").trim_start_matches("W/");
+    headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.trim_start_matches("W/") == ours)
 }
 
 fn parse_body(body: &Bytes, max_batch: usize) -> Result<(Vec<Params>, bool), HttpError> {
@@ -382,7 +775,7 @@ pub async fn post_graphql(State(state): State<AppState>, request: Request) -> Re
         )
         .into_response(media);
     }
-    let addr = client_addr(&request);
+    let addr = client_addr(&state, &request);
     let body = match to_bytes(request.into_body(), state.limits.max_body_bytes).await {
         Ok(body) => body,
         Err(_) => {
@@ -419,7 +812,7 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 /// The GraphQL multipart request spec (file uploads): `operations`, `map` and the files.
 async fn post_multipart(state: &AppState, request: Request, media: MediaType) -> Response {
     let headers = request.headers().clone();
-    let addr = client_addr(&request);
+    let addr = client_addr(state, &request);
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -462,5 +855,6 @@ async fn post_multipart(state: &AppState, request: Request, media: MediaType) ->
     if requests.is_empty() || requests.len() > state.limits.max_batch {
         return HttpError::bad_request("a batch holds 1 to 10 requests").into_response(media);
     }
+    let requests = requests.into_iter().map(Prepared::Ready).collect();
     run_all(state, requests, is_batch, viewer, addr, media).await
 }

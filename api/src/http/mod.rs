@@ -1,44 +1,158 @@
-//! HTTP: the GraphQL endpoint, the offline GraphiQL IDE, and health probes.
+//! HTTP: the GraphQL endpoint, the offline GraphiQL IDE, health probes and metrics, behind the
+//! front door's layers (request ids and logs, CORS, compression, a time budget per request).
 
+pub mod admission;
+pub mod client;
 pub mod documents;
 mod graphiql;
 mod graphql;
 mod negotiate;
+pub mod nulls;
+pub mod observe;
 mod order;
+pub mod persisted;
+pub mod scan;
+pub mod types;
 
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use async_graphql::ServerError;
+use axum::extract::{Request, State};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::error::UNAVAILABLE_RETRY_AFTER;
 use crate::state::AppState;
 
+/// Responses smaller than this go uncompressed: the headers would outweigh the saving.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
 pub fn router(state: AppState) -> Router {
+    let cors = cors(&state.http.cors_origins);
     Router::new()
         .route(
             "/graphql",
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
         .route("/graphiql/{file}", get(graphiql::asset))
+        .route("/favicon.ico", get(graphiql::favicon))
         .route("/files/{token}", get(crate::content::download))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(observe::metrics))
         .fallback(not_found)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), time_budget))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(compression())
+        .layer(tower::util::option_layer(cors))
+        .layer(middleware::map_response(preflight_no_content))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
+}
+
+/// gzip or brotli, as the client accepts, for text over 1 KB. Level 4 of each: brotli's own
+/// default (11) took seconds for GraphiQL's bundle.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let when = SizeAbove::new(COMPRESS_ABOVE_BYTES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE);
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(when)
+}
+
+/// CORS for the configured origins only (exact matches); none configured, no CORS at all.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let header = HeaderName::from_static;
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                AUTHORIZATION,
+                CONTENT_TYPE,
+                ACCEPT,
+                IF_NONE_MATCH,
+                observe::REQUEST_ID,
+                header("apollographql-client-name"),
+                header("apollographql-client-version"),
+                header("apollo-require-preflight"),
+                header("x-apollo-operation-name"),
+            ])
+            .expose_headers([observe::REQUEST_ID, RETRY_AFTER, ETAG])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A CORS preflight has no content: 204, as browsers and most servers answer it.
+async fn preflight_no_content(mut response: Response) -> Response {
+    let is_preflight = response
+        .headers()
+        .contains_key("access-control-allow-methods");
+    if is_preflight && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
+}
+
+/// Every request runs under `--request-timeout`: past it the request's future is dropped
+/// (its work cancelled, its worker freed) and the client told to retry.
+async fn time_budget(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let budget = state.limits.request_timeout;
+    match tokio::time::timeout(budget, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(budget_ms = budget.as_millis() as u64, "request timed out");
+            let body = json!({ "errors": [{
+                "message": format!("the request took longer than {} s and was cancelled", budget.as_secs_f64()),
+                "extensions": { "code": "REQUEST_TIMEOUT" },
+            }] });
+            let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+            response
+        }
+    }
+}
+
+/// A GraphQL error with `extensions.code` (and the input `field` at fault, if any).
+pub fn coded_error(message: String, code: &'static str, field: Option<String>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    set_code(&mut error, code);
+    if let (Some(field), Some(extensions)) = (field, error.extensions.as_mut()) {
+        extensions.set("field", field);
+    }
+    error
+}
+
+pub fn set_code(error: &mut ServerError, code: &'static str) {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
 }
 
 /// Liveness: the process answers.
@@ -46,37 +160,24 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers.
+/// Readiness: a statement runs on the connections requests use (the server's own and the
+/// pool behind transactions).
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.pool().ping().await {
+    match state.db.ready().await {
         Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            (
+            let mut response = (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({ "status": "unavailable", "database": "unreachable" })),
             )
-                .into_response()
+                .into_response();
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+            response
         }
     }
-}
-
-/// Prometheus text exposition of this replica's counters.
-async fn metrics(State(state): State<AppState>) -> Response {
-    let body = format!(
-        "# HELP partnergraph_sql_statements_total SQL statements run by this replica.\n\
-         # TYPE partnergraph_sql_statements_total counter\n\
-         partnergraph_sql_statements_total {}\n",
-        state.statements.get()
-    );
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
 }
 
 async fn not_found() -> Response {
