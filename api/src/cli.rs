@@ -112,7 +112,7 @@ struct ServeArgs {
     cors_origins: Vec<String>,
     /// Proxies (CIDR ranges or addresses, comma-separated) whose X-Forwarded-For and
     /// Forwarded headers name the client.
-    #[arg(long, env = "PARTNERGRAPH_TRUSTED_PROXIES", default_value = "", value_parser = crate::http::client::parse_proxies)]
+    #[arg(long, env = "PARTNERGRAPH_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::http::client::parse_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
 }
 
@@ -418,6 +418,28 @@ mod tests {
         assert_eq!(parse_role("channel-manager"), Ok(Role::ChannelManager));
         assert_eq!(parse_role("DIRECT_REP"), Ok(Role::DirectRep));
         assert!(parse_role("admin").is_err());
+    }
+
+    #[test]
+    fn serve_takes_lists_of_origins_and_proxies() {
+        let cli = Cli::try_parse_from([
+            "partnergraph",
+            "serve",
+            "--cors-origin",
+            "https://a.example,https://b.example",
+            "--trusted-proxies",
+            "10.0.0.0/8, 127.0.0.1",
+            "--introspection",
+            "off",
+        ])
+        .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.cors_origins.len(), 2);
+        assert_eq!(args.trusted_proxies.len(), 2);
+        assert_eq!(args.introspection, Introspection::Off);
+        assert!(Cli::try_parse_from(["partnergraph", "serve", "--trusted-proxies", "x"]).is_err());
     }
 
     #[test]

@@ -78,16 +78,19 @@ pub fn client_address(
     Some(client)
 }
 
+/// One trusted proxy: a CIDR range or a single address.
+pub fn parse_proxy(item: &str) -> Result<IpNet, String> {
+    let item = item.trim();
+    item.parse::<IpNet>()
+        .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{item:?} is not an address or a CIDR range"))
+}
+
 /// `PARTNERGRAPH_TRUSTED_PROXIES`: comma-separated CIDR ranges or single addresses.
 pub fn parse_proxies(text: &str) -> Result<Vec<IpNet>, String> {
     text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("{item:?} is not an address or a CIDR range"))
-        })
+        .filter(|item| !item.trim().is_empty())
+        .map(parse_proxy)
         .collect()
 }
 
