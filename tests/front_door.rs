@@ -450,3 +450,40 @@ async fn readiness_checks_the_database() {
     let ready: Value = app.send(get("/readyz")).await.json();
     assert_eq!(ready["database"], "ok");
 }
+
+#[tokio::test]
+async fn a_logins_payload_resolves_as_the_user_who_just_signed_in() {
+    let app = TestApp::demo().await;
+    let query = "mutation($i: LoginInput!) { login(input: $i) {
+        user { email partner { name parent { name } } } } }";
+    for (email, partner) in [(BOB_TIERTWO, "TierTwo"), (ALICE_NORTHWIND, "Northwind")] {
+        let response = app
+            .gql(
+                None,
+                query,
+                json!({ "i": { "email": email, "password": DEMO_PASSWORD } }),
+            )
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        assert_eq!(
+            response["data"]["login"]["user"]["partner"]["name"],
+            partner
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_past_its_time_budget_is_cancelled_and_answered_503() {
+    let app = TestApp::with_limits(partnergraph::config::Limits {
+        request_timeout: Duration::from_millis(1),
+        ..Default::default()
+    })
+    .await;
+    partnergraph::demo::seed(&app.db).await.expect("demo");
+    // A login hashes a password with argon2: far longer than a millisecond.
+    let body = json!({ "query": LOGIN, "variables": { "i": { "email": MANAGER, "password": DEMO_PASSWORD } } });
+    let response = app.post(None, body).await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(code_of(&response).as_deref(), Some("REQUEST_TIMEOUT"));
+    assert!(response.headers.contains_key("retry-after"));
+}

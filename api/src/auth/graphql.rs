@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use super::service::Session;
-use super::{actor, AuthService, ClientAddr};
+use super::{actor, AuthService, ClientAddr, SignedIn};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::relay::{UserError, UserErrorCode};
@@ -44,6 +44,23 @@ pub struct LogoutInput {
     /// End every session of this account, not only the current one.
     #[graphql(default)]
     pub everywhere: bool,
+}
+
+/// The rest of this operation runs as the session just started (see `SignedIn`).
+async fn signed_in(
+    ctx: &Context<'_>,
+    auth: &AuthService,
+    db: &Db,
+    session: &Session,
+) -> async_graphql::Result<()> {
+    if let Some(cell) = ctx.data_opt::<SignedIn>() {
+        cell.set(
+            auth.authenticate(db, &session.access_token)
+                .await
+                .extend()?,
+        );
+    }
+    Ok(())
 }
 
 /// Tokens for a new or refreshed session. `accessToken` goes in `Authorization: Bearer …`.
@@ -112,6 +129,7 @@ impl AuthMutation {
             .login(db, &input.email, &input.password, addr.0)
             .await
             .extend()?;
+        signed_in(ctx, auth, db, &session).await?;
         Ok(session.into())
     }
 
@@ -124,6 +142,7 @@ impl AuthMutation {
         let db = ctx.data::<Db>()?;
         let auth = ctx.data::<Arc<AuthService>>()?;
         let session = auth.refresh(db, &input.refresh_token).await.extend()?;
+        signed_in(ctx, auth, db, &session).await?;
         Ok(session.into())
     }
 

@@ -92,10 +92,28 @@ pub enum Viewer {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
+/// The session a `login` or `refreshSession` of this operation started: the fields of its
+/// payload (`login { user { partner { … } } }`) resolve as that user, not as the anonymous
+/// caller who sent the mutation.
+#[derive(Debug, Default)]
+pub struct SignedIn(std::sync::OnceLock<Arc<Actor>>);
+
+impl SignedIn {
+    pub fn set(&self, actor: Actor) {
+        let _ = self.0.set(Arc::new(actor));
+    }
+}
+
 /// The authenticated caller, or `UNAUTHENTICATED`.
 pub fn actor(ctx: &Context<'_>) -> async_graphql::Result<Arc<Actor>> {
-    match ctx.data_opt::<Viewer>() {
-        Some(Viewer::User(actor)) => Ok(actor.clone()),
-        _ => Err(AppError::unauthenticated().extend()),
+    if let Some(Viewer::User(actor)) = ctx.data_opt::<Viewer>() {
+        return Ok(actor.clone());
+    }
+    match ctx
+        .data_opt::<SignedIn>()
+        .and_then(|signed_in| signed_in.0.get())
+    {
+        Some(actor) => Ok(actor.clone()),
+        None => Err(AppError::unauthenticated().extend()),
     }
 }

@@ -30,7 +30,7 @@ use super::observe::RequestFacts;
 use super::order::in_selection_order;
 use super::persisted::sha256_hex;
 use super::{coded_error, graphiql, set_code};
-use crate::auth::{ClientAddr, Viewer};
+use crate::auth::{ClientAddr, SignedIn, Viewer};
 use crate::config::{Introspection, Limits};
 use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER};
 use crate::loaders;
@@ -389,6 +389,7 @@ async fn run(
     };
     let request = loaders::attach(request, &state.db, state.limits.batch_window, caller)
         .data(viewer.clone())
+        .data(SignedIn::default())
         .data(addr);
     let mut response = state
         .schema
