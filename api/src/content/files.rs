@@ -16,7 +16,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::policy::{find_visible, is_staff, viewer};
-use super::rules::{accepted_type, safe_filename};
+use super::rules::{accepted_type, safe_filename, MAX_FILE_BYTES};
 use super::service::record_event;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
@@ -37,50 +37,58 @@ impl FileStore {
         self.dir.join(storage_key)
     }
 
-    /// Stores `bytes` (written to a temporary name, then renamed, so a reader never sees
-    /// half a file) and records it.
+    /// Stores the file read from `source` and records it. The bytes stream from the upload's
+    /// temporary file into a temporary name in the store while their SHA-256 is computed,
+    /// then the file is renamed to its hash (a reader never sees half a file): no upload is
+    /// ever held in memory whole. A user-facing refusal (type, empty, too large) is `Err`.
     pub async fn store(
         &self,
         db: &impl ConnectionTrait,
         filename: &str,
-        bytes: &[u8],
+        source: impl std::io::Read + Send + 'static,
         uploaded_by: i64,
     ) -> AppResult<Result<content_file::Model, String>> {
         let Some(content_type) = accepted_type(filename) else {
             return Ok(Err(format!("{filename:?} is not an accepted file type (pdf, png, jpg, svg, txt, md, pptx, docx, xlsx, zip)")));
         };
-        if bytes.is_empty() {
-            return Ok(Err("the file is empty".into()));
-        }
-        let sha256: String = Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(AppError::internal)?;
+        let temporary = self
+            .dir
+            .join(format!(".upload.{}", crate::auth::tokens::random_secret(9)));
+        let written = {
+            let temporary = temporary.clone();
+            tokio::task::spawn_blocking(move || copy_hashing(source, &temporary, MAX_FILE_BYTES))
+                .await
+                .map_err(AppError::internal)?
+        };
+        let (sha256, size) = match written {
+            Ok(Copied::Whole { sha256, size }) if size > 0 => (sha256, size),
+            Ok(outcome) => {
+                let _ = tokio::fs::remove_file(&temporary).await;
+                return Ok(Err(match outcome {
+                    Copied::TooLarge => {
+                        format!("files are limited to {} MiB", MAX_FILE_BYTES / 1024 / 1024)
+                    }
+                    Copied::Whole { .. } => "the file is empty".into(),
+                }));
+            }
+            Err(err) => {
+                let _ = tokio::fs::remove_file(&temporary).await;
+                return Err(AppError::internal(err));
+            }
+        };
         let storage_key = format!("{}/{}", &sha256[..2], sha256);
-        let path = self.path_of(&storage_key);
-        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            let parent = path
-                .parent()
-                .ok_or_else(|| AppError::internal("file path without parent"))?;
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(AppError::internal)?;
-            let temporary = parent.join(format!(
-                ".{sha256}.{}",
-                crate::auth::tokens::random_secret(6)
-            ));
-            tokio::fs::write(&temporary, bytes)
-                .await
-                .map_err(AppError::internal)?;
-            tokio::fs::rename(&temporary, &path)
-                .await
-                .map_err(AppError::internal)?;
+        if let Err(err) = self.keep(&temporary, &storage_key).await {
+            let _ = tokio::fs::remove_file(&temporary).await;
+            return Err(err);
         }
         let stored = content_file::ActiveModel {
             sha256: Set(sha256),
             filename: Set(safe_filename(filename)),
             content_type: Set(content_type.to_owned()),
-            size_bytes: Set(bytes.len() as i64),
+            size_bytes: Set(size as i64),
             storage_key: Set(storage_key),
             uploaded_by_id: Set(Some(uploaded_by)),
             created_at: Set(Utc::now()),
@@ -90,6 +98,68 @@ impl FileStore {
         .await?;
         Ok(Ok(stored))
     }
+
+    /// Moves the written `temporary` file to `storage_key`, or drops it when the store
+    /// already holds those bytes.
+    async fn keep(&self, temporary: &std::path::Path, storage_key: &str) -> AppResult<()> {
+        let path = self.path_of(storage_key);
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            tokio::fs::remove_file(temporary)
+                .await
+                .map_err(AppError::internal)?;
+            return Ok(());
+        }
+        let parent = path
+            .parent()
+            .ok_or_else(|| AppError::internal("file path without parent"))?;
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(AppError::internal)?;
+        tokio::fs::rename(temporary, &path)
+            .await
+            .map_err(AppError::internal)
+    }
+}
+
+/// What `copy_hashing` wrote.
+enum Copied {
+    Whole { sha256: String, size: u64 },
+    TooLarge,
+}
+
+/// Copies `source` into a new file at `target` in chunks, hashing as it goes; stops at once
+/// past `limit` bytes.
+fn copy_hashing(
+    mut source: impl std::io::Read,
+    target: &std::path::Path,
+    limit: usize,
+) -> std::io::Result<Copied> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(target)?);
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let read = match source.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        size += read as u64;
+        if size > limit as u64 {
+            return Ok(Copied::TooLarge);
+        }
+        hasher.update(&chunk[..read]);
+        out.write_all(&chunk[..read])?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Copied::Whole { sha256, size })
 }
 
 fn not_found() -> Response {

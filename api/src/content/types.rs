@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 
 use super::files::FileStore;
 use super::policy::{self, ContentViewer};
-use super::rules::{is_expired, is_stale, MAX_FILE_BYTES};
+use super::rules::{is_expired, is_stale};
 use super::service::{self, parse_labels, Audience, ContentFields, ContentFilter, ContentListing};
 use crate::auth::{actor, Actor, AuthService, Role, RoleGuard};
 use crate::db::{Db, Fast, Shapes};
@@ -620,22 +620,11 @@ async fn store_upload(
         .value(ctx)
         .map_err(|e| AppError::BadUserInput(format!("file: {e}")).extend())?;
     let filename = value.filename.clone();
-    let mut bytes = Vec::new();
-    let mut reader = value.into_read();
-    std::io::Read::read_to_end(&mut reader.by_ref_limited(), &mut bytes)
-        .map_err(|e| AppError::internal(e).extend())?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Ok(Err(UserError::one(
-            "file",
-            UserErrorCode::Invalid,
-            format!("files are limited to {} MiB", MAX_FILE_BYTES / 1024 / 1024),
-        )));
-    }
     let db = ctx.data::<Db>()?;
     let store = ctx.data::<FileStore>()?;
     Ok(
         match store
-            .store(db, &filename, &bytes, actor.user_id)
+            .store(db, &filename, value.into_read(), actor.user_id)
             .await
             .extend()?
         {
@@ -644,15 +633,6 @@ async fn store_upload(
         },
     )
 }
-
-trait LimitedRead: std::io::Read + Sized {
-    /// At most one byte over the limit is read, enough to tell that a file is too large.
-    fn by_ref_limited(&mut self) -> std::io::Take<&mut Self> {
-        std::io::Read::take(self, MAX_FILE_BYTES as u64 + 1)
-    }
-}
-
-impl<R: std::io::Read> LimitedRead for R {}
 
 #[derive(Default)]
 pub struct ContentMutation;

@@ -810,6 +810,27 @@ fn is_multipart(headers: &HeaderMap) -> bool {
         })
 }
 
+/// `body` as a reader that fails (setting `too_large`) once more than `limit` bytes came.
+fn limited_body(
+    body: axum::body::Body,
+    limit: usize,
+    too_large: Arc<std::sync::atomic::AtomicBool>,
+) -> impl futures_util::AsyncRead + Send + Unpin {
+    use futures_util::{StreamExt, TryStreamExt};
+    let mut received = 0usize;
+    body.into_data_stream()
+        .map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            received += chunk.len();
+            if received > limit {
+                too_large.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(std::io::Error::other("the upload is too large"));
+            }
+            Ok(chunk)
+        })
+        .into_async_read()
+}
+
 /// The GraphQL multipart request spec (file uploads): `operations`, `map` and the files.
 async fn post_multipart(state: &AppState, request: Request, media: MediaType) -> Response {
     let headers = request.headers().clone();
@@ -818,36 +839,41 @@ async fn post_multipart(state: &AppState, request: Request, media: MediaType) ->
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = match to_bytes(request.into_body(), state.limits.max_upload_bytes).await {
-        Ok(body) => body,
-        Err(_) => {
+    // Uploads are for signed-in callers only: nobody else gets to send 25 MiB.
+    let viewer = match viewer(state, &headers).await {
+        Ok(Viewer::Anonymous) => {
             return HttpError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("the upload exceeds {} bytes", state.limits.max_upload_bytes),
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "sign in to upload files",
             )
             .into_response(media)
         }
+        Ok(viewer) => viewer,
+        Err(err) => return err.into_response(media),
     };
+    let limit = state.limits.max_upload_bytes;
+    let too_large = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let body = limited_body(request.into_body(), limit, too_large.clone());
     let options = async_graphql::http::MultipartOptions::default()
-        .max_file_size(state.limits.max_upload_bytes)
+        .max_file_size(limit)
         .max_num_files(5);
-    let batch = match async_graphql::http::receive_batch_body(
-        content_type,
-        futures_util::io::Cursor::new(body.to_vec()),
-        options,
-    )
-    .await
-    {
+    // Each file streams into a temporary file as it arrives (async-graphql's `tempfile`
+    // feature); the body is never held in memory whole.
+    let batch = match async_graphql::http::receive_batch_body(content_type, body, options).await {
         Ok(batch) => batch,
+        Err(_) if too_large.load(std::sync::atomic::Ordering::Relaxed) => {
+            return HttpError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("the upload exceeds {limit} bytes"),
+            )
+            .into_response(media)
+        }
         Err(err) => {
             return HttpError::bad_request(format!("invalid multipart request: {err}"))
                 .into_response(media)
         }
-    };
-    let viewer = match viewer(state, &headers).await {
-        Ok(viewer) => viewer,
-        Err(err) => return err.into_response(media),
     };
     let (requests, is_batch) = match batch {
         async_graphql::BatchRequest::Single(request) => (vec![request], false),

@@ -1101,18 +1101,9 @@ impl IncentiveMutation {
                     .value(ctx)
                     .map_err(|e| AppError::BadUserInput(format!("proof: {e}")).extend())?;
                 let filename = value.filename.clone();
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(
-                    &mut std::io::Read::take(
-                        value.into_read(),
-                        crate::content::rules::MAX_FILE_BYTES as u64 + 1,
-                    ),
-                    &mut bytes,
-                )
-                .map_err(|e| AppError::internal(e).extend())?;
                 let store = ctx.data::<crate::content::FileStore>()?;
                 match store
-                    .store(db, &filename, &bytes, actor.user_id)
+                    .store(db, &filename, value.into_read(), actor.user_id)
                     .await
                     .extend()?
                 {
