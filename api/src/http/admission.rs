@@ -40,11 +40,11 @@ impl Refusal {
         }
     }
 
-    fn bad_input(field: &str, message: String) -> Self {
+    fn bad_input(field: &Step<'_>, message: String) -> Self {
         Refusal {
             code: "BAD_USER_INPUT",
             message,
-            field: Some(field.to_owned()),
+            field: Some(field.to_string()),
         }
     }
 }
@@ -165,7 +165,7 @@ struct Arguments<'a> {
     defaults: HashMap<&'a Name, &'a ConstValue>,
     /// (variable, declared type) pairs already checked: a variable used a thousand times is
     /// read once.
-    seen: HashSet<(&'a str, String)>,
+    seen: HashSet<(Name, String)>,
 }
 
 impl<'a> Arguments<'a> {
@@ -207,7 +207,8 @@ impl<'a> Arguments<'a> {
                 let definition = &definition.node;
                 if let Some(default) = &definition.default_value {
                     let path = format!("${}", definition.name.node);
-                    self.constant(&default.node, Some(&definition.var_type.node), &path)?;
+                    let ty = &definition.var_type.node;
+                    self.value(&default.node, Some(ty), &Step::Argument(&path))?;
                 }
             }
             self.set(&operation.node.selection_set.node, Some(root))?;
@@ -228,7 +229,7 @@ impl<'a> Arguments<'a> {
                     let declared = parent.and_then(|p| table.field(p, field.name.node.as_str()));
                     for (name, value) in &field.arguments {
                         let ty = declared.and_then(|d| d.arguments.get(name.node.as_str()));
-                        self.literal(&value.node, ty, name.node.as_str())?;
+                        self.value(&value.node, ty, &Step::Argument(name.node.as_str()))?;
                     }
                     self.directives(&field.directives)?;
                     let below = declared.map(|d| named(&d.ty));
@@ -256,70 +257,151 @@ impl<'a> Arguments<'a> {
     ) -> Result<(), Refusal> {
         for directive in directives {
             for (name, value) in &directive.node.arguments {
-                self.literal(&value.node, None, name.node.as_str())?;
+                self.value(&value.node, None, &Step::Argument(name.node.as_str()))?;
             }
         }
         Ok(())
     }
 
-    fn literal(&mut self, value: &'a Value, ty: Option<&Type>, path: &str) -> Result<(), Refusal> {
-        match value {
-            Value::Variable(name) => {
-                let found = self
-                    .variables
-                    .get(name)
-                    .or_else(|| self.defaults.get(name).copied());
-                let Some(found) = found else { return Ok(()) };
-                let key = (name.as_str(), ty.map(Type::to_string).unwrap_or_default());
-                if self.seen.insert(key) {
-                    self.constant(found, ty, &format!("${name}"))?;
-                }
-                Ok(())
+    /// Checks `value` (a literal, or a variable's value) at a position of type `ty`.
+    fn value<V: Checked>(
+        &mut self,
+        value: &V,
+        ty: Option<&Type>,
+        path: &Step<'_>,
+    ) -> Result<(), Refusal> {
+        if let Some(name) = value.variable() {
+            let found = self
+                .variables
+                .get(name)
+                .or_else(|| self.defaults.get(name).copied());
+            let Some(found) = found else { return Ok(()) };
+            let key = (name.clone(), ty.map(Type::to_string).unwrap_or_default());
+            if self.seen.insert(key) {
+                let variable = format!("${name}");
+                self.value(found, ty, &Step::Argument(&variable))?;
             }
-            Value::String(text) => no_nul(text, path),
-            Value::Number(number) => int_in_range(number, ty, path),
-            Value::List(items) => {
-                let inner = ty.map(element);
-                for (index, item) in items.iter().enumerate() {
-                    self.literal(item, inner, &format!("{path}[{index}]"))?;
-                }
-                Ok(())
+            return Ok(());
+        }
+        if let Some(text) = value.text() {
+            return no_nul(text, path);
+        }
+        if let Some(number) = value.number() {
+            return int_in_range(number, ty, path);
+        }
+        if let Some(items) = value.items() {
+            let inner = ty.map(element);
+            for (index, item) in items.iter().enumerate() {
+                self.value(item, inner, &Step::Index(path, index))?;
             }
-            Value::Object(fields) => {
-                let declared = ty.and_then(|t| self.table.input_fields(named(t)));
-                for (name, item) in fields {
-                    let inner = declared.and_then(|d| d.get(name.as_str()));
-                    self.literal(item, inner, &format!("{path}.{name}"))?;
-                }
-                Ok(())
+            return Ok(());
+        }
+        if let Some(fields) = value.fields() {
+            let table = self.table;
+            let declared = ty.and_then(|t| table.input_fields(named(t)));
+            for (name, item) in fields {
+                let inner = declared.and_then(|d| d.get(name.as_str()));
+                self.value(item, inner, &Step::Field(path, name.as_str()))?;
             }
-            Value::Null | Value::Boolean(_) | Value::Binary(_) | Value::Enum(_) => Ok(()),
+        }
+        Ok(())
+    }
+}
+
+/// A value whose text and numbers are checked: a document's literal (which may name a
+/// variable) or a variable's value (which may not).
+trait Checked: Sized {
+    fn variable(&self) -> Option<&Name>;
+    fn text(&self) -> Option<&str>;
+    fn number(&self) -> Option<&async_graphql::Number>;
+    fn items(&self) -> Option<&[Self]>;
+    fn fields(&self) -> Option<impl Iterator<Item = (&Name, &Self)>>;
+}
+
+impl Checked for Value {
+    fn variable(&self) -> Option<&Name> {
+        match self {
+            Value::Variable(name) => Some(name),
+            _ => None,
         }
     }
 
-    fn constant(&self, value: &ConstValue, ty: Option<&Type>, path: &str) -> Result<(), Refusal> {
-        match value {
-            ConstValue::String(text) => no_nul(text, path),
-            ConstValue::Number(number) => int_in_range(number, ty, path),
-            ConstValue::List(items) => {
-                let inner = ty.map(element);
-                for (index, item) in items.iter().enumerate() {
-                    self.constant(item, inner, &format!("{path}[{index}]"))?;
-                }
-                Ok(())
-            }
-            ConstValue::Object(fields) => {
-                let declared = ty.and_then(|t| self.table.input_fields(named(t)));
-                for (name, item) in fields {
-                    let inner = declared.and_then(|d| d.get(name.as_str()));
-                    self.constant(item, inner, &format!("{path}.{name}"))?;
-                }
-                Ok(())
-            }
-            ConstValue::Null
-            | ConstValue::Boolean(_)
-            | ConstValue::Binary(_)
-            | ConstValue::Enum(_) => Ok(()),
+    fn text(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn number(&self) -> Option<&async_graphql::Number> {
+        match self {
+            Value::Number(number) => Some(number),
+            _ => None,
+        }
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        match self {
+            Value::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn fields(&self) -> Option<impl Iterator<Item = (&Name, &Self)>> {
+        match self {
+            Value::Object(fields) => Some(fields.iter()),
+            _ => None,
+        }
+    }
+}
+
+impl Checked for ConstValue {
+    fn variable(&self) -> Option<&Name> {
+        None
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            ConstValue::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn number(&self) -> Option<&async_graphql::Number> {
+        match self {
+            ConstValue::Number(number) => Some(number),
+            _ => None,
+        }
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        match self {
+            ConstValue::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn fields(&self) -> Option<impl Iterator<Item = (&Name, &Self)>> {
+        match self {
+            ConstValue::Object(fields) => Some(fields.iter()),
+            _ => None,
+        }
+    }
+}
+
+/// Where a value stands, spelt out only when it is refused (`input.products[2].name`).
+enum Step<'p> {
+    Argument(&'p str),
+    Field(&'p Step<'p>, &'p str),
+    Index(&'p Step<'p>, usize),
+}
+
+impl std::fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Argument(name) => f.write_str(name),
+            Step::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Step::Index(parent, index) => write!(f, "{parent}[{index}]"),
         }
     }
 }
@@ -333,7 +415,7 @@ fn element(ty: &Type) -> &Type {
     }
 }
 
-fn no_nul(text: &str, path: &str) -> Result<(), Refusal> {
+fn no_nul(text: &str, path: &Step<'_>) -> Result<(), Refusal> {
     if text.contains('\0') {
         return Err(Refusal::bad_input(
             path,
@@ -346,7 +428,7 @@ fn no_nul(text: &str, path: &str) -> Result<(), Refusal> {
 fn int_in_range(
     number: &async_graphql::Number,
     ty: Option<&Type>,
-    path: &str,
+    path: &Step<'_>,
 ) -> Result<(), Refusal> {
     let is_int = ty.is_some_and(|t| named(t) == "Int");
     // Fractions are the validation's to report; whole numbers past i64 are out of range too.
