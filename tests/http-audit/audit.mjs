@@ -1,10 +1,20 @@
-// Usage: node audit.mjs URL [MIN_OK]
+// Usage: [AUDIT_TOKEN=…] node audit.mjs URL [MIN_OK]
 // Fails (exit 1) on any MUST failure or when fewer than MIN_OK of the audits pass.
+// Some audits introspect (`__type`), which the server allows signed-in callers only by
+// default: AUDIT_TOKEN is sent as a bearer token with every request, as a client's would be.
 import { auditServer } from 'graphql-http';
 
 const [url, minOkArg] = process.argv.slice(2);
 const minOk = Number(minOkArg ?? 58);
-const results = await auditServer({ url });
+const token = process.env.AUDIT_TOKEN;
+const fetchFn = token
+  ? (input, init = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      return fetch(input, { ...init, headers });
+    }
+  : fetch;
+const results = await auditServer({ url, fetchFn });
 const counts = { ok: 0, warn: 0, error: 0 };
 for (const result of results) {
   counts[result.status] += 1;
