@@ -212,6 +212,14 @@ fn operation_type(
     operation_name: Option<&str>,
 ) -> Option<OperationType> {
     let document = documents.parse(query, limits.scan()).ok()?;
+    operation_of(&document, operation_name)
+}
+
+/// The type of the operation of `document` that a request naming `operation_name` runs.
+fn operation_of(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
     match &document.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
         DocumentOperations::Multiple(ops) => match operation_name {
@@ -355,17 +363,25 @@ fn label_request_errors(response: &mut async_graphql::Response, anonymous: bool)
 }
 
 /// Executes one request with the caller's identity and fresh loaders, its fields in
-/// selection order.
+/// selection order; notes the operation in `facts`.
 async fn run(
     state: &AppState,
     mut request: async_graphql::Request,
     viewer: &Viewer,
     addr: ClientAddr,
+    facts: &mut RequestFacts,
 ) -> async_graphql::Response {
     let operation = request.operation_name.clone();
+    facts.operation_name = operation.clone();
     let document = match state.documents.parse(&request.query, state.limits.scan()) {
         Ok(document) => document,
         Err(error) => return refused(error),
+    };
+    facts.operation_type = match operation_of(&document, operation.as_deref()) {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "",
     };
     if let Err(refusal) = admit(
         &document,
@@ -421,12 +437,7 @@ async fn run_all(
     };
     for request in requests {
         let response = match request {
-            Prepared::Ready(request) => {
-                let (kind, name) = describe(state, &request);
-                facts.operation_type = kind;
-                facts.operation_name = name;
-                run(state, request, &viewer, addr).await
-            }
+            Prepared::Ready(request) => run(state, request, &viewer, addr, &mut facts).await,
             Prepared::Answered(response) => response,
         };
         responses.push(response);
@@ -484,22 +495,6 @@ fn caller_label(viewer: &Viewer) -> String {
         Viewer::User(actor) => format!("user:{}", actor.user_id),
         Viewer::Anonymous => String::new(),
     }
-}
-
-/// The operation's type and name, for the request's log line and metrics.
-fn describe(state: &AppState, request: &async_graphql::Request) -> (&'static str, Option<String>) {
-    let kind = match operation_type(
-        &state.documents,
-        &state.limits,
-        &request.query,
-        request.operation_name.as_deref(),
-    ) {
-        Some(OperationType::Query) => "query",
-        Some(OperationType::Mutation) => "mutation",
-        Some(OperationType::Subscription) => "subscription",
-        None => "",
-    };
-    (kind, request.operation_name.clone())
 }
 
 fn outcome(responses: &[async_graphql::Response]) -> &'static str {
@@ -643,30 +638,6 @@ pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Res
         Ok(params) => params,
         Err(err) => return err.into_response(media),
     };
-    let is_mutation = params.query.as_deref().is_some_and(|text| {
-        matches!(
-            operation_type(
-                &state.documents,
-                &state.limits,
-                text,
-                params.operation_name.as_deref()
-            ),
-            Some(OperationType::Mutation | OperationType::Subscription)
-        )
-    });
-    if is_mutation {
-        return HttpError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "mutations must be sent with POST",
-        )
-        .into_response(media);
-    }
-    let viewer = match viewer(&state, &headers).await {
-        Ok(viewer) => viewer,
-        Err(err) => return err.into_response(media),
-    };
-    let addr = client_addr(&state, &request);
     // A persisted hash may stand for a mutation: it is looked up before it is refused.
     let prepared = match prepare(&state, params).await {
         Ok(prepared) => prepared,
@@ -691,6 +662,11 @@ pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Res
             .into_response(media);
         }
     }
+    let viewer = match viewer(&state, &headers).await {
+        Ok(viewer) => viewer,
+        Err(err) => return err.into_response(media),
+    };
+    let addr = client_addr(&state, &request);
     let response = run_all(&state, vec![prepared], false, viewer, addr, media).await;
     revalidated(response, &headers).await
 }

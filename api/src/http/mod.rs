@@ -50,13 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(observe::metrics))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), time_budget))
+        .layer(middleware::from_fn_with_state(
+            state.limits.request_timeout,
+            time_budget,
+        ))
         .layer(CatchPanicLayer::new())
         .layer(compression())
         .layer(tower::util::option_layer(cors))
         .layer(middleware::map_response(preflight_no_content))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             observe::observe,
         ))
         .with_state(state)
@@ -119,8 +122,7 @@ async fn preflight_no_content(mut response: Response) -> Response {
 
 /// Every request runs under `--request-timeout`: past it the request's future is dropped
 /// (its work cancelled, its worker freed) and the client told to retry.
-async fn time_budget(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let budget = state.limits.request_timeout;
+async fn time_budget(State(budget): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(budget, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

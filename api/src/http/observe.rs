@@ -1,6 +1,7 @@
 //! What operators see: a request id on every request and response, one log line per
 //! request, and the Prometheus metrics of this replica.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -166,13 +167,18 @@ fn request_id(request: &Request) -> HeaderValue {
 }
 
 /// Gives the request an id, answers it, then logs one line and counts it.
-pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Its state is the metrics alone: middleware state is cloned per request, and the whole
+/// `AppState` (a dozen reference counts) showed at 2% of a small request's CPU.
+pub async fn observe(
+    State(metrics): State<Arc<Metrics>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let id = request_id(&request);
     request.headers_mut().insert(REQUEST_ID, id.clone());
     let method = request.method().clone();
     let route = route(request.uri().path());
-    let metrics = &state.metrics;
     metrics.in_flight.inc();
     let mut response = next.run(request).await;
     metrics.in_flight.dec();
