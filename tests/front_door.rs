@@ -394,6 +394,11 @@ async fn a_strangers_wrong_passwords_never_lock_the_owner_out_behind_a_trusted_p
         ))
         .await;
     assert_eq!(code_of(&spoofed).as_deref(), Some("RATE_LIMITED"));
+    let metrics = app.send(get("/metrics")).await.text();
+    assert!(
+        metrics.contains("partnergraph_login_throttled_total 2"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -132,3 +132,45 @@ fn describe_db_error(err: &DbErr) -> String {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnAcquireErr;
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_not_internal() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let down = DbErr::Conn(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Io(refused)));
+        assert!(is_unreachable(&down));
+        assert_eq!(AppError::from(down).code(), "SERVICE_UNAVAILABLE");
+        let busy = DbErr::ConnectionAcquire(ConnAcquireErr::Timeout);
+        assert_eq!(AppError::from(busy).code(), "SERVICE_UNAVAILABLE");
+        let closed = DbErr::Query(RuntimeErr::SqlxError(sea_orm::sqlx::Error::PoolClosed));
+        assert!(is_unreachable(&closed));
+        let refused_statement = DbErr::Custom("no such column".into());
+        assert!(!is_unreachable(&refused_statement));
+        assert_eq!(
+            AppError::from(refused_statement).code(),
+            "INTERNAL_SERVER_ERROR"
+        );
+    }
+
+    #[test]
+    fn rate_limits_and_outages_tell_clients_when_to_retry() {
+        let limited = AppError::RateLimited {
+            message: "slow down".into(),
+            retry_after: 42,
+        }
+        .extend();
+        let extensions = limited.extensions.expect("extensions");
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from("RATE_LIMITED"))
+        );
+        assert_eq!(
+            extensions.get("retryAfter"),
+            Some(&async_graphql::Value::from(42u64))
+        );
+    }
+}
