@@ -492,3 +492,32 @@ async fn a_request_past_its_time_budget_is_cancelled_and_answered_503() {
     assert_eq!(code_of(&response).as_deref(), Some("REQUEST_TIMEOUT"));
     assert!(response.headers.contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn persisted_queries_stop_registering_at_their_cap_and_still_run() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let app = TestApp::new().await;
+    let cap = partnergraph::http::persisted::MAX_PERSISTED_QUERIES;
+    let rows: Vec<_> = (0..cap)
+        .map(|n| entity::persisted_query::ActiveModel {
+            sha256: Set(format!("{n:064x}")),
+            query: Set(format!("{{ __typename }} # {n}")),
+            created_at: Set(chrono::Utc::now()),
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        entity::persisted_query::Entity::insert_many(chunk.to_vec())
+            .exec(&app.db)
+            .await
+            .expect("fill");
+    }
+    let query = "{ __typename }";
+    let hash = partnergraph::http::persisted::sha256_hex(query);
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let ran = app
+        .post(None, json!({ "query": query, "extensions": extensions }))
+        .await;
+    assert_eq!(ran.json()["data"]["__typename"], "Query");
+    let miss = app.post(None, json!({ "extensions": extensions })).await;
+    assert_eq!(code_of(&miss).as_deref(), Some("PERSISTED_QUERY_NOT_FOUND"));
+}

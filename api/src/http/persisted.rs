@@ -11,7 +11,7 @@ use chrono::Utc;
 use entity::persisted_query;
 use lru::LruCache;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 use sha2::{Digest, Sha256};
 
 use crate::db::Db;
@@ -22,6 +22,10 @@ const CAPACITY: usize = 1024;
 /// Longer documents still run, but are not registered: the table cannot be filled with
 /// megabyte documents by anonymous callers.
 pub const MAX_PERSISTED_TEXT: usize = 64 * 1024;
+/// Documents kept at most (a client's whole set is tens to hundreds). Past it new documents
+/// still run but are not registered, so anonymous callers cannot grow the table without end:
+/// at most this many × `MAX_PERSISTED_TEXT` bytes.
+pub const MAX_PERSISTED_QUERIES: u64 = 10_000;
 
 pub struct PersistedQueries {
     known: Mutex<LruCache<String, Arc<str>>>,
@@ -86,6 +90,13 @@ impl PersistedQueries {
             .unwrap_or_else(PoisonError::into_inner)
             .contains(hash);
         if known {
+            return Ok(());
+        }
+        if persisted_query::Entity::find().count(db).await? >= MAX_PERSISTED_QUERIES {
+            tracing::warn!(
+                limit = MAX_PERSISTED_QUERIES,
+                "persisted queries are full; a new document ran without being registered"
+            );
             return Ok(());
         }
         persisted_query::Entity::insert(persisted_query::ActiveModel {
