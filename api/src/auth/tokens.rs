@@ -15,6 +15,15 @@ pub fn random_secret(bytes: usize) -> String {
 /// Refresh tokens carry 256 bits of entropy, so a fast hash is enough to keep them
 /// useless if the table leaks.
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(token)
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Lower-case hex SHA-256 of `bytes` (stored files, persisted queries, ETags, tokens).
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    hex(&Sha256::digest(bytes.as_ref()))
 }

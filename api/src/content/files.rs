@@ -154,11 +154,7 @@ fn copy_hashing(
         out.write_all(&chunk[..read])?;
     }
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = crate::auth::tokens::hex(&hasher.finalize());
     Ok(Copied::Whole { sha256, size })
 }
 

@@ -32,7 +32,7 @@ use super::persisted::sha256_hex;
 use super::{coded_error, graphiql, set_code};
 use crate::auth::{ClientAddr, SignedIn, Viewer};
 use crate::config::{Introspection, Limits};
-use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER};
+use crate::error::AppError;
 use crate::loaders;
 use crate::state::AppState;
 
@@ -71,9 +71,7 @@ impl HttpError {
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+            super::retry_later(&mut response);
         }
         response
     }
@@ -246,16 +244,7 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, HttpErr
     match state.auth.authenticate(&state.db, token).await {
         Ok(actor) => Ok(Viewer::User(Arc::new(actor))),
         Err(AppError::Unauthenticated(message)) => Err(unauthenticated(&message)),
-        Err(unavailable @ AppError::Unavailable(_)) => Err(HttpError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            unavailable.code(),
-            unavailable.to_string(),
-        )),
-        Err(other) => Err(HttpError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            other.code(),
-            other.to_string(),
-        )),
+        Err(other) => Err(unavailable_or_internal(other)),
     }
 }
 

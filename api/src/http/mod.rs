@@ -134,12 +134,17 @@ async fn time_budget(State(budget): State<Duration>, request: Request, next: Nex
                 "extensions": { "code": "REQUEST_TIMEOUT" },
             }] });
             let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+            retry_later(&mut response);
             response
         }
     }
+}
+
+/// Tells a client answered 503 when to try again.
+pub fn retry_later(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
 }
 
 /// A GraphQL error with `extensions.code` (and the input `field` at fault, if any).
@@ -176,9 +181,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 Json(json!({ "status": "unavailable", "database": "unreachable" })),
             )
                 .into_response();
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+            retry_later(&mut response);
             response
         }
     }

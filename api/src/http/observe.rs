@@ -160,8 +160,7 @@ fn request_id(request: &Request) -> HeaderValue {
         None => {
             let mut bytes = [0u8; 16];
             rand::thread_rng().fill_bytes(&mut bytes);
-            let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            HeaderValue::from_str(&text).expect("hex is a header value")
+            HeaderValue::from_str(&crate::auth::tokens::hex(&bytes)).expect("hex is a header value")
         }
     }
 }

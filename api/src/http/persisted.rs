@@ -12,7 +12,6 @@ use entity::persisted_query;
 use lru::LruCache;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
-use sha2::{Digest, Sha256};
 
 use crate::db::Db;
 use crate::error::AppResult;
@@ -41,13 +40,9 @@ impl Default for PersistedQueries {
     }
 }
 
-/// Lower-case hex SHA-256 of `bytes`, as Apollo's clients compute it.
-pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
-    Sha256::digest(bytes.as_ref())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
+/// Documents are registered under the lower-case hex SHA-256 of their text, as Apollo's
+/// clients compute it.
+pub use crate::auth::tokens::sha256_hex;
 
 impl PersistedQueries {
     fn remember(&self, hash: &str, query: Arc<str>) {
