@@ -10,6 +10,7 @@ mod deals;
 mod front_door;
 mod graphql_http;
 mod incentives;
+mod integrations;
 mod partners;
 mod performance;
 mod program;

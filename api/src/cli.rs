@@ -11,7 +11,8 @@ use entity::enums::Role;
 use sea_orm::DatabaseConnection;
 
 use crate::config::{
-    AuthConfig, HttpConfig, Introspection, Limits, DEFAULT_BIND, DEFAULT_DATABASE_URL,
+    AuthConfig, HttpConfig, Introspection, Limits, RateLimits, WebhookConfig, DEFAULT_BIND,
+    DEFAULT_DATABASE_URL,
 };
 use crate::relay::local_id;
 use crate::users::service::{create_user, NewUser};
@@ -114,6 +115,18 @@ struct ServeArgs {
     /// Forwarded headers name the client.
     #[arg(long, env = "PARTNERGRAPH_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::http::client::parse_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Cost an API key may spend per minute (0: no limit).
+    #[arg(long, env = "PARTNERGRAPH_RATE_LIMIT_KEY", default_value_t = RateLimits::default().per_key)]
+    rate_limit_key: u64,
+    /// Cost a signed-in user may spend per minute (0: no limit).
+    #[arg(long, env = "PARTNERGRAPH_RATE_LIMIT_USER", default_value_t = RateLimits::default().per_user)]
+    rate_limit_user: u64,
+    /// Cost one client address may spend per minute, signed in or not (0: no limit).
+    #[arg(long, env = "PARTNERGRAPH_RATE_LIMIT_ADDRESS", default_value_t = RateLimits::default().per_address)]
+    rate_limit_address: u64,
+    /// Deliver webhooks to private, loopback and link-local addresses (`--demo` implies it).
+    #[arg(long, env = "PARTNERGRAPH_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
 }
 
 #[derive(Subcommand)]
@@ -303,12 +316,23 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
             .filter(|o| !o.is_empty())
             .collect(),
         trusted_proxies: args.trusted_proxies.clone(),
+        rate_limits: RateLimits {
+            per_key: args.rate_limit_key,
+            per_user: args.rate_limit_user,
+            per_address: args.rate_limit_address,
+            ..RateLimits::default()
+        },
+        webhooks: WebhookConfig {
+            allow_private: args.webhook_allow_private || args.demo,
+            ..WebhookConfig::default()
+        },
     };
     let state = crate::build_state(connection, auth, limits, http_config, files)
         .await
         .map_err(|e| e.to_string())?;
     // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
     crate::deals::service::spawn_expiry_job(state.db.clone(), Duration::from_secs(60));
+    crate::integrations::spawn_workers(&state).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;

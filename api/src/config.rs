@@ -132,4 +132,55 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` entries are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Request budgets per API key, user and client address.
+    pub rate_limits: RateLimits,
+    /// Where and how webhooks are delivered.
+    pub webhooks: WebhookConfig,
+}
+
+/// Cost a caller may spend per window (a request costs 1, plus 1 for every 100 fields it
+/// selects). Zero turns a limit off. Every replica counts locally and adds its counts to the
+/// database's shared window every second, so the limits hold across replicas to within a
+/// second's traffic.
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    pub per_key: u64,
+    pub per_user: u64,
+    pub per_address: u64,
+    pub window: Duration,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            per_key: 1_200,
+            per_user: 1_200,
+            per_address: 6_000,
+            window: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// Deliver to private, loopback and link-local addresses (the demo and tests do).
+    pub allow_private: bool,
+    /// An attempt that has not answered by then failed.
+    pub attempt_timeout: Duration,
+    /// The wait before the first retry; it doubles (with jitter) up to an hour.
+    pub first_retry: Duration,
+    /// A delivery still failing this long after its event is given up, and its endpoint
+    /// disabled.
+    pub give_up_after: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allow_private: false,
+            attempt_timeout: Duration::from_secs(10),
+            first_retry: Duration::from_secs(5),
+            give_up_after: Duration::from_secs(24 * 3600),
+        }
+    }
 }

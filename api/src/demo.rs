@@ -164,8 +164,8 @@ pub const LOGINS: [DemoLogin; 5] = [
         name: "Bob Tanaka",
         role: Role::Partner,
         partner: Some(2),
-        org_admin: false,
-        note: "partner user, reseller TierTwo (tier two under Summit)",
+        org_admin: true,
+        note: "partner user (org admin), reseller TierTwo (tier two under Summit)",
     },
 ];
 

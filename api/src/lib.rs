@@ -10,8 +10,10 @@ pub mod db;
 pub mod deals;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod incentives;
+pub mod integrations;
 pub mod loaders;
 pub mod money;
 pub mod partners;
@@ -46,7 +48,22 @@ pub async fn build_state(
     let db = Db::serving(pool);
     let statements = db.statements();
     let auth = Arc::new(AuthService::new(&db, auth).await?);
-    let schema = schema::build_schema(db.clone(), auth.clone(), files.clone(), &limits);
+    let bus = integrations::bus::EventBus::new(db.clone());
+    let webhooks = Arc::new(http.webhooks.clone());
+    let imports = Arc::new(tokio::sync::Notify::new());
+    let rate = Arc::new(http::ratelimit::RateLimiter::new(
+        db.clone(),
+        http.rate_limits.clone(),
+    ));
+    let schema = schema::build_schema(
+        db.clone(),
+        auth.clone(),
+        files.clone(),
+        &limits,
+        bus.clone(),
+        webhooks.clone(),
+        imports.clone(),
+    );
     let types = http::types::TypeTable::from_sdl(&schema.sdl());
     Ok(AppState {
         db,
@@ -56,9 +73,12 @@ pub async fn build_state(
         files,
         statements,
         documents: Arc::default(),
-        http: Arc::new(http),
         types: Arc::new(types),
         persisted: Arc::default(),
         metrics: Arc::default(),
+        bus,
+        rate,
+        imports,
+        http: Arc::new(http),
     })
 }

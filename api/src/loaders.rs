@@ -89,7 +89,8 @@ has_id!(
     deal_registration,
     account,
     product,
-    content_file
+    content_file,
+    api_key
 );
 
 /// A one-to-many relation that nested list fields load in batches: rows of `Entity`
@@ -437,10 +438,30 @@ pub struct Loaders {
     db: Db,
     window: Duration,
     caller: Option<Arc<Actor>>,
-    made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    made: Arc<Mutex<MadeLoaders>>,
+}
+
+type MadeLoaders = HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
+
+/// Drops a request's loaders and what they cached: a subscription's events each read their
+/// objects afresh.
+#[derive(Clone)]
+pub struct Forget(Arc<Mutex<MadeLoaders>>);
+
+impl Forget {
+    pub fn forget(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
 }
 
 impl Loaders {
+    pub fn forgetter(&self) -> Forget {
+        Forget(self.made.clone())
+    }
+
     fn existing<L: Any + Send + Sync>(&self) -> Option<Arc<L>> {
         let made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
         let any = made.get(&TypeId::of::<L>())?.clone();
@@ -498,7 +519,7 @@ pub fn attach(
             db: db.clone(),
             window,
             caller,
-            made: Mutex::new(HashMap::new()),
+            made: Arc::default(),
         })
         .data(crate::recruitment::ProfileCache::default())
 }

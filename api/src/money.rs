@@ -36,7 +36,7 @@ pub fn minor_digits(currency: &str) -> Option<u32> {
 }
 
 /// An exact amount of money.
-#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Money {
     /// Exact decimal amount, serialised as a string (e.g. `"1234.50"`).
     pub amount: Decimal,
@@ -44,7 +44,7 @@ pub struct Money {
     pub currency: String,
 }
 
-#[derive(InputObject, Clone, Debug)]
+#[derive(InputObject, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MoneyInput {
     pub amount: Decimal,
     pub currency: String,

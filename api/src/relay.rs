@@ -27,6 +27,21 @@ pub fn global_id(kind: &str, id: i64) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
 }
 
+/// The local id of an optional input reference to a `kind`, or the user error of `field`
+/// when it names no such object.
+pub fn optional_local_id(
+    field: &str,
+    id: Option<&ID>,
+    kind: &str,
+) -> Result<Option<i64>, Vec<UserError>> {
+    match id {
+        None => Ok(None),
+        Some(id) => local_id(id, kind).map(Some).ok_or_else(|| {
+            UserError::one(field, UserErrorCode::NotFound, format!("no such {kind}"))
+        }),
+    }
+}
+
 /// `(kind, id)` of a well-formed global ID.
 pub fn decode_global_id(id: &str) -> Option<(String, i64)> {
     let raw = URL_SAFE_NO_PAD.decode(id).ok()?;
@@ -507,7 +522,8 @@ impl Window {
     }
 }
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UserErrorCode {
     /// A required value is missing or blank.
     Required,

@@ -4,8 +4,7 @@ use async_graphql::ResultExt;
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, Interface, MergedObject, Object, Schema,
-    SchemaBuilder, ID,
+    Context, ErrorExtensions, Interface, MergedObject, Object, Schema, SchemaBuilder, ID,
 };
 
 use crate::auth::{actor, AuthMutation, AuthQuery, AuthService};
@@ -15,6 +14,12 @@ use crate::db::Db;
 use crate::deals::{self, DealMutation, DealQuery, DealRegistration, Product};
 use crate::error::AppError;
 use crate::incentives::{AwardMutation, AwardQuery, IncentiveMutation, IncentiveQuery};
+use crate::integrations::bus::EventBus;
+use crate::integrations::imports::{self, ImportJob, ImportMutation, ImportQuery};
+use crate::integrations::webhooks::{self, WebhookEndpoint, WebhookMutation, WebhookQuery};
+use crate::integrations::{
+    self as integrations, ApiKey, ApiKeyMutation, ApiKeyQuery, SubscriptionRoot,
+};
 use crate::partners::contacts::{self, Contact, ContactMutation};
 use crate::partners::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::partners::PartnerMutation;
@@ -42,6 +47,9 @@ pub struct Query(
     DealQuery,
     IncentiveQuery,
     AwardQuery,
+    ApiKeyQuery,
+    WebhookQuery,
+    ImportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -58,9 +66,12 @@ pub struct Mutation(
     DealMutation,
     IncentiveMutation,
     AwardMutation,
+    ApiKeyMutation,
+    WebhookMutation,
+    ImportMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// An object with a global ID, fetchable with `node(id:)`.
 // One value per `node` lookup, returned at once: boxing the large variants buys nothing.
@@ -79,6 +90,9 @@ pub enum Node {
     Content(Content),
     DealRegistration(DealRegistration),
     Product(Product),
+    ApiKey(ApiKey),
+    WebhookEndpoint(WebhookEndpoint),
+    ImportJob(ImportJob),
 }
 
 const MAX_NODES: usize = 100;
@@ -89,6 +103,14 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
     let Some((kind, local)) = decode_global_id(id) else {
         return Ok(None);
     };
+    if let Some(grant) = &actor.api_key {
+        // A key sees no object its scopes do not cover: null, as for any object out of sight.
+        let covered = crate::integrations::scopes::need_of_node(&kind)
+            .is_some_and(|scope| grant.scopes.allows(scope));
+        if !covered {
+            return Ok(None);
+        }
+    }
     let node = match kind.as_str() {
         partners::NODE_KIND => partners::service::find_visible(db, &actor, local)
             .await
@@ -137,6 +159,18 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .await
             .extend()?
             .map(|d| Node::DealRegistration(DealRegistration(d))),
+        integrations::api_keys::NODE_KIND => integrations::keys::find(db, &actor, local)
+            .await
+            .extend()?
+            .map(|k| Node::ApiKey(ApiKey(k))),
+        imports::NODE_KIND => imports::find(db, &actor, local)
+            .await
+            .extend()?
+            .map(|j| Node::ImportJob(ImportJob::new(j))),
+        webhooks::NODE_KIND => webhooks::endpoints::find(db, &actor, local)
+            .await
+            .ok()
+            .map(|e| Node::WebhookEndpoint(WebhookEndpoint(e))),
         _ => None,
     };
     Ok(node)
@@ -173,8 +207,8 @@ impl NodeQuery {
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
 
 /// The schema's shape and limits, without runtime data (enough to print the SDL).
-pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
@@ -185,11 +219,17 @@ pub fn build_schema(
     auth: Arc<AuthService>,
     files: FileStore,
     limits: &Limits,
+    bus: Arc<EventBus>,
+    webhooks: Arc<crate::config::WebhookConfig>,
+    imports: Arc<tokio::sync::Notify>,
 ) -> AppSchema {
     schema_builder(limits)
         .data(db)
         .data(auth)
         .data(files)
+        .data(bus)
+        .data(webhooks)
+        .data(integrations::imports::ImportWake(imports))
         .finish()
 }
 

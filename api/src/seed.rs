@@ -577,6 +577,7 @@ fn registration(
             to_status: Set(to),
             reason: Set(None),
             created_at: Set(at),
+            api_key_id: Set(None),
         });
         *history_id += 1;
     };

@@ -27,4 +27,10 @@ pub struct AppState {
     pub persisted: Arc<crate::http::persisted::PersistedQueries>,
     /// This replica's Prometheus metrics.
     pub metrics: Arc<crate::http::observe::Metrics>,
+    /// Committed events as they happen (subscriptions, the webhook worker).
+    pub bus: Arc<crate::integrations::bus::EventBus>,
+    /// Request budgets (counted here, shared through the database every second).
+    pub rate: Arc<crate::http::ratelimit::RateLimiter>,
+    /// Wakes this replica's import worker when it accepts a job.
+    pub imports: Arc<tokio::sync::Notify>,
 }

@@ -11,6 +11,8 @@ pub struct Model {
     pub body: String,
     pub internal: bool,
     pub created_at: DateTimeUtc,
+    /// The API key the change came through, if it did.
+    pub api_key_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

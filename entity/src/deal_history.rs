@@ -13,6 +13,8 @@ pub struct Model {
     pub to_status: DealStatus,
     pub reason: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The API key the change came through, if it did.
+    pub api_key_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

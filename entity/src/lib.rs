@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_domain;
+pub mod api_key;
 pub mod certification;
 pub mod certification_program;
 pub mod certification_program_course;
@@ -20,7 +21,10 @@ pub mod deal_history;
 pub mod deal_registration;
 pub mod deal_registration_product;
 pub mod enums;
+pub mod event;
 pub mod fit_criterion;
+pub mod import_job;
+pub mod import_row;
 pub mod incentive_award;
 pub mod incentive_rule;
 pub mod ledger_entry;
@@ -42,11 +46,15 @@ pub mod persisted_query;
 pub mod product;
 pub mod prospect;
 pub mod prospect_rating;
+pub mod rate_window;
 pub mod rebate_eligibility;
 pub mod rebate_program;
 pub mod session;
 pub mod setting;
 pub mod tier;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub use sea_orm;

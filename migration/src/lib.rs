@@ -16,6 +16,7 @@ mod m20261122_000010_active_key_indexes;
 mod m20261130_000011_registration_counts;
 mod m20261203_000012_lean_registration_indexes;
 mod m20261206_000013_persisted_queries;
+mod m20261207_000014_integrations;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_registration_counts::Migration),
             Box::new(m20261203_000012_lean_registration_indexes::Migration),
             Box::new(m20261206_000013_persisted_queries::Migration),
+            Box::new(m20261207_000014_integrations::Migration),
         ]
     }
 }

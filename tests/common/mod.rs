@@ -187,6 +187,9 @@ impl TestApp {
         db::migrate(&connection).await.expect("migrate");
         let files = tempfile::tempdir().expect("files dir");
         let store = partnergraph::content::FileStore::new(files.path());
+        let mut http = http;
+        // Tests receive webhooks on 127.0.0.1, as the demo does.
+        http.webhooks.allow_private = true;
         let state = build_state(connection.clone(), auth, limits, http, store)
             .await
             .expect("build state");
@@ -402,4 +405,70 @@ pub async fn id_in(
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+impl TestApp {
+    /// Serves the router on a real TCP port (WebSockets need one); its address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let service = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await });
+        addr
+    }
+
+    /// Creates an API key as `email` and returns its secret.
+    pub async fn api_key(&self, email: &str, name: &str, scopes: &[&str]) -> String {
+        let created = self
+            .gql_as(
+                email,
+                "mutation($i: CreateApiKeyInput!){ createApiKey(input: $i){ secret apiKey { prefix } userErrors { field message } } }",
+                json!({ "i": { "name": name, "scopes": scopes } }),
+            )
+            .await;
+        created["data"]["createApiKey"]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no key: {created}"))
+            .to_owned()
+    }
+}
+
+/// What a webhook receiver was sent: each request's headers and body.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(HeaderMap, String)>>>;
+
+/// A webhook receiver on 127.0.0.1 that answers each request with the next of `statuses`
+/// (the last one from then on); its URL and what it received.
+pub async fn webhook_receiver(statuses: Vec<u16>) -> (String, Received) {
+    use axum::routing::post;
+    let received: Received = Default::default();
+    let answers = std::sync::Arc::new(std::sync::Mutex::new(statuses));
+    let seen = received.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: String| {
+            let seen = seen.clone();
+            let answers = answers.clone();
+            async move {
+                seen.lock().unwrap().push((headers, body));
+                let mut answers = answers.lock().unwrap();
+                let status = if answers.len() > 1 {
+                    answers.remove(0)
+                } else {
+                    answers[0]
+                };
+                StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), received)
 }

@@ -23,6 +23,7 @@ pub use service::AuthService;
 use tokio::sync::OnceCell;
 
 use crate::error::AppError;
+pub use crate::integrations::keys::KeyGrant;
 use crate::partners::policy::PartnerScope;
 
 /// An authenticated caller, loaded from its live session (so revocation takes effect at once).
@@ -38,6 +39,8 @@ pub struct Actor {
     pub(crate) scope: OnceCell<PartnerScope>,
     /// Rows read with the session, handed to the request's loaders.
     pub(crate) rows: Option<CallerRows>,
+    /// The API key the caller came with (none for a signed-in session).
+    pub api_key: Option<Arc<KeyGrant>>,
 }
 
 /// The caller's user, partner, tier and verticals as authentication read them.
@@ -63,6 +66,7 @@ impl Actor {
             is_org_admin: false,
             scope: OnceCell::new(),
             rows: None,
+            api_key: None,
         }
     }
 
@@ -74,6 +78,16 @@ impl Actor {
     pub fn with_org_admin(mut self, is_org_admin: bool) -> Self {
         self.is_org_admin = is_org_admin;
         self
+    }
+
+    pub fn with_api_key(mut self, grant: Arc<KeyGrant>) -> Self {
+        self.api_key = Some(grant);
+        self
+    }
+
+    /// The id of the API key the caller came with, for history rows.
+    pub fn api_key_id(&self) -> Option<i64> {
+        self.api_key.as_ref().map(|k| k.id)
     }
 
     pub fn is_vendor_staff(&self) -> bool {

@@ -242,6 +242,9 @@ impl AuthService {
     /// One statement reads the session with its user, the user's partner and the partner's
     /// tier; the request's loaders start with those rows (most requests need them).
     pub async fn authenticate(&self, db: &Db, bearer: &str) -> AppResult<Actor> {
+        if crate::integrations::keys::is_api_key(bearer) {
+            return crate::integrations::keys::authenticate(db, bearer).await;
+        }
         let claims = self.keys.verify(bearer)?;
         let rejected = || AppError::Unauthenticated("session has ended; log in again".into());
         let user_id: i64 = claims.sub.parse().map_err(|_| rejected())?;

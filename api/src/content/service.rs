@@ -16,6 +16,7 @@ use super::search::Search;
 use crate::auth::Actor;
 use crate::db::{settle, Db, Outcome};
 use crate::error::AppResult;
+use crate::events::{self, EventType, NewEvent};
 use crate::partners::rules::normalize_verticals;
 use crate::relay::{UserError, UserErrorCode};
 
@@ -274,10 +275,25 @@ pub async fn create(
             actor.user_id,
         )
         .await?;
+        events::emit(&txn, content_event(EventType::ContentPublished, &item)).await?;
         Ok(Ok(item))
     }
     .await;
     settle(txn, result).await
+}
+
+/// The event of a content item published or changed. Who receives it is decided by the
+/// content's audience when it is delivered, as for any read of it.
+fn content_event(ty: EventType, item: &content::Model) -> NewEvent {
+    NewEvent {
+        ty,
+        subject_id: item.id,
+        partner_id: None,
+        data: serde_json::json!({
+            "title": item.title,
+            "version": item.current_version,
+        }),
+    }
 }
 
 /// Writes a new version (the old one stays readable); audience and dates change in place.
@@ -359,6 +375,7 @@ pub async fn update(
         let updated = model.update(&txn).await?;
         replace_rows(&txn, id, &labels, audience.as_ref()).await?;
         write_version(&txn, &updated, &labels, fields.change_note, actor.user_id).await?;
+        events::emit(&txn, content_event(EventType::ContentUpdated, &updated)).await?;
         Ok(Ok(updated))
     }
     .await;

@@ -130,6 +130,21 @@ pub async fn connect(url: &str, search_path: Option<&str>) -> Result<DatabaseCon
     Ok(db)
 }
 
+/// The PostgreSQL schema this pool's connections work in (their `search_path`): sea-query
+/// has no builder for a bare function call, so this is the one statement's text.
+pub async fn current_schema(db: &impl ConnectionTrait) -> Result<String, DbErr> {
+    let row = db
+        .query_one(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_schema() AS schema",
+        ))
+        .await?;
+    Ok(row
+        .map(|row| row.try_get::<String>("", "schema"))
+        .transpose()?
+        .unwrap_or_default())
+}
+
 /// The default PostgreSQL pool: two connections per core of this replica, at least four. A
 /// replica cannot keep more statements busy than its cores can drive; further connections
 /// only queue inside the database, where the operating system rather than the pool's

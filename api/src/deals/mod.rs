@@ -17,7 +17,9 @@ use sea_orm::ActiveEnum;
 
 pub use loader::ConflictLoader;
 pub use types::find_for;
-pub use types::{DealMutation, DealQuery, DealRegistration, Product, NODE_KIND, PRODUCT_KIND};
+pub use types::{
+    DealMutation, DealQuery, DealRegistration, DealType, Product, NODE_KIND, PRODUCT_KIND,
+};
 
 /// `deal_registrations.status = '…'` with the status written into the SQL, not bound. The
 /// protection index holds approved registrations only (`status = 'APPROVED'`, migration

@@ -28,6 +28,7 @@ use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
 use crate::db::{self, settle, Db, Outcome, Prefixed, Shapes};
 use crate::error::{AppError, AppResult};
+use crate::events::{self, EventType, NewEvent};
 use crate::loaders::distinct;
 use crate::money::{to_minor, MoneyInput};
 use crate::partners::rules::{normalize_country, normalize_domain};
@@ -41,7 +42,7 @@ pub const ACTIVE: [DealStatus; 3] = [
     DealStatus::Approved,
 ];
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RegistrationInput {
     pub customer_name: String,
     pub customer_domain: Option<String>,
@@ -244,16 +245,66 @@ fn deal_type(text: Option<&str>) -> DealType {
     }
 }
 
+/// Appends a move of `registration` to its history, and the event others react to, in the
+/// caller's transaction. `actor` is none for the server's own moves (expiry).
 async fn record(
     db: &impl ConnectionTrait,
-    id: i64,
-    actor: Option<i64>,
+    registration: &deal_registration::Model,
+    actor: Option<&Actor>,
     from: Option<DealStatus>,
     to: DealStatus,
     reason: Option<String>,
 ) -> AppResult<()> {
-    history_row(id, actor, from, to, reason).insert(db).await?;
+    let mut row = history_row(
+        registration.id,
+        actor.map(|a| a.user_id),
+        from,
+        to,
+        reason.clone(),
+    );
+    row.api_key_id = Set(actor.and_then(Actor::api_key_id));
+    row.insert(db).await?;
+    if let Some(ty) = status_event(to) {
+        events::emit(db, deal_event(ty, registration, from, to, reason)).await?;
+    }
     Ok(())
+}
+
+/// The event a move into `to` publishes, if any.
+fn status_event(to: DealStatus) -> Option<EventType> {
+    Some(match to {
+        DealStatus::Submitted => EventType::DealSubmitted,
+        DealStatus::Approved => EventType::DealApproved,
+        DealStatus::Rejected => EventType::DealRejected,
+        DealStatus::Returned => EventType::DealReturned,
+        DealStatus::Expired => EventType::DealExpired,
+        DealStatus::Won => EventType::DealWon,
+        DealStatus::Lost => EventType::DealLost,
+        _ => return None,
+    })
+}
+
+/// A registration's event: what the partner's own API answers show of it (no internal
+/// notes, no other partner).
+fn deal_event(
+    ty: EventType,
+    registration: &deal_registration::Model,
+    from: Option<DealStatus>,
+    to: DealStatus,
+    reason: Option<String>,
+) -> NewEvent {
+    NewEvent {
+        ty,
+        subject_id: registration.id,
+        partner_id: Some(registration.partner_id),
+        data: serde_json::json!({
+            "status": to.to_value(),
+            "previousStatus": from.map(|s| s.to_value()),
+            "reason": reason,
+            "externalId": registration.external_id,
+            "customerName": registration.customer_name,
+        }),
+    }
 }
 
 /// One entry of a registration's history, not yet written.
@@ -271,6 +322,7 @@ fn history_row(
         to_status: Set(to),
         reason: Set(reason),
         created_at: Set(Utc::now()),
+        api_key_id: Set(None),
         ..Default::default()
     }
 }
@@ -337,6 +389,7 @@ pub async fn register(
     let new = NewRegistration {
         partner_id,
         user_id: actor.user_id,
+        api_key_id: actor.api_key_id(),
         input,
         checked,
         key: key.clone(),
@@ -371,6 +424,7 @@ pub async fn register(
 struct NewRegistration {
     partner_id: i64,
     user_id: i64,
+    api_key_id: Option<i64>,
     input: RegistrationInput,
     checked: Checked,
     key: Option<String>,
@@ -429,7 +483,50 @@ async fn insert_submission(
         errors => return Ok(errors),
     };
     lanes::refresh(db, &customer_key, created.id).await?;
+    let submitted = deal_event(
+        EventType::DealSubmitted,
+        &created,
+        Some(DealStatus::Draft),
+        DealStatus::Submitted,
+        None,
+    );
+    events::emit(db, submitted).await?;
+    announce_conflicts(db, &created).await?;
     Ok(Ok(created))
+}
+
+/// Tells vendor staff that a just-submitted registration conflicts with others (the
+/// `deal_registration.conflict_detected` event names them, so partners never receive it).
+async fn announce_conflicts(
+    db: &impl ConnectionTrait,
+    registration: &deal_registration::Model,
+) -> AppResult<()> {
+    let probe = Probe::of(db, registration).await?;
+    let found = conflicts(db, &probe).await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<serde_json::Value> = found
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "kind": format!("{:?}", c.kind),
+                "rule": c.rule,
+                "matchedOn": c.matched_on,
+                "registrationId": c.registration_id
+                    .map(|id| crate::relay::global_id(super::NODE_KIND, id).to_string()),
+                "accountId": c.account_id
+                    .map(|id| crate::relay::global_id("Account", id).to_string()),
+            })
+        })
+        .collect();
+    let event = NewEvent {
+        ty: EventType::DealConflictDetected,
+        subject_id: registration.id,
+        partner_id: Some(registration.partner_id),
+        data: serde_json::json!({ "status": registration.status.to_value(), "conflicts": listed }),
+    };
+    events::emit(db, event).await
 }
 
 /// The INSERT of `new`'s row, returning it.
@@ -513,6 +610,7 @@ fn registration_details(
         deal_history::Column::ToStatus,
         deal_history::Column::Reason,
         deal_history::Column::CreatedAt,
+        deal_history::Column::ApiKeyId,
     ]);
     for values in history_values(new, now) {
         let row = std::iter::once(registration.clone()).chain(values.map(SimpleExpr::from));
@@ -524,9 +622,9 @@ fn registration_details(
         .collect()
 }
 
-/// The values of a new registration's history rows after its id: actor, from, to, reason
-/// and time of each move (registered as a draft, then submitted if it is).
-fn history_values(new: &NewRegistration, now: DateTime<Utc>) -> Vec<[Value; 5]> {
+/// The values of a new registration's history rows after its id: actor, from, to, reason,
+/// time and API key of each move (registered as a draft, then submitted if it is).
+fn history_values(new: &NewRegistration, now: DateTime<Utc>) -> Vec<[Value; 6]> {
     let mut moves = vec![(None, DealStatus::Draft, Some("registered"))];
     if new.submit {
         moves.push((Some(DealStatus::Draft), DealStatus::Submitted, None));
@@ -540,6 +638,7 @@ fn history_values(new: &NewRegistration, now: DateTime<Utc>) -> Vec<[Value; 5]> 
                 to.to_value().into(),
                 reason.map(str::to_owned).into(),
                 now.into(),
+                new.api_key_id.into(),
             ]
         })
         .collect()
@@ -1525,8 +1624,8 @@ pub async fn act(
                 if from == DealStatus::Submitted {
                     record(
                         &txn,
-                        registration.id,
-                        Some(actor.user_id),
+                        &registration,
+                        Some(actor),
                         Some(from),
                         DealStatus::UnderReview,
                         Some("review started".into()),
@@ -1609,16 +1708,16 @@ pub async fn act(
         } else {
             from
         };
+        let updated = reload(&txn, registration.id).await?;
         record(
             &txn,
-            registration.id,
-            Some(actor.user_id),
+            &updated,
+            Some(actor),
             Some(from_status),
             to,
             input.reason.clone(),
         )
         .await?;
-        let updated = reload(&txn, registration.id).await?;
         if action == Action::MarkWon {
             // Rebates accrue in the same transaction as the win, so neither exists alone.
             crate::incentives::service::on_deal_won(&txn, &updated, actor.user_id).await?;
@@ -1711,7 +1810,7 @@ pub async fn expire_lapsed(db: &Db) -> AppResult<u64> {
             lanes::refresh(&txn, &registration.customer_key, registration.id).await?;
             record(
                 &txn,
-                registration.id,
+                &registration,
                 None,
                 Some(DealStatus::Approved),
                 DealStatus::Expired,
@@ -1763,6 +1862,7 @@ pub async fn add_comment(
     Ok(deal_comment::ActiveModel {
         registration_id: Set(registration_id),
         author_id: Set(Some(actor.user_id)),
+        api_key_id: Set(actor.api_key_id()),
         body: Set(body.trim().to_owned()),
         internal: Set(internal),
         created_at: Set(Utc::now()),
@@ -1892,7 +1992,7 @@ pub struct RegistrationChanges {
 
 impl RegistrationChanges {
     /// The API names of the fields this change touches.
-    fn fields(&self) -> Vec<&'static str> {
+    pub fn fields(&self) -> Vec<&'static str> {
         [
             ("customerName", self.customer_name.is_some()),
             ("customerDomain", self.customer_domain.is_some()),
@@ -1907,6 +2007,53 @@ impl RegistrationChanges {
         .filter_map(|(name, set)| set.then_some(name))
         .collect()
     }
+}
+
+/// What an import row would change on `registration` (the same registration by its
+/// `externalId`): the changes, empty when the row matches what is stored, or the row's
+/// user errors.
+pub async fn changes_from(
+    db: &Db,
+    registration: &deal_registration::Model,
+    input: &RegistrationInput,
+    money: Option<&MoneyInput>,
+) -> AppResult<Outcome<RegistrationChanges>> {
+    let mut errors = Vec::new();
+    let Some(checked) = check(db, input, money, &mut errors).await? else {
+        return Ok(Err(errors));
+    };
+    let name = input.customer_name.trim();
+    let products = distinct(input.product_ids.iter().copied());
+    let mut stored_products = products_of(db, registration.id).await?;
+    stored_products.sort_unstable();
+    let mut wanted_products = products.clone();
+    wanted_products.sort_unstable();
+    let kind = deal_type(input.deal_type.as_deref());
+    let differs = |same: bool| !same;
+    Ok(Ok(RegistrationChanges {
+        customer_name: differs(name == registration.customer_name).then(|| name.to_owned()),
+        customer_domain: differs(checked.domain == registration.customer_domain)
+            .then(|| input.customer_domain.clone())
+            .flatten(),
+        customer_country: differs(checked.country == registration.customer_country)
+            .then(|| input.customer_country.clone())
+            .flatten(),
+        product_ids: differs(wanted_products == stored_products).then_some(products),
+        estimated_value: differs(
+            checked.value_minor == registration.estimated_value_minor
+                && checked.currency == registration.currency,
+        )
+        .then(|| money.cloned())
+        .flatten(),
+        expected_close_date: differs(checked.close_date == registration.expected_close_date)
+            .then_some(checked.close_date),
+        deal_type: differs(kind == registration.deal_type)
+            .then(|| input.deal_type.clone())
+            .flatten(),
+        description: differs(input.description == registration.description)
+            .then(|| input.description.clone())
+            .flatten(),
+    }))
 }
 
 pub async fn update(

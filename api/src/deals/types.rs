@@ -191,9 +191,23 @@ impl DealHistoryEntry {
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         crate::users::user_by_id(ctx, self.0.actor_id).await
     }
+    /// How the change came in, when not through a person's session: `API key CRM sync`.
+    async fn via(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        via_key(ctx, self.0.api_key_id).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+/// `API key <name>` for a change made through the API key `key`.
+async fn via_key(ctx: &Context<'_>, key: Option<i64>) -> async_graphql::Result<Option<String>> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    Ok(load_one::<entity::api_key::Entity>(ctx, key)
+        .await?
+        .map(|k| format!("API key {}", k.name)))
 }
 
 pub struct DealComment(deal_comment::Model);
@@ -209,6 +223,10 @@ impl DealComment {
     }
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         crate::users::user_by_id(ctx, self.0.author_id).await
+    }
+    /// How the comment came in, when not through a person's session: `API key CRM sync`.
+    async fn via(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        via_key(ctx, self.0.api_key_id).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -58,15 +58,17 @@ pub struct ExpansionLimits {
     pub max_depth: usize,
 }
 
-/// Runs every check on `document`, with the request's `variables`.
+/// Runs every check on `document`, with the request's `variables`; the most selections an
+/// operation of it expands to (what a request costs against its rate limit).
 pub fn admit(
     document: &ExecutableDocument,
     variables: &Variables,
     table: &TypeTable,
     limits: ExpansionLimits,
-) -> Result<(), Refusal> {
-    Expansion::new(document, limits).check()?;
-    Arguments::new(document, variables, table).check()
+) -> Result<u64, Refusal> {
+    let selections = Expansion::new(document, limits).check()?;
+    Arguments::new(document, variables, table).check()?;
+    Ok(selections)
 }
 
 /// Selections counted per fragment, each fragment once.
@@ -87,16 +89,18 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    fn check(mut self) -> Result<(), Refusal> {
+    /// The most selections any operation expands to.
+    fn check(mut self) -> Result<u64, Refusal> {
         let document = self.document;
         for name in document.fragments.keys() {
             self.fragment(name, 0)?;
         }
+        let mut most = 0;
         for (_, operation) in document.operations.iter() {
             let total = self.set(&operation.node.selection_set.node, 0)?;
-            self.within_limit(total)?;
+            most = most.max(self.within_limit(total)?);
         }
-        Ok(())
+        Ok(most)
     }
 
     fn within_limit(&self, count: u64) -> Result<u64, Refusal> {
@@ -467,7 +471,7 @@ mod tests {
     fn check(query: &str, variables: serde_json::Value) -> Result<(), Refusal> {
         let table = TypeTable::from_sdl(SDL);
         let document = parse_query(query).expect("parses");
-        admit(&document, &Variables::from_json(variables), &table, LIMITS)
+        admit(&document, &Variables::from_json(variables), &table, LIMITS).map(|_| ())
     }
 
     fn fan_out(levels: usize) -> String {

@@ -29,10 +29,12 @@ use super::nulls::put_nulls_in_place;
 use super::observe::RequestFacts;
 use super::order::in_selection_order;
 use super::persisted::sha256_hex;
+use super::ratelimit::cost;
 use super::{coded_error, graphiql, set_code};
 use crate::auth::{ClientAddr, SignedIn, Viewer};
 use crate::config::{Introspection, Limits};
 use crate::error::AppError;
+use crate::integrations::scopes::refuse_document;
 use crate::loaders;
 use crate::state::AppState;
 
@@ -214,6 +216,14 @@ fn operation_type(
 }
 
 /// The type of the operation of `document` that a request naming `operation_name` runs.
+pub(super) fn operation_kind(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    operation_of(document, operation_name)
+}
+
+/// The type of the operation of `document` that a request naming `operation_name` runs.
 fn operation_of(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
@@ -372,13 +382,29 @@ async fn run(
         Some(OperationType::Subscription) => "subscription",
         None => "",
     };
-    if let Err(refusal) = admit(
+    let selections = match admit(
         &document,
         &request.variables,
         &state.types,
         state.limits.expansion(),
     ) {
-        return refused(coded_error(refusal.message, refusal.code, refusal.field));
+        Ok(selections) => selections,
+        Err(refusal) => return refused(coded_error(refusal.message, refusal.code, refusal.field)),
+    };
+    if let Some(verdict) = state.rate.charge(viewer, addr.0, cost(selections)) {
+        let allowed = verdict.allowed;
+        let reset = verdict.reset;
+        facts.rate = Some(verdict);
+        if !allowed {
+            return refused(over_limit(reset));
+        }
+    }
+    if let Viewer::User(actor) = viewer {
+        if let Some(grant) = &actor.api_key {
+            if let Some(why) = refuse_document(&document, operation.as_deref(), &grant.scopes) {
+                return refused(coded_error(why, "FORBIDDEN", None));
+            }
+        }
     }
     if !may_introspect(state.http.introspection, viewer) {
         if introspects(&document) {
@@ -408,6 +434,51 @@ async fn run(
     put_nulls_in_place(&document, operation.as_deref(), &state.types, &mut response);
     in_selection_order(&document, operation.as_deref(), &mut response.data);
     response
+}
+
+/// The refusal of a request over its rate limit (answered with 429).
+fn over_limit(reset: u64) -> ServerError {
+    let limited = AppError::RateLimited {
+        message: format!("rate limit exceeded; retry in {reset} s"),
+        retry_after: reset,
+    };
+    let mut error = ServerError::new(limited.to_string(), None);
+    set_code(&mut error, "RATE_LIMITED");
+    if let Some(extensions) = error.extensions.as_mut() {
+        extensions.set("retryAfter", reset);
+    }
+    error
+}
+
+/// Whether `response` is a request an API key's scopes refused (nothing ran): 403.
+fn is_refused_scope(response: &async_graphql::Response) -> bool {
+    is_request_error(response)
+        && response
+            .errors
+            .iter()
+            .any(|e| error_code(e) == Some("FORBIDDEN"))
+}
+
+/// Whether `response` is a request refused by the rate limiter (nothing ran).
+fn is_over_limit(response: &async_graphql::Response) -> bool {
+    is_request_error(response)
+        && response
+            .errors
+            .iter()
+            .any(|e| error_code(e) == Some("RATE_LIMITED"))
+}
+
+/// The draft IETF `RateLimit-Policy` and `RateLimit` headers of the caller's tightest budget.
+fn rate_headers(response: &mut Response, verdict: &super::ratelimit::Verdict) {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("ratelimit-policy", verdict.policy_header()),
+        ("ratelimit", verdict.state_header()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
 }
 
 /// Runs a single request or a batch and answers in kind.
@@ -446,6 +517,8 @@ async fn run_all(
         .iter()
         .flat_map(|r| &r.errors)
         .any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
+    let over_limit = responses.iter().any(is_over_limit);
+    let forbidden = !is_batch && responses.iter().any(is_refused_scope);
     let mut answer = if is_batch {
         facts.operation_type = "batch";
         let body = serde_json::to_vec(&BatchResponse::Batch(responses));
@@ -455,6 +528,14 @@ async fn run_all(
     };
     if unavailable {
         *answer.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if over_limit {
+        *answer.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    } else if forbidden {
+        *answer.status_mut() = StatusCode::FORBIDDEN;
+    }
+    if let Some(verdict) = &facts.rate {
+        rate_headers(&mut answer, verdict);
     }
     if let Some(seconds) = retry_after {
         answer
@@ -481,7 +562,10 @@ fn retry_after(error: &ServerError) -> Option<u64> {
 
 fn caller_label(viewer: &Viewer) -> String {
     match viewer {
-        Viewer::User(actor) => format!("user:{}", actor.user_id),
+        Viewer::User(actor) => match &actor.api_key {
+            Some(key) => format!("key:{}", key.id),
+            None => format!("user:{}", actor.user_id),
+        },
         Viewer::Anonymous => String::new(),
     }
 }
@@ -613,6 +697,9 @@ fn not_acceptable() -> Response {
 }
 
 pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Response {
+    if super::websocket::is_upgrade(request.headers()) {
+        return super::websocket::upgrade(state, request).await;
+    }
     let headers = request.headers().clone();
     let Some(media) = preferred_media(&headers) else {
         return not_acceptable();

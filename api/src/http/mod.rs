@@ -11,8 +11,10 @@ pub mod nulls;
 pub mod observe;
 mod order;
 pub mod persisted;
+pub mod ratelimit;
 pub mod scan;
 pub mod types;
+mod websocket;
 
 use std::time::Duration;
 
@@ -106,7 +108,13 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
                 header("apollo-require-preflight"),
                 header("x-apollo-operation-name"),
             ])
-            .expose_headers([observe::REQUEST_ID, RETRY_AFTER, ETAG])
+            .expose_headers([
+                observe::REQUEST_ID,
+                RETRY_AFTER,
+                ETAG,
+                header("ratelimit"),
+                header("ratelimit-policy"),
+            ])
             .max_age(Duration::from_secs(600)),
     )
 }

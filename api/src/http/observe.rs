@@ -27,8 +27,10 @@ pub struct RequestFacts {
     pub operation_name: Option<String>,
     /// `ok`, `partial` (data and errors), `error` (no data).
     pub outcome: &'static str,
-    /// The caller: `user:<id>`, or `anonymous`.
+    /// The caller: `user:<id>`, `key:<id>`, or `anonymous`.
     pub caller: String,
+    /// The caller's tightest rate-limit budget after this request.
+    pub rate: Option<super::ratelimit::Verdict>,
 }
 
 /// This replica's metrics.

@@ -26,6 +26,7 @@ use crate::db::{
     begin_write, minor_total, read_sums, settle, sum_minor, sums_query, Outcome, Shapes,
 };
 use crate::error::{AppError, AppResult};
+use crate::events::{self, EventType, NewEvent};
 use crate::money::{minor_digits, round, to_minor, Money, MoneyInput};
 use crate::relay::{UserError, UserErrorCode};
 
@@ -505,7 +506,7 @@ pub async fn sync(
     .map_err(AppError::internal)?;
     let accrued = ledger_sum(db, program.id, partner_id, &[ACCRUAL, ADJUSTMENT]).await?;
     if earned_minor != accrued {
-        write_entry(
+        let entry = write_entry(
             db,
             partner_id,
             Some(program.id),
@@ -516,6 +517,7 @@ pub async fn sync(
             actor,
         )
         .await?;
+        events::emit(db, rebate_accrued(&entry, program)).await?;
     }
     Ok(())
 }
@@ -530,8 +532,8 @@ async fn write_entry(
     currency: &str,
     source: &str,
     actor: Option<i64>,
-) -> AppResult<()> {
-    ledger_entry::ActiveModel {
+) -> AppResult<ledger_entry::Model> {
+    Ok(ledger_entry::ActiveModel {
         partner_id: Set(partner_id),
         program_id: Set(program_id),
         kind: Set(kind.to_owned()),
@@ -543,8 +545,22 @@ async fn write_entry(
         ..Default::default()
     }
     .insert(db)
-    .await?;
-    Ok(())
+    .await?)
+}
+
+/// The event of a change of what a partner has accrued in a rebate program.
+fn rebate_accrued(entry: &ledger_entry::Model, program: &rebate_program::Model) -> NewEvent {
+    NewEvent {
+        ty: EventType::RebateAccrued,
+        subject_id: entry.id,
+        partner_id: Some(entry.partner_id),
+        data: serde_json::json!({
+            "amount": Money::from_minor(entry.amount_minor, &entry.currency),
+            "programId": crate::relay::global_id("RebateProgram", program.id).to_string(),
+            "programName": program.name,
+            "source": entry.source,
+        }),
+    }
 }
 
 /// Accrues rebates and creates bonus/SPIFF awards for a deal just won (called inside the
@@ -1370,6 +1386,15 @@ pub async fn decide_claim(
                 Some(actor.user_id),
             )
             .await?;
+            let paid = NewEvent {
+                ty: EventType::MdfClaimPaid,
+                subject_id: claim.id,
+                partner_id: Some(claim.partner_id),
+                data: serde_json::json!({
+                    "amount": Money::from_minor(claim.amount_minor, &budget.currency),
+                }),
+            };
+            events::emit(&txn, paid).await?;
         }
         Ok(Ok(mdf_claim::Entity::find_by_id(claim_id)
             .one(&txn)

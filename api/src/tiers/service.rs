@@ -336,9 +336,23 @@ pub async fn change_partner_tier(
             current.tier_id,
             Some(tier_id),
             Some(actor.user_id),
-            reason,
+            reason.clone(),
         )
         .await?;
+        let tier_ids = |id: Option<i64>| {
+            id.map(|id| crate::relay::global_id(super::types::NODE_KIND, id).to_string())
+        };
+        let changed = crate::events::NewEvent {
+            ty: crate::events::EventType::PartnerTierChanged,
+            subject_id: partner_id,
+            partner_id: Some(partner_id),
+            data: serde_json::json!({
+                "tierId": tier_ids(Some(tier_id)),
+                "previousTierId": tier_ids(current.tier_id),
+                "reason": reason,
+            }),
+        };
+        crate::events::emit(&txn, changed).await?;
         let updated = partner::Entity::find_by_id(partner_id)
             .one(&txn)
             .await?

@@ -1,0 +1,148 @@
+//! The outbox: every change others may react to (webhooks, subscriptions) is written here as
+//! an event, in the transaction that makes the change. A rolled-back change leaves no event;
+//! a committed one is never lost, even across a crash, because delivery starts from this
+//! table. Domains write events and never call the integrations that read them.
+
+use chrono::Utc;
+use entity::event;
+use sea_orm::sea_query::{Expr, Func, Query};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend};
+use serde_json::Value;
+
+use crate::error::AppResult;
+
+/// The PostgreSQL channel that tells every replica an event was committed. Its payload is
+/// `<schema>:<event id>`: notifications cross schemas, and deployments (or test runs) that
+/// share a database in schemas of their own must not hear each other's ids.
+pub const NOTIFY_CHANNEL: &str = "partnergraph_events";
+
+/// What happened. The name is the webhook's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    DealSubmitted,
+    DealApproved,
+    DealRejected,
+    DealReturned,
+    DealExpired,
+    DealWon,
+    DealLost,
+    /// For vendor staff only: it names the registrations a new one conflicts with.
+    DealConflictDetected,
+    ContentPublished,
+    ContentUpdated,
+    RebateAccrued,
+    MdfClaimPaid,
+    PartnerTierChanged,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 13] = [
+        EventType::DealSubmitted,
+        EventType::DealApproved,
+        EventType::DealRejected,
+        EventType::DealReturned,
+        EventType::DealExpired,
+        EventType::DealWon,
+        EventType::DealLost,
+        EventType::DealConflictDetected,
+        EventType::ContentPublished,
+        EventType::ContentUpdated,
+        EventType::RebateAccrued,
+        EventType::MdfClaimPaid,
+        EventType::PartnerTierChanged,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::DealSubmitted => "deal_registration.submitted",
+            EventType::DealApproved => "deal_registration.approved",
+            EventType::DealRejected => "deal_registration.rejected",
+            EventType::DealReturned => "deal_registration.returned",
+            EventType::DealExpired => "deal_registration.expired",
+            EventType::DealWon => "deal_registration.won",
+            EventType::DealLost => "deal_registration.lost",
+            EventType::DealConflictDetected => "deal_registration.conflict_detected",
+            EventType::ContentPublished => "content.published",
+            EventType::ContentUpdated => "content.updated",
+            EventType::RebateAccrued => "rebate.accrued",
+            EventType::MdfClaimPaid => "mdf.claim_paid",
+            EventType::PartnerTierChanged => "partner.tier_changed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The node type of the event's subject (its `data.id` is a global ID of it).
+    pub fn subject_kind(self) -> &'static str {
+        match self {
+            EventType::ContentPublished | EventType::ContentUpdated => "Content",
+            EventType::RebateAccrued => "LedgerEntry",
+            EventType::MdfClaimPaid => "MdfClaim",
+            EventType::PartnerTierChanged => "Partner",
+            _ => "DealRegistration",
+        }
+    }
+
+    /// Events only vendor staff receive (they name other partners).
+    pub fn is_internal(self) -> bool {
+        self == EventType::DealConflictDetected
+    }
+
+    pub fn is_deal(self) -> bool {
+        self.subject_kind() == "DealRegistration"
+    }
+}
+
+/// An event about to be written.
+pub struct NewEvent {
+    pub ty: EventType,
+    pub subject_id: i64,
+    /// The partner organisation it concerns (who, besides vendor staff, may receive it).
+    pub partner_id: Option<i64>,
+    /// The event's own facts (camelCase keys; ids already global).
+    pub data: Value,
+}
+
+/// Writes `event` on `db`, which must be the transaction of the change it records. On
+/// PostgreSQL it also notifies the replicas, which PostgreSQL delivers only on commit.
+pub async fn emit(db: &impl ConnectionTrait, event: NewEvent) -> AppResult<()> {
+    let written = event::ActiveModel {
+        event_type: Set(event.ty.name().to_owned()),
+        subject_id: Set(event.subject_id),
+        partner_id: Set(event.partner_id),
+        data: Set(event.data.to_string()),
+        created_at: Set(Utc::now()),
+        dispatched_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let payload = Func::cust("concat").args([
+            Expr::cust("current_schema()"),
+            Expr::val(format!(":{}", written.id)).into(),
+        ]);
+        let notify = Query::select()
+            .expr(Func::cust("pg_notify").args([NOTIFY_CHANNEL.into(), payload.into()]))
+            .to_owned();
+        db.execute(db.get_database_backend().build(&notify)).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_conflicts_stay_internal() {
+        for ty in EventType::ALL {
+            assert_eq!(EventType::parse(ty.name()), Some(ty));
+        }
+        assert!(EventType::DealConflictDetected.is_internal());
+        assert!(!EventType::DealApproved.is_internal());
+        assert_eq!(EventType::ContentUpdated.subject_kind(), "Content");
+    }
+}

@@ -1,0 +1,248 @@
+//! GraphQL over WebSocket (the graphql-transport-ws protocol of the `graphql-ws` library,
+//! and the older subscriptions-transport-ws) at `/graphql`, for subscriptions.
+//!
+//! The caller authenticates in `connection_init`'s payload (`{"authorization": "Bearer …"}`,
+//! a session's access token or an API key); a connection without one is closed. Each
+//! operation passes the same checks as over HTTP before it runs (the pre-parse scan, the
+//! document's expansion and argument checks, an API key's scopes). Queries and mutations
+//! belong on POST: only subscriptions run here. The credential is checked again every
+//! `RECHECK`; once its session ends, it expires or its key is revoked, the socket closes
+//! with 4401.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Data, Executor, Request, Response};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use futures_util::stream::BoxStream;
+use futures_util::{SinkExt, StreamExt};
+
+use super::admission::admit;
+use super::coded_error;
+use crate::auth::{ClientAddr, SignedIn, Viewer};
+use crate::error::AppError;
+use crate::integrations::scopes::refuse_document;
+use crate::loaders;
+use crate::state::AppState;
+
+/// How often an open socket's credential is checked again.
+const RECHECK: Duration = Duration::from_secs(5);
+/// Close code for an ended session or revoked key (graphql-ws: 4401 Unauthorized).
+const UNAUTHORIZED: u16 = 4401;
+
+/// Whether `request` asks to become a WebSocket.
+pub fn is_upgrade(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+pub async fn upgrade(state: AppState, request: axum::extract::Request) -> HttpResponse {
+    let (mut parts, _body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let addr = ClientAddr(super::client::client_address(
+        peer,
+        &parts.headers,
+        &state.http.trusted_proxies,
+    ));
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
+        Ok(protocol) => protocol,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(state, socket, protocol, addr))
+}
+
+/// The connection's caller, set by `connection_init`.
+#[derive(Clone, Default)]
+struct Caller {
+    viewer: Arc<OnceLock<Viewer>>,
+    bearer: Arc<OnceLock<String>>,
+}
+
+async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol, addr: ClientAddr) {
+    let caller = Caller::default();
+    let executor = Checked {
+        state: state.clone(),
+        caller: caller.clone(),
+    };
+    let (mut sink, stream) = socket.split();
+    let expired = {
+        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
+        let input = stream.take_until(ended_rx);
+        let init_state = state.clone();
+        let init_caller = caller.clone();
+        let session = GraphQLWebSocket::new_with_pair(&mut sink, input, executor, protocol)
+            .on_connection_init(move |payload| {
+                connection_init(init_state, init_caller, payload, addr)
+            })
+            .serve();
+        tokio::pin!(session);
+        let watch = watch_credential(state, caller);
+        tokio::pin!(watch);
+        tokio::select! {
+            () = &mut session => false,
+            () = &mut watch => {
+                let _ = ended_tx.send(());
+                // Let the session finish sending what it has, briefly.
+                let _ = tokio::time::timeout(Duration::from_secs(1), &mut session).await;
+                true
+            }
+        }
+    };
+    if expired {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: UNAUTHORIZED,
+                reason: "the session ended or the API key was revoked".into(),
+            })))
+            .await;
+    }
+}
+
+/// Resolves once the connection's credential stops being valid.
+async fn watch_credential(state: AppState, caller: Caller) {
+    loop {
+        tokio::time::sleep(RECHECK).await;
+        let Some(bearer) = caller.bearer.get() else {
+            continue;
+        };
+        match state.auth.authenticate(&state.db, bearer).await {
+            Err(AppError::Unauthenticated(_)) => return,
+            // A database hiccup is no reason to drop a subscriber.
+            _ => continue,
+        }
+    }
+}
+
+async fn connection_init(
+    state: AppState,
+    caller: Caller,
+    payload: serde_json::Value,
+    addr: ClientAddr,
+) -> async_graphql::Result<Data> {
+    let header = ["authorization", "Authorization"]
+        .iter()
+        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+        .ok_or_else(|| {
+            async_graphql::Error::new("send {\"authorization\": \"Bearer …\"} in connection_init")
+        })?;
+    let bearer = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => header.trim(),
+    };
+    let actor = state
+        .auth
+        .authenticate(&state.db, bearer)
+        .await
+        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+    let viewer = Viewer::User(Arc::new(actor));
+    let _ = caller.viewer.set(viewer.clone());
+    let _ = caller.bearer.set(bearer.to_owned());
+    let mut data = Data::default();
+    data.insert(viewer);
+    data.insert(addr);
+    Ok(data)
+}
+
+/// The schema behind the same checks as the HTTP handler's.
+#[derive(Clone)]
+struct Checked {
+    state: AppState,
+    caller: Caller,
+}
+
+impl Checked {
+    fn refusal(&self, request: &Request) -> Option<Response> {
+        let refuse = |message: String, code: &'static str| {
+            Some(Response::from_errors(vec![coded_error(
+                message, code, None,
+            )]))
+        };
+        let document = match self
+            .state
+            .documents
+            .parse(&request.query, self.state.limits.scan())
+        {
+            Ok(document) => document,
+            Err(error) => return Some(Response::from_errors(vec![error])),
+        };
+        let operation = request.operation_name.as_deref();
+        let ty = super::graphql::operation_kind(&document, operation);
+        if ty != Some(OperationType::Subscription) {
+            return refuse(
+                "only subscriptions run over WebSocket; send queries and mutations with POST"
+                    .into(),
+                "BAD_REQUEST",
+            );
+        }
+        if let Err(refusal) = admit(
+            &document,
+            &request.variables,
+            &self.state.types,
+            self.state.limits.expansion(),
+        ) {
+            return Some(Response::from_errors(vec![coded_error(
+                refusal.message,
+                refusal.code,
+                refusal.field,
+            )]));
+        }
+        if let Some(Viewer::User(actor)) = self.caller.viewer.get() {
+            if let Some(grant) = &actor.api_key {
+                if let Some(why) = refuse_document(&document, operation, &grant.scopes) {
+                    return refuse(why, "FORBIDDEN");
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Executor for Checked {
+    async fn execute(&self, request: Request) -> Response {
+        if let Some(refused) = self.refusal(&request) {
+            return refused;
+        }
+        self.state.schema.execute(request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        if let Some(refused) = self.refusal(&request) {
+            return futures_util::stream::once(async move { refused }).boxed();
+        }
+        let caller = match self.caller.viewer.get() {
+            Some(Viewer::User(actor)) => Some(actor.clone()),
+            _ => None,
+        };
+        let request = loaders::attach(
+            request,
+            &self.state.db,
+            self.state.limits.batch_window,
+            caller,
+        )
+        .data(SignedIn::default());
+        self.state
+            .schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .boxed()
+    }
+}
