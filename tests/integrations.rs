@@ -530,6 +530,61 @@ async fn subscribers_hear_the_changes_they_may_see_on_graphql_ws() {
 }
 
 #[tokio::test]
+async fn a_change_on_one_replica_reaches_subscribers_on_another() {
+    let app = TestApp::demo().await;
+    let other = serve_router(app.replica(test_auth_config()).await).await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let manager = app.login(MANAGER).await;
+    let mut watching = subscriber(other, &manager, CHANGES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let submitted = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            REGISTER,
+            deal("Wayne Enterprises", "wayne.example", &cloud, true),
+        )
+        .await;
+    let id = submitted["data"]["registerDeal"]["dealRegistration"]["id"].clone();
+    let heard = next_json(&mut watching).await.expect("a change");
+    assert_eq!(
+        heard["payload"]["data"]["dealRegistrationChanged"]["registration"]["id"],
+        id
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_share_deliveries_and_send_each_event_once() {
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let (url, got) = webhook_receiver(vec![200]).await;
+    endpoint(&app, MANAGER, &url, &["deal_registration.submitted"]).await;
+    let alice = app.login(ALICE_NORTHWIND).await;
+    for i in 0..12 {
+        let input = deal(
+            &format!("Shared {i}"),
+            &format!("shared-{i}.example"),
+            &cloud,
+            true,
+        );
+        app.gql(Some(&alice), REGISTER, input).await;
+    }
+    let other = app.replica_state(test_auth_config()).await;
+    let ours = Dispatcher::new(app.state.db.clone(), quick_retries()).unwrap();
+    let theirs = Dispatcher::new(other.db.clone(), quick_retries()).unwrap();
+    let (a, b) = tokio::join!(ours.run_once(), theirs.run_once());
+    a.unwrap();
+    b.unwrap();
+    let got = got.lock().unwrap().clone();
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|(headers, _)| headers["webhook-id"].to_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((got.len(), ids.len()), (12, 12), "each event once");
+}
+
+#[tokio::test]
 async fn sockets_need_credentials_and_close_when_the_key_is_revoked() {
     let app = TestApp::demo().await;
     let addr = app.serve().await;

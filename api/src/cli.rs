@@ -121,7 +121,7 @@ struct ServeArgs {
     /// Cost a signed-in user may spend per minute (0: no limit).
     #[arg(long, env = "PARTNERGRAPH_RATE_LIMIT_USER", default_value_t = RateLimits::default().per_user)]
     rate_limit_user: u64,
-    /// Cost one client address may spend per minute, signed in or not (0: no limit).
+    /// Cost one client address may spend per minute without signing in (0: no limit).
     #[arg(long, env = "PARTNERGRAPH_RATE_LIMIT_ADDRESS", default_value_t = RateLimits::default().per_address)]
     rate_limit_address: u64,
     /// Deliver webhooks to private, loopback and link-local addresses (`--demo` implies it).

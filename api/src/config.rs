@@ -139,7 +139,8 @@ pub struct HttpConfig {
 }
 
 /// Cost a caller may spend per window (a request costs 1, plus 1 for every 100 fields it
-/// selects). Zero turns a limit off. Every replica counts locally and adds its counts to the
+/// selects): an API key, a signed-in user, or an anonymous client address. Zero turns a
+/// limit off. Every replica counts locally and adds its counts to the
 /// database's shared window every second, so the limits hold across replicas to within a
 /// second's traffic.
 #[derive(Clone, Debug)]

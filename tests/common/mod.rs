@@ -206,20 +206,20 @@ impl TestApp {
 
     /// A second server process on the same database, as a second replica would be.
     pub async fn replica(&self, auth: AuthConfig) -> Router {
+        http::router(self.replica_state(auth).await)
+    }
+
+    /// The state of a second replica on the same database (its own pool, bus and workers).
+    pub async fn replica_state(&self, auth: AuthConfig) -> AppState {
         let connection = db::connect(&self.url, self.search_path.as_deref())
             .await
             .expect("connect");
         let store = partnergraph::content::FileStore::new(self.files.path());
-        let state = build_state(
-            connection,
-            auth,
-            Limits::default(),
-            HttpConfig::default(),
-            store,
-        )
-        .await
-        .expect("build state");
-        http::router(state)
+        let mut http = HttpConfig::default();
+        http.webhooks.allow_private = true;
+        build_state(connection, auth, Limits::default(), http, store)
+            .await
+            .expect("build state")
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
@@ -410,16 +410,7 @@ pub async fn id_in(
 impl TestApp {
     /// Serves the router on a real TCP port (WebSockets need one); its address.
     pub async fn serve(&self) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let service = self
-            .router
-            .clone()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, service).await });
-        addr
+        serve_router(self.router.clone()).await
     }
 
     /// Creates an API key as `email` and returns its secret.
@@ -471,4 +462,15 @@ pub async fn webhook_receiver(statuses: Vec<u16>) -> (String, Received) {
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/hook"), received)
+}
+
+/// Serves `router` on a real TCP port of 127.0.0.1; its address.
+pub async fn serve_router(router: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    addr
 }

@@ -1,4 +1,5 @@
-//! Rate limits per API key, per signed-in user and per client address, in fixed windows.
+//! Rate limits per API key, per signed-in user and, for anonymous callers, per client
+//! address, in fixed windows.
 //!
 //! Every replica decides locally, at no cost to the request, from what it counted itself
 //! plus what the database last said every replica had counted; once a second it adds its
@@ -123,30 +124,32 @@ impl RateLimiter {
         self.limits.window.as_secs().max(1) as i64
     }
 
-    /// The buckets `viewer` at `address` spends from, with their limits (0: none).
+    /// The bucket `viewer` at `address` spends from, with its limit: its key's, its user's,
+    /// or, for an anonymous caller, its address's. Signed-in callers are not limited by
+    /// address: behind a proxy that is not trusted (or a corporate NAT) every user would
+    /// share one address's budget.
     fn budgets(
         &self,
         viewer: &Viewer,
         address: Option<std::net::IpAddr>,
     ) -> Vec<(Policy, String, u64)> {
-        let mut budgets = Vec::with_capacity(2);
-        if let Viewer::User(actor) = viewer {
-            match &actor.api_key {
-                Some(key) => {
-                    budgets.push((Policy::Key, format!("k:{}", key.id), self.limits.per_key))
-                }
-                None => budgets.push((
+        let budget = match viewer {
+            Viewer::User(actor) => match &actor.api_key {
+                Some(key) => Some((Policy::Key, format!("k:{}", key.id), self.limits.per_key)),
+                None => Some((
                     Policy::User,
                     format!("u:{}", actor.user_id),
                     self.limits.per_user,
                 )),
+            },
+            Viewer::Anonymous => {
+                address.map(|ip| (Policy::Address, format!("a:{ip}"), self.limits.per_address))
             }
-        }
-        if let Some(ip) = address {
-            budgets.push((Policy::Address, format!("a:{ip}"), self.limits.per_address));
-        }
-        budgets.retain(|(_, _, limit)| *limit > 0);
-        budgets
+        };
+        budget
+            .into_iter()
+            .filter(|(_, _, limit)| *limit > 0)
+            .collect()
     }
 
     /// Charges `cost` to every budget of the caller, unless one of them cannot afford it (then
