@@ -34,6 +34,8 @@ use crate::state::AppState;
 const RECHECK: Duration = Duration::from_secs(5);
 /// Close code for an ended session or revoked key (graphql-ws: 4401 Unauthorized).
 const UNAUTHORIZED: u16 = 4401;
+/// Close code for a `connection_init` without valid credentials (graphql-ws: 4403).
+const FORBIDDEN: u16 = 4403;
 
 /// Whether `request` asks to become a WebSocket.
 pub fn is_upgrade(headers: &axum::http::HeaderMap) -> bool {
@@ -86,7 +88,22 @@ async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol, ad
         let input = stream.take_until(ended_rx);
         let init_state = state.clone();
         let init_caller = caller.clone();
-        let session = GraphQLWebSocket::new_with_pair(&mut sink, input, executor, protocol)
+        let signed_in = caller.viewer.clone();
+        // async-graphql closes a refused `connection_init` with 1002; graphql-ws clients
+        // read 4403 as "forbidden, do not retry with the same credentials".
+        let output = (&mut sink).with(move |message: Message| {
+            let refused = matches!(&message, Message::Close(Some(frame)) if frame.code == 1002)
+                && signed_in.get().is_none();
+            let message = match message {
+                Message::Close(Some(frame)) if refused => Message::Close(Some(CloseFrame {
+                    code: FORBIDDEN,
+                    reason: frame.reason,
+                })),
+                other => other,
+            };
+            std::future::ready(Ok::<_, axum::Error>(message))
+        });
+        let session = GraphQLWebSocket::new_with_pair(output, input, executor, protocol)
             .on_connection_init(move |payload| {
                 connection_init(init_state, init_caller, payload, addr)
             })

@@ -2,7 +2,7 @@
 //! On PostgreSQL every replica LISTENs to the outbox's NOTIFY (sent in the transaction that
 //! wrote the event, so only committed events are heard, on every replica). On SQLite,
 //! where one process owns the database and a single writer commits events in id order,
-//! the bus reads new rows of the outbox every 100 ms.
+//! the bus reads new rows of the outbox every 20 ms.
 //!
 //! The bus starts with its first subscriber. A subscriber that falls more than
 //! `CAPACITY` events behind skips the oldest (subscriptions are live views; webhooks
@@ -22,7 +22,7 @@ use crate::error::AppResult;
 use crate::events::NOTIFY_CHANNEL;
 
 const CAPACITY: usize = 4096;
-const SQLITE_POLL: Duration = Duration::from_millis(100);
+const SQLITE_POLL: Duration = Duration::from_millis(20);
 const RETRY: Duration = Duration::from_secs(1);
 
 pub struct EventBus {

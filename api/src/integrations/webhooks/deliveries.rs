@@ -30,7 +30,7 @@ pub const FAILED: &str = "FAILED";
 
 /// Events fanned out per claim, and deliveries attempted per claim.
 const FAN_OUT_BATCH: u64 = 200;
-const ATTEMPT_BATCH: u64 = 32;
+const ATTEMPT_BATCH: u64 = 200;
 /// A claimed delivery is held this long past its attempt's timeout (a replica that dies
 /// mid-attempt releases it when the hold runs out).
 const HOLD_MARGIN: Duration = Duration::from_secs(30);
@@ -154,8 +154,8 @@ pub struct Claimed {
     pub event: event::Model,
 }
 
-/// Takes up to a batch of due deliveries that no one holds, holding them for an attempt.
-pub async fn claim_due(db: &Db, config: &WebhookConfig) -> AppResult<Vec<Claimed>> {
+/// Takes up to `limit` due deliveries that no one holds, holding them for an attempt.
+pub async fn claim_due(db: &Db, config: &WebhookConfig, limit: u64) -> AppResult<Vec<Claimed>> {
     let now = Utc::now();
     let free = Condition::any()
         .add(webhook_delivery::Column::LockedUntil.is_null())
@@ -172,7 +172,7 @@ pub async fn claim_due(db: &Db, config: &WebhookConfig) -> AppResult<Vec<Claimed
     let txn = begin_write(db).await?;
     let taken = due()
         .order_by_asc(webhook_delivery::Column::NextAttemptAt)
-        .limit(ATTEMPT_BATCH)
+        .limit(limit.min(ATTEMPT_BATCH))
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .all(&txn)
         .await?;
@@ -351,73 +351,100 @@ pub fn backoff(first: Duration, attempts: u32) -> Duration {
     base.mul_f64(1.0 + jitter)
 }
 
-/// Writes what an attempt came to: its log line, the delivery's new state, and, when the
-/// delivery gives up after retrying for `give_up_after`, the endpoint disabled.
-pub async fn record(
-    db: &Db,
+/// What an attempt leaves a delivery as.
+struct Decision {
+    status: &'static str,
+    next: DateTime<Utc>,
+    /// Retried for `give_up_after` without success: the endpoint is disabled.
+    give_up: bool,
+}
+
+fn decide(
     config: &WebhookConfig,
     claimed: &Claimed,
     attempt: &Attempt,
-) -> AppResult<()> {
-    let now = Utc::now();
-    let attempts = claimed.delivery.attempts + 1;
+    now: DateTime<Utc>,
+) -> Decision {
     let age = (now - claimed.delivery.created_at)
         .to_std()
         .unwrap_or_default();
-    let (status, next, give_up) = if attempt.succeeded() {
-        (SUCCEEDED, now, false)
-    } else if !attempt.retryable() {
-        (FAILED, now, false)
-    } else if age >= config.give_up_after {
-        (FAILED, now, true)
-    } else {
-        let wait = backoff(config.first_retry, attempts as u32);
-        let wait = chrono::Duration::from_std(wait).unwrap_or_else(|_| chrono::Duration::hours(1));
-        (PENDING, now + wait, false)
+    let settled = |status| Decision {
+        status,
+        next: now,
+        give_up: false,
     };
-    let txn = begin_write(db).await?;
-    webhook_attempt::ActiveModel {
-        delivery_id: Set(claimed.delivery.id),
-        started_at: Set(attempt.started_at),
-        duration_ms: Set(attempt.duration.as_millis().min(i32::MAX as u128) as i32),
-        response_status: Set(attempt.status.map(i32::from)),
-        error: Set(attempt.error.clone()),
-        succeeded: Set(attempt.succeeded()),
-        ..Default::default()
+    if attempt.succeeded() {
+        settled(SUCCEEDED)
+    } else if !attempt.retryable() {
+        settled(FAILED)
+    } else if age >= config.give_up_after {
+        Decision {
+            give_up: true,
+            ..settled(FAILED)
+        }
+    } else {
+        let wait = backoff(config.first_retry, claimed.delivery.attempts as u32 + 1);
+        let wait = chrono::Duration::from_std(wait).unwrap_or_else(|_| chrono::Duration::hours(1));
+        Decision {
+            next: now + wait,
+            ..settled(PENDING)
+        }
     }
-    .insert(&txn)
-    .await?;
-    let finished = (status != PENDING).then_some(now);
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, status.into())
-        .col_expr(webhook_delivery::Column::Attempts, attempts.into())
-        .col_expr(webhook_delivery::Column::NextAttemptAt, next.into())
-        .col_expr(
-            webhook_delivery::Column::LockedUntil,
-            Option::<DateTime<Utc>>::None.into(),
-        )
-        .col_expr(webhook_delivery::Column::FinishedAt, finished.into())
-        .filter(webhook_delivery::Column::Id.eq(claimed.delivery.id))
-        .exec(&txn)
-        .await?;
-    if give_up {
-        let reason = format!(
-            "deliveries failed for {} hours (last: {})",
-            config.give_up_after.as_secs() / 3600,
-            attempt
-                .status
-                .map(|s| format!("HTTP {s}"))
-                .or_else(|| attempt.error.clone())
-                .unwrap_or_default()
-        );
-        webhook_endpoint::Entity::update_many()
-            .col_expr(webhook_endpoint::Column::DisabledAt, Some(now).into())
+}
+
+/// Writes what a batch of attempts came to, in one transaction: each attempt's log line,
+/// each delivery's new state (the successes in one statement), and the endpoints of
+/// deliveries that gave up, disabled.
+pub async fn record_all(
+    db: &Db,
+    config: &WebhookConfig,
+    done: &[(Claimed, Attempt)],
+) -> AppResult<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let log: Vec<webhook_attempt::ActiveModel> = done
+        .iter()
+        .map(|(claimed, attempt)| webhook_attempt::ActiveModel {
+            delivery_id: Set(claimed.delivery.id),
+            started_at: Set(attempt.started_at),
+            duration_ms: Set(attempt.duration.as_millis().min(i32::MAX as u128) as i32),
+            response_status: Set(attempt.status.map(i32::from)),
+            error: Set(attempt.error.clone()),
+            succeeded: Set(attempt.succeeded()),
+            ..Default::default()
+        })
+        .collect();
+    let txn = begin_write(db).await?;
+    for chunk in log.chunks(INSERT_CHUNK) {
+        webhook_attempt::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    let mut succeeded = Vec::new();
+    for (claimed, attempt) in done {
+        let decision = decide(config, claimed, attempt, now);
+        if decision.status == SUCCEEDED {
+            succeeded.push(claimed.delivery.id);
+            continue;
+        }
+        let finished = (decision.status != PENDING).then_some(now);
+        settle(decision.status, finished)
             .col_expr(
-                webhook_endpoint::Column::DisabledReason,
-                Some(reason).into(),
+                webhook_delivery::Column::NextAttemptAt,
+                decision.next.into(),
             )
-            .filter(webhook_endpoint::Column::Id.eq(claimed.endpoint.id))
-            .filter(webhook_endpoint::Column::DisabledAt.is_null())
+            .filter(webhook_delivery::Column::Id.eq(claimed.delivery.id))
+            .exec(&txn)
+            .await?;
+        if decision.give_up {
+            disable_after_failures(&txn, config, claimed, attempt, now).await?;
+        }
+    }
+    for chunk in succeeded.chunks(INSERT_CHUNK) {
+        settle(SUCCEEDED, Some(now))
+            .filter(webhook_delivery::Column::Id.is_in(chunk.iter().copied()))
             .exec(&txn)
             .await?;
     }
@@ -425,9 +452,59 @@ pub async fn record(
     Ok(())
 }
 
-/// A delivery to a disabled endpoint is not attempted: it fails, and a replay or
-/// redelivery after re-enabling sends it again.
-pub async fn cancel(db: &Db, claimed: &Claimed) -> AppResult<()> {
+/// The UPDATE that leaves deliveries `status` after one more attempt, released.
+fn settle(
+    status: &'static str,
+    finished: Option<DateTime<Utc>>,
+) -> sea_orm::UpdateMany<webhook_delivery::Entity> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, status.into())
+        .col_expr(
+            webhook_delivery::Column::Attempts,
+            sea_orm::sea_query::Expr::col(webhook_delivery::Column::Attempts).add(1),
+        )
+        .col_expr(
+            webhook_delivery::Column::LockedUntil,
+            Option::<DateTime<Utc>>::None.into(),
+        )
+        .col_expr(webhook_delivery::Column::FinishedAt, finished.into())
+}
+
+async fn disable_after_failures(
+    txn: &crate::db::WriteTxn,
+    config: &WebhookConfig,
+    claimed: &Claimed,
+    attempt: &Attempt,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let last = attempt
+        .status
+        .map(|s| format!("HTTP {s}"))
+        .or_else(|| attempt.error.clone())
+        .unwrap_or_default();
+    let reason = format!(
+        "deliveries failed for {} hours (last: {last})",
+        config.give_up_after.as_secs() / 3600
+    );
+    webhook_endpoint::Entity::update_many()
+        .col_expr(webhook_endpoint::Column::DisabledAt, Some(now).into())
+        .col_expr(
+            webhook_endpoint::Column::DisabledReason,
+            Some(reason).into(),
+        )
+        .filter(webhook_endpoint::Column::Id.eq(claimed.endpoint.id))
+        .filter(webhook_endpoint::Column::DisabledAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Deliveries to a disabled endpoint are not attempted: they fail, and a replay or
+/// redelivery after re-enabling sends them again.
+pub async fn cancel(db: &Db, claimed: &[Claimed]) -> AppResult<()> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
     webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Status, FAILED.into())
         .col_expr(
@@ -438,7 +515,7 @@ pub async fn cancel(db: &Db, claimed: &Claimed) -> AppResult<()> {
             webhook_delivery::Column::FinishedAt,
             Some(Utc::now()).into(),
         )
-        .filter(webhook_delivery::Column::Id.eq(claimed.delivery.id))
+        .filter(webhook_delivery::Column::Id.is_in(claimed.iter().map(|c| c.delivery.id)))
         .exec(db)
         .await?;
     Ok(())
