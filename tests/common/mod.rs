@@ -474,3 +474,27 @@ pub async fn serve_router(router: Router) -> std::net::SocketAddr {
     tokio::spawn(async move { axum::serve(listener, service).await });
     addr
 }
+
+/// A Northwind user who is not its organisation's admin, created by its admin; signed in.
+pub async fn northwind_member(app: &TestApp) -> String {
+    let northwind = partner_id(app, "Northwind").await;
+    let created = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            "mutation($i: CreateUserInput!){ createUser(input: $i){ userErrors { field message } } }",
+            json!({ "i": { "email": "member@northwind.example", "name": "Member", "role": "PARTNER",
+                           "partnerId": northwind, "password": "a-good-long-password" } }),
+        )
+        .await;
+    assert_eq!(
+        created["data"]["createUser"]["userErrors"],
+        json!([]),
+        "{created}"
+    );
+    login_on(
+        &app.router,
+        "member@northwind.example",
+        "a-good-long-password",
+    )
+    .await
+}
