@@ -585,6 +585,33 @@ async fn two_replicas_share_deliveries_and_send_each_event_once() {
 }
 
 #[tokio::test]
+async fn idle_sockets_close_and_a_socket_holds_a_bounded_number_of_subscriptions() {
+    let app = TestApp::demo().await;
+    let addr = app.serve().await;
+    let mut idle = connect(addr).await;
+    let closed = tokio::time::timeout(Duration::from_secs(15), idle.next())
+        .await
+        .expect("closed within 15 s");
+    match closed {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4408),
+        other => panic!("expected a 4408 close, got {other:?}"),
+    }
+
+    let manager = app.login(MANAGER).await;
+    let mut busy = subscriber(addr, &manager, CHANGES).await;
+    for id in 2..=101 {
+        let subscribe =
+            json!({ "id": id.to_string(), "type": "subscribe", "payload": { "query": CHANGES } });
+        busy.send(Message::Text(subscribe.to_string().into()))
+            .await
+            .unwrap();
+    }
+    let refused = next_json(&mut busy).await.expect("a refusal");
+    assert_eq!(refused["id"], "101", "{refused}");
+    assert!(refused.to_string().contains("at most 100 subscriptions"));
+}
+
+#[tokio::test]
 async fn sockets_need_credentials_and_close_when_the_key_is_revoked() {
     let app = TestApp::demo().await;
     let addr = app.serve().await;

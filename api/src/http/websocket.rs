@@ -7,7 +7,8 @@
 //! document's expansion and argument checks, an API key's scopes). Queries and mutations
 //! belong on POST: only subscriptions run here. The credential is checked again every
 //! `RECHECK`; once its session ends, it expires or its key is revoked, the socket closes
-//! with 4401.
+//! with 4401. A socket that does not authenticate within 10 s closes with 4408; messages
+//! are at most 256 KiB, and a socket holds at most 100 subscriptions.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -36,6 +37,14 @@ const RECHECK: Duration = Duration::from_secs(5);
 const UNAUTHORIZED: u16 = 4401;
 /// Close code for a `connection_init` without valid credentials (graphql-ws: 4403).
 const FORBIDDEN: u16 = 4403;
+/// Close code for a socket that never sent `connection_init` (graphql-ws: 4408).
+const INIT_TIMEOUT: u16 = 4408;
+/// How long a socket may stay open without authenticating.
+const INIT_WITHIN: Duration = Duration::from_secs(10);
+/// The largest message a client may send (a subscription document and its variables).
+const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Subscriptions one socket may hold at once.
+const MAX_SUBSCRIPTIONS: usize = 100;
 
 /// Whether `request` asks to become a WebSocket.
 pub fn is_upgrade(headers: &axum::http::HeaderMap) -> bool {
@@ -65,6 +74,8 @@ pub async fn upgrade(state: AppState, request: axum::extract::Request) -> HttpRe
         Err(rejection) => return rejection.into_response(),
     };
     upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(state, socket, protocol, addr))
 }
@@ -81,6 +92,7 @@ async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol, ad
     let executor = Checked {
         state: state.clone(),
         caller: caller.clone(),
+        open: Arc::default(),
     };
     let (mut sink, stream) = socket.split();
     let expired = {
@@ -112,34 +124,42 @@ async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol, ad
         let watch = watch_credential(state, caller);
         tokio::pin!(watch);
         tokio::select! {
-            () = &mut session => false,
-            () = &mut watch => {
+            () = &mut session => None,
+            ended = &mut watch => {
                 let _ = ended_tx.send(());
                 // Let the session finish sending what it has, briefly.
                 let _ = tokio::time::timeout(Duration::from_secs(1), &mut session).await;
-                true
+                Some(ended)
             }
         }
     };
-    if expired {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code: UNAUTHORIZED,
-                reason: "the session ended or the API key was revoked".into(),
-            })))
-            .await;
+    if let Some(frame) = expired {
+        let _ = sink.send(Message::Close(Some(frame))).await;
     }
 }
 
-/// Resolves once the connection's credential stops being valid.
-async fn watch_credential(state: AppState, caller: Caller) {
+/// Resolves, with the frame to close the socket with, once the connection's credential
+/// stops being valid, or when none came within `INIT_WITHIN`.
+async fn watch_credential(state: AppState, caller: Caller) -> CloseFrame {
+    let opened = std::time::Instant::now();
     loop {
         tokio::time::sleep(RECHECK).await;
         let Some(bearer) = caller.bearer.get() else {
+            if opened.elapsed() >= INIT_WITHIN {
+                return CloseFrame {
+                    code: INIT_TIMEOUT,
+                    reason: "Connection initialisation timeout".into(),
+                };
+            }
             continue;
         };
         match state.auth.authenticate(&state.db, bearer).await {
-            Err(AppError::Unauthenticated(_)) => return,
+            Err(AppError::Unauthenticated(_)) => {
+                return CloseFrame {
+                    code: UNAUTHORIZED,
+                    reason: "the session ended or the API key was revoked".into(),
+                }
+            }
             // A database hiccup is no reason to drop a subscriber.
             _ => continue,
         }
@@ -181,6 +201,17 @@ async fn connection_init(
 struct Checked {
     state: AppState,
     caller: Caller,
+    /// Subscriptions this socket holds now.
+    open: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a subscription as open for as long as its stream lives.
+struct Held(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Checked {
@@ -246,6 +277,20 @@ impl Executor for Checked {
         if let Some(refused) = self.refusal(&request) {
             return futures_util::stream::once(async move { refused }).boxed();
         }
+        let held = self.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let held_guard = Held(self.open.clone());
+        if held >= MAX_SUBSCRIPTIONS {
+            let refused = Response::from_errors(vec![coded_error(
+                format!("a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions"),
+                "BAD_REQUEST",
+                None,
+            )]);
+            return futures_util::stream::once(async move {
+                drop(held_guard);
+                refused
+            })
+            .boxed();
+        }
         let caller = match self.caller.viewer.get() {
             Some(Viewer::User(actor)) => Some(actor.clone()),
             _ => None,
@@ -260,6 +305,12 @@ impl Executor for Checked {
         self.state
             .schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |response| {
+                // The guard lives as long as the stream; a finished or cancelled
+                // subscription frees its place.
+                let _ = &held_guard;
+                response
+            })
             .boxed()
     }
 }
