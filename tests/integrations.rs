@@ -214,6 +214,18 @@ async fn requests_carry_rate_limit_headers_and_are_refused_with_429_past_the_lim
         .to_str()
         .unwrap()
         .contains(";r=0;"));
+    let metrics = app
+        .send(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .text();
+    assert!(
+        metrics.contains("partnergraph_rate_limited_total 1"),
+        "{metrics}"
+    );
     // A signed-in user has a budget of its own.
     let session = app.login(ALICE_NORTHWIND).await;
     let own = app
@@ -527,6 +539,18 @@ async fn subscribers_hear_the_changes_they_may_see_on_graphql_ws() {
     // TierTwo hears nothing of Northwind's registration.
     let nothing = tokio::time::timeout(Duration::from_millis(700), outsider.next()).await;
     assert!(nothing.is_err(), "TierTwo heard {nothing:?}");
+    let metrics = app
+        .send(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .text();
+    assert!(
+        metrics.contains("partnergraph_subscriptions_open 2"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

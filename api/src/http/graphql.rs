@@ -530,6 +530,7 @@ async fn run_all(
         *answer.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     }
     if over_limit {
+        state.metrics.rate_limited.inc();
         *answer.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     } else if forbidden {
         *answer.status_mut() = StatusCode::FORBIDDEN;

@@ -40,6 +40,12 @@ pub struct Metrics {
     latency: HistogramVec,
     in_flight: IntGauge,
     pub throttled_logins: IntCounter,
+    /// Requests refused by the rate limiter.
+    pub rate_limited: IntCounter,
+    /// Webhook attempts by outcome (`succeeded`, `failed`).
+    pub webhook_attempts: IntCounterVec,
+    /// Subscriptions open on this replica's sockets.
+    pub subscriptions_open: IntGauge,
     connections_in_use: IntGauge,
     connection_waits: IntCounter,
     statements: IntCounter,
@@ -76,6 +82,21 @@ impl Metrics {
             "login_throttled_total",
             "Logins refused by the login throttle.",
         )?;
+        let rate_limited = IntCounter::new(
+            "rate_limited_total",
+            "Requests refused with 429 by the rate limiter.",
+        )?;
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new(
+                "webhook_attempts_total",
+                "Webhook delivery attempts by outcome (succeeded, failed).",
+            ),
+            &["outcome"],
+        )?;
+        let subscriptions_open = IntGauge::new(
+            "subscriptions_open",
+            "GraphQL subscriptions open on this replica's sockets.",
+        )?;
         let connections_in_use = IntGauge::new(
             "db_connections_in_use",
             "Database connections lent out now (pool and the server's own).",
@@ -92,6 +113,9 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(throttled_logins.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(webhook_attempts.clone()))?;
+        registry.register(Box::new(subscriptions_open.clone()))?;
         registry.register(Box::new(connections_in_use.clone()))?;
         registry.register(Box::new(connection_waits.clone()))?;
         registry.register(Box::new(statements.clone()))?;
@@ -101,6 +125,9 @@ impl Metrics {
             latency,
             in_flight,
             throttled_logins,
+            rate_limited,
+            webhook_attempts,
+            subscriptions_open,
             connections_in_use,
             connection_waits,
             statements,

@@ -205,12 +205,33 @@ struct Checked {
     open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-/// Counts a subscription as open for as long as its stream lives.
-struct Held(Arc<std::sync::atomic::AtomicUsize>);
+/// Counts a subscription as open (on its socket and in the replica's metrics) for as long
+/// as its stream lives.
+struct Held {
+    open: Arc<std::sync::atomic::AtomicUsize>,
+    gauge: prometheus::IntGauge,
+}
+
+impl Held {
+    /// Counts one more; how many the socket held before.
+    fn take(
+        open: &Arc<std::sync::atomic::AtomicUsize>,
+        gauge: &prometheus::IntGauge,
+    ) -> (usize, Held) {
+        let before = open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        gauge.inc();
+        let held = Held {
+            open: open.clone(),
+            gauge: gauge.clone(),
+        };
+        (before, held)
+    }
+}
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.gauge.dec();
     }
 }
 
@@ -277,8 +298,7 @@ impl Executor for Checked {
         if let Some(refused) = self.refusal(&request) {
             return futures_util::stream::once(async move { refused }).boxed();
         }
-        let held = self.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let held_guard = Held(self.open.clone());
+        let (held, held_guard) = Held::take(&self.open, &self.state.metrics.subscriptions_open);
         if held >= MAX_SUBSCRIPTIONS {
             let refused = Response::from_errors(vec![coded_error(
                 format!("a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions"),

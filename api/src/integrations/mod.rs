@@ -18,7 +18,8 @@ pub use subscriptions::SubscriptionRoot;
 /// Starts this replica's background work for integrations: the webhook worker and the bulk import worker. Every replica runs them; their claims keep work from being done
 /// twice.
 pub fn spawn_workers(state: &crate::state::AppState) -> crate::error::AppResult<()> {
-    let dispatcher = webhooks::Dispatcher::new(state.db.clone(), state.http.webhooks.clone())?;
+    let dispatcher = webhooks::Dispatcher::new(state.db.clone(), state.http.webhooks.clone())?
+        .with_metrics(&state.metrics);
     dispatcher.spawn(state.bus.clone());
     imports::service::spawn(state.db.clone(), state.imports.clone());
     Ok(())

@@ -261,7 +261,7 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    fn succeeded(&self) -> bool {
+    pub fn succeeded(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }
 

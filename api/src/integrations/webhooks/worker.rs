@@ -34,6 +34,8 @@ pub struct Dispatcher {
     slots: Arc<Semaphore>,
     /// Rung when a batch finishes: its slots are free for what is due.
     finished: Arc<tokio::sync::Notify>,
+    /// Attempts by outcome, in the replica's metrics (none in tests that build their own).
+    attempts: Option<prometheus::IntCounterVec>,
 }
 
 impl Dispatcher {
@@ -52,7 +54,14 @@ impl Dispatcher {
             client,
             slots: Arc::new(Semaphore::new(IN_FLIGHT)),
             finished: Arc::default(),
+            attempts: None,
         })
+    }
+
+    /// Counts attempts in `metrics` too.
+    pub fn with_metrics(mut self, metrics: &crate::http::observe::Metrics) -> Self {
+        self.attempts = Some(metrics.webhook_attempts.clone());
+        self
     }
 
     /// Fans out what was committed and starts every due delivery there are slots for; how
@@ -127,6 +136,13 @@ impl Dispatcher {
             .ready_chunks(RECORD_CHUNK);
         while let Some(done) = results.next().await {
             deliveries::record_all(&self.db, &self.config, &done).await?;
+            if let Some(attempts) = &self.attempts {
+                let succeeded = done.iter().filter(|(_, a)| a.succeeded()).count() as u64;
+                attempts.with_label_values(&["succeeded"]).inc_by(succeeded);
+                attempts
+                    .with_label_values(&["failed"])
+                    .inc_by(done.len() as u64 - succeeded);
+            }
         }
         Ok(())
     }
