@@ -214,14 +214,7 @@ async fn requests_carry_rate_limit_headers_and_are_refused_with_429_past_the_lim
         .to_str()
         .unwrap()
         .contains(";r=0;"));
-    let metrics = app
-        .send(
-            axum::http::Request::get("/metrics")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .text();
+    let metrics = metrics_of(&app).await;
     assert!(
         metrics.contains("partnergraph_rate_limited_total 1"),
         "{metrics}"
@@ -505,6 +498,27 @@ async fn next_json(socket: &mut Socket) -> Option<Value> {
     }
 }
 
+/// `/metrics` as text.
+async fn metrics_of(app: &TestApp) -> String {
+    let request = axum::http::Request::get("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    app.send(request).await.text()
+}
+
+/// Submits a registration of `customer` for Northwind; its global ID.
+async fn submit_for_northwind(app: &TestApp, customer: &str, product: &str) -> Value {
+    let domain = format!("{}.example", customer.to_lowercase().replace(' ', "-"));
+    let submitted = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            REGISTER,
+            deal(customer, &domain, product, true),
+        )
+        .await;
+    submitted["data"]["registerDeal"]["dealRegistration"]["id"].clone()
+}
+
 const CHANGES: &str =
     "subscription { dealRegistrationChanged { type registration { id status partner { name } } } }";
 
@@ -520,14 +534,7 @@ async fn subscribers_hear_the_changes_they_may_see_on_graphql_ws() {
     // Give the subscriptions a moment to be registered before the change commits.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let submitted = app
-        .gql_as(
-            ALICE_NORTHWIND,
-            REGISTER,
-            deal("Stark Industries", "stark.example", &cloud, true),
-        )
-        .await;
-    let id = submitted["data"]["registerDeal"]["dealRegistration"]["id"].clone();
+    let id = submit_for_northwind(&app, "Stark Industries", &cloud).await;
     let heard = next_json(&mut watching).await.expect("a change");
     assert_eq!(heard["type"], "next", "{heard}");
     let change = &heard["payload"]["data"]["dealRegistrationChanged"];
@@ -539,14 +546,7 @@ async fn subscribers_hear_the_changes_they_may_see_on_graphql_ws() {
     // TierTwo hears nothing of Northwind's registration.
     let nothing = tokio::time::timeout(Duration::from_millis(700), outsider.next()).await;
     assert!(nothing.is_err(), "TierTwo heard {nothing:?}");
-    let metrics = app
-        .send(
-            axum::http::Request::get("/metrics")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .text();
+    let metrics = metrics_of(&app).await;
     assert!(
         metrics.contains("partnergraph_subscriptions_open 2"),
         "{metrics}"
@@ -561,14 +561,7 @@ async fn a_change_on_one_replica_reaches_subscribers_on_another() {
     let manager = app.login(MANAGER).await;
     let mut watching = subscriber(other, &manager, CHANGES).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let submitted = app
-        .gql_as(
-            ALICE_NORTHWIND,
-            REGISTER,
-            deal("Wayne Enterprises", "wayne.example", &cloud, true),
-        )
-        .await;
-    let id = submitted["data"]["registerDeal"]["dealRegistration"]["id"].clone();
+    let id = submit_for_northwind(&app, "Wayne Enterprises", &cloud).await;
     let heard = next_json(&mut watching).await.expect("a change");
     assert_eq!(
         heard["payload"]["data"]["dealRegistrationChanged"]["registration"]["id"],
