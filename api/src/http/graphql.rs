@@ -450,22 +450,11 @@ fn over_limit(reset: u64) -> ServerError {
     error
 }
 
-/// Whether `response` is a request an API key's scopes refused (nothing ran): 403.
-fn is_refused_scope(response: &async_graphql::Response) -> bool {
-    is_request_error(response)
-        && response
-            .errors
-            .iter()
-            .any(|e| error_code(e) == Some("FORBIDDEN"))
-}
-
-/// Whether `response` is a request refused by the rate limiter (nothing ran).
-fn is_over_limit(response: &async_graphql::Response) -> bool {
-    is_request_error(response)
-        && response
-            .errors
-            .iter()
-            .any(|e| error_code(e) == Some("RATE_LIMITED"))
+/// Whether `response` is a request refused before anything ran with an error of `code`:
+/// `FORBIDDEN` (an API key's scopes, introspection turned off) answers 403, `RATE_LIMITED`
+/// (the rate limiter) 429.
+fn refused_with(response: &async_graphql::Response, code: &str) -> bool {
+    is_request_error(response) && response.errors.iter().any(|e| error_code(e) == Some(code))
 }
 
 /// The draft IETF `RateLimit-Policy` and `RateLimit` headers of the caller's tightest budget.
@@ -517,8 +506,8 @@ async fn run_all(
         .iter()
         .flat_map(|r| &r.errors)
         .any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
-    let over_limit = responses.iter().any(is_over_limit);
-    let forbidden = !is_batch && responses.iter().any(is_refused_scope);
+    let over_limit = responses.iter().any(|r| refused_with(r, "RATE_LIMITED"));
+    let forbidden = !is_batch && responses.iter().any(|r| refused_with(r, "FORBIDDEN"));
     let mut answer = if is_batch {
         facts.operation_type = "batch";
         let body = serde_json::to_vec(&BatchResponse::Batch(responses));
