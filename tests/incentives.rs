@@ -725,3 +725,183 @@ async fn bonuses_and_spiffs_are_awarded_per_won_deal_decided_and_paid_once() {
         "partners see only their own awards"
     );
 }
+
+const PAYOUT: &str = "mutation($i: RecordRebatePayoutInput!) { recordRebatePayout(input: $i) { statement { paid { amount } payable { amount } inProgram } userErrors { field code message } } }";
+
+fn pay(program: &str, partner: &str, amount: &str) -> Value {
+    json!({ "i": { "programId": program, "partnerId": partner, "amount": { "amount": amount, "currency": "USD" } } })
+}
+
+#[tokio::test]
+async fn a_payout_above_what_is_payable_is_refused_and_changes_nothing() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let retro = program(&app, "RETROACTIVE", &[&northwind]).await;
+    win(&app, "Massive Dynamic", "60000.00").await; // earns 1200.00
+
+    let over = app
+        .gql_as(MANAGER, PAYOUT, pay(&retro, &northwind, "1200.01"))
+        .await;
+    let payload = &over["data"]["recordRebatePayout"];
+    assert_eq!(payload["statement"], Value::Null, "{over}");
+    assert_eq!(payload["userErrors"][0]["code"], "OVERPAYMENT", "{over}");
+    assert_eq!(payload["userErrors"][0]["field"], "amount");
+
+    let exact = app
+        .gql_as(MANAGER, PAYOUT, pay(&retro, &northwind, "1200.00"))
+        .await;
+    assert_eq!(
+        exact["data"]["recordRebatePayout"]["statement"]["payable"]["amount"], "0.00",
+        "{exact}"
+    );
+    let again = app
+        .gql_as(MANAGER, PAYOUT, pay(&retro, &northwind, "0.01"))
+        .await;
+    assert_eq!(
+        error_codes(&again["data"]["recordRebatePayout"]),
+        ["OVERPAYMENT"]
+    );
+    let statement = app
+        .gql_as(MANAGER, STATEMENT, json!({ "p": northwind, "r": retro }))
+        .await["data"]["rebateStatement"]
+        .clone();
+    assert_eq!(statement["paid"]["amount"], "1200.00");
+    assert_eq!(statement["payable"]["amount"], "0.00");
+}
+
+async fn earned(app: &TestApp, program: &str, partner: &str) -> Value {
+    app.gql_as(MANAGER, STATEMENT, json!({ "p": partner, "r": program }))
+        .await["data"]["rebateStatement"]["earned"]["amount"]
+        .clone()
+}
+
+#[tokio::test]
+async fn updating_tiers_without_a_cap_keeps_it_and_only_null_removes_it() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let (start, end) = year();
+    let created = app.gql_as(MANAGER, CREATE_PROGRAM, json!({ "i": {
+        "name": "Capped", "currency": "USD", "periodStart": start, "periodEnd": end, "method": "RETROACTIVE",
+        "tiers": [{ "min": "0", "max": null, "rate": "0.10" }], "cap": "20000", "partnerIds": [northwind]
+    } })).await;
+    let capped = created["data"]["createRebateProgram"]["rebateProgram"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    win(&app, "Massive Dynamic", "60000.00").await;
+    assert_eq!(
+        earned(&app, &capped, &northwind).await,
+        "2000.00",
+        "10% of the 20,000 cap"
+    );
+
+    let update = "mutation($i: UpdateRebateTiersInput!) { updateRebateProgramTiers(input: $i) { rebateProgram { version cap { amount } } userErrors { field code } } }";
+    let tiers = json!([{ "min": "0", "max": null, "rate": "0.05" }]);
+    let kept = app
+        .gql_as(
+            MANAGER,
+            update,
+            json!({ "i": { "id": capped, "version": 1, "tiers": tiers } }),
+        )
+        .await;
+    assert_eq!(
+        kept["data"]["updateRebateProgramTiers"]["rebateProgram"]["cap"]["amount"], "20000.00",
+        "{kept}"
+    );
+    assert_eq!(
+        earned(&app, &capped, &northwind).await,
+        "1000.00",
+        "5% of the kept cap"
+    );
+
+    let removed = app
+        .gql_as(
+            MANAGER,
+            update,
+            json!({ "i": { "id": capped, "version": 2, "tiers": tiers, "cap": null } }),
+        )
+        .await;
+    assert_eq!(
+        removed["data"]["updateRebateProgramTiers"]["rebateProgram"]["cap"],
+        Value::Null,
+        "{removed}"
+    );
+    assert_eq!(
+        earned(&app, &capped, &northwind).await,
+        "3000.00",
+        "5% of everything"
+    );
+}
+
+#[tokio::test]
+async fn a_partner_that_changes_tier_keeps_and_is_paid_what_it_accrued() {
+    let app = TestApp::demo().await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let tiers = app
+        .gql_as(
+            MANAGER,
+            "query($p: ID!) { partner(id: $p) { tier { id } } tiers { nodes { id } } }",
+            json!({ "p": northwind }),
+        )
+        .await;
+    let current = tiers["data"]["partner"]["tier"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = tiers["data"]["tiers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .find(|id| *id != current)
+        .unwrap();
+    let (start, end) = year();
+    let created = app.gql_as(MANAGER, CREATE_PROGRAM, json!({ "i": {
+        "name": "Tier rebate", "currency": "USD", "periodStart": start, "periodEnd": end, "method": "RETROACTIVE",
+        "tiers": [{ "min": "0", "max": null, "rate": "0.02" }], "tierIds": [current]
+    } })).await;
+    let by_tier = created["data"]["createRebateProgram"]["rebateProgram"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    win(&app, "Massive Dynamic", "60000.00").await; // accrues 1200.00
+
+    let change = "mutation($i: ChangePartnerTierInput!) { changePartnerTier(input: $i) { userErrors { field code } } }";
+    let moved = app
+        .gql_as(
+            MANAGER,
+            change,
+            json!({ "i": { "partnerId": northwind, "tierId": other, "reason": "review" } }),
+        )
+        .await;
+    assert_eq!(
+        moved["data"]["changePartnerTier"]["userErrors"],
+        json!([]),
+        "{moved}"
+    );
+    win(&app, "Pied Piper", "50000.00").await; // won after leaving: earns nothing here
+
+    let statement = app
+        .gql_as(ALICE_NORTHWIND, "query($p: ID!, $r: ID!) { rebateStatement(partnerId: $p, programId: $r) { earned { amount } payable { amount } inProgram } }", json!({ "p": northwind, "r": by_tier }))
+        .await;
+    assert_eq!(
+        statement["data"]["rebateStatement"],
+        json!({ "earned": { "amount": "1200.00" }, "payable": { "amount": "1200.00" }, "inProgram": false }),
+        "{statement}"
+    );
+    let paid = app
+        .gql_as(MANAGER, PAYOUT, pay(&by_tier, &northwind, "1200.00"))
+        .await;
+    assert_eq!(
+        paid["data"]["recordRebatePayout"]["statement"],
+        json!({ "paid": { "amount": "1200.00" }, "payable": { "amount": "0.00" }, "inProgram": false }),
+        "{paid}"
+    );
+    let over = app
+        .gql_as(MANAGER, PAYOUT, pay(&by_tier, &northwind, "1.00"))
+        .await;
+    assert_eq!(
+        error_codes(&over["data"]["recordRebatePayout"]),
+        ["OVERPAYMENT"]
+    );
+}

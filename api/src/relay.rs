@@ -539,6 +539,8 @@ pub enum UserErrorCode {
     IllegalTransition,
     /// A business rule refuses the change.
     RuleViolation,
+    /// A payment above what is payable.
+    Overpayment,
 }
 
 /// An optional input field as a change: absent (`None`), set to null (`Some(None)`) or

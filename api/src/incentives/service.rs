@@ -239,7 +239,7 @@ pub async fn update_bands(
     program_id: i64,
     version: i32,
     bands: Vec<Band>,
-    cap: Option<Decimal>,
+    cap: Option<Option<Decimal>>,
 ) -> AppResult<Outcome<rebate_program::Model>> {
     if let Some(problem) = rebates::bands_problem(&bands) {
         return Ok(Err(UserError::one(
@@ -260,15 +260,26 @@ pub async fn update_bands(
                 "no such program",
             )));
         };
+        // An omitted cap keeps the program's; only an explicit null removes it.
         let cap_minor = match cap {
-            Some(cap) => Some(
-                to_minor(&MoneyInput {
-                    amount: cap,
-                    currency: current.currency.clone(),
-                })
-                .map_err(AppError::BadUserInput)?,
-            ),
-            None => None,
+            None => current.cap_minor,
+            Some(None) => None,
+            Some(Some(cap)) if cap <= Decimal::ZERO => {
+                return Ok(Err(UserError::one(
+                    "cap",
+                    UserErrorCode::Invalid,
+                    "must be positive",
+                )))
+            }
+            Some(Some(cap)) => match to_minor(&MoneyInput {
+                amount: cap,
+                currency: current.currency.clone(),
+            }) {
+                Ok(minor) => Some(minor),
+                Err(message) => {
+                    return Ok(Err(UserError::one("cap", UserErrorCode::Invalid, message)))
+                }
+            },
         };
         let moved = rebate_program::Entity::update_many()
             .col_expr(rebate_program::Column::Bands, encode_bands(&bands).into())
@@ -591,6 +602,9 @@ pub async fn on_deal_won(
 pub struct Statement {
     pub earnings: Earnings,
     pub paid_minor: i64,
+    /// False when the partner has left the program (a tier change): `earned` is then what
+    /// accrued while it was in it, frozen, and still payable.
+    pub in_program: bool,
 }
 
 /// A program as one partner's statement reads it.
@@ -689,12 +703,13 @@ pub async fn program_statement(
         return Ok(None);
     };
     let statement = if !view.eligible {
-        None
+        former_statement(db, &view, partner_id).await?
     } else if view.earlier.is_empty() {
         let total_minor: i64 = row.try_get("", "measured_minor")?;
         Some(Statement {
             earnings: earnings_on(&view.program, total_minor),
             paid_minor: row.try_get("", "paid_minor")?,
+            in_program: true,
         })
     } else {
         statement(db, &view, partner_id).await?
@@ -831,11 +846,54 @@ pub async fn statement(
     Ok(Some(Statement {
         earnings: earnings_on(program, total_minor),
         paid_minor,
+        in_program: true,
     }))
 }
 
-/// Records money paid against a statement. `payable` may go negative (a clawback carried
-/// forward) if earnings later fall.
+/// The statement of a partner no longer in the program (its tier changed): accruals stop
+/// when it leaves, so what it earned is what the ledger accrued while it was in, and it
+/// stays payable. None when it never accrued anything here.
+async fn former_statement(
+    db: &impl ConnectionTrait,
+    view: &ProgramView,
+    partner_id: i64,
+) -> AppResult<Option<Statement>> {
+    let program = &view.program;
+    let entries = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::ProgramId.eq(program.id))
+        .filter(ledger_entry::Column::PartnerId.eq(partner_id))
+        .all(db)
+        .await?;
+    let total_of = |kinds: &[&str]| -> i64 {
+        entries
+            .iter()
+            .filter(|entry| kinds.contains(&entry.kind.as_str()))
+            .map(|entry| entry.amount_minor)
+            .sum()
+    };
+    if !entries.iter().any(|entry| entry.kind != PAYOUT) {
+        return Ok(None);
+    }
+    let measured = sum_minor(
+        db,
+        counted_select(program, partner_id, &view.earlier),
+        deal_registration::Column::ClosedAmountMinor,
+    )
+    .await?;
+    Ok(Some(Statement {
+        earnings: Earnings {
+            total: amount(measured, &program.currency),
+            earned: amount(total_of(&[ACCRUAL, ADJUSTMENT]), &program.currency),
+        },
+        paid_minor: total_of(&[PAYOUT]),
+        in_program: false,
+    }))
+}
+
+/// Records money paid against a statement: at most what is payable (`earned − paid`), so a
+/// payout never drives the statement negative. A partner that left the program is still
+/// paid what it accrued while in it. The program's row is locked while the payable amount
+/// is read, so two payouts at once cannot both spend it.
 pub async fn record_payout(
     db: &Db,
     actor: &Actor,
@@ -843,49 +901,81 @@ pub async fn record_payout(
     partner_id: i64,
     money: MoneyInput,
 ) -> AppResult<Outcome<()>> {
+    let minor = match payout_minor(program, &money) {
+        Ok(minor) => minor,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let txn = begin_write(db).await?;
+    let result: AppResult<_> = async {
+        rebate_program::Entity::find_by_id(program.id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+        let statement = program_statement(&txn, program.id, partner_id)
+            .await?
+            .and_then(|(_, statement)| statement);
+        let Some(statement) = statement else {
+            return Ok(Err(UserError::one(
+                "partnerId",
+                UserErrorCode::NotFound,
+                "the partner has no statement in this program",
+            )));
+        };
+        let earned_minor = to_minor(&MoneyInput {
+            amount: statement.earnings.earned,
+            currency: program.currency.clone(),
+        })
+        .map_err(AppError::internal)?;
+        let payable_minor = earned_minor - statement.paid_minor;
+        if minor > payable_minor {
+            return Ok(Err(UserError::one(
+                "amount",
+                UserErrorCode::Overpayment,
+                format!(
+                    "only {} {} is payable",
+                    amount(payable_minor.max(0), &program.currency),
+                    program.currency
+                ),
+            )));
+        }
+        write_entry(
+            &txn,
+            partner_id,
+            Some(program.id),
+            PAYOUT,
+            minor,
+            &program.currency,
+            &format!("payout for program {}", program.id),
+            Some(actor.user_id),
+        )
+        .await?;
+        Ok(Ok(()))
+    }
+    .await;
+    settle(txn, result).await
+}
+
+/// A payout's amount in minor units: positive, in the program's currency.
+fn payout_minor(
+    program: &rebate_program::Model,
+    money: &MoneyInput,
+) -> Result<i64, Vec<UserError>> {
     if money.currency != program.currency {
-        return Ok(Err(UserError::one(
+        return Err(UserError::one(
             "amount",
             UserErrorCode::Invalid,
             format!("pay in the program's currency, {}", program.currency),
-        )));
+        ));
     }
-    let minor = match to_minor(&money) {
-        Ok(minor) if minor > 0 => minor,
-        Ok(_) => {
-            return Ok(Err(UserError::one(
-                "amount",
-                UserErrorCode::Invalid,
-                "must be positive",
-            )))
-        }
-        Err(message) => {
-            return Ok(Err(UserError::one(
-                "amount",
-                UserErrorCode::Invalid,
-                message,
-            )))
-        }
-    };
-    if !is_eligible(db, program, partner_id).await? {
-        return Ok(Err(UserError::one(
-            "partnerId",
-            UserErrorCode::NotFound,
-            "the partner is not in this program",
-        )));
+    match to_minor(money) {
+        Ok(minor) if minor > 0 => Ok(minor),
+        Ok(_) => Err(UserError::one(
+            "amount",
+            UserErrorCode::Invalid,
+            "must be positive",
+        )),
+        Err(message) => Err(UserError::one("amount", UserErrorCode::Invalid, message)),
     }
-    write_entry(
-        db,
-        partner_id,
-        Some(program.id),
-        PAYOUT,
-        minor,
-        &program.currency,
-        &format!("payout for program {}", program.id),
-        Some(actor.user_id),
-    )
-    .await?;
-    Ok(Ok(()))
 }
 
 // ---- MDF ----

@@ -1,5 +1,6 @@
 use async_graphql::{
-    Context, Enum, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject, Upload, ID,
+    Context, Enum, ErrorExtensions, InputObject, MaybeUndefined, Object, ResultExt, SimpleObject,
+    Upload, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::Role;
@@ -172,6 +173,11 @@ impl RebateStatement {
     }
     async fn paid(&self) -> Money {
         money(self.statement.paid_minor, &self.program.currency)
+    }
+    /// False when the partner has left the program (a tier change): `earned` is then what
+    /// accrued while it was in, and stays payable.
+    async fn in_program(&self) -> bool {
+        self.statement.in_program
     }
     /// `earned − paid`; negative means a clawback carried forward.
     async fn payable(&self) -> Money {
@@ -626,7 +632,8 @@ pub struct UpdateRebateTiersInput {
     pub id: ID,
     pub version: i32,
     pub tiers: Vec<RebateTierInput>,
-    pub cap: Option<Decimal>,
+    /// Omitted keeps the program's cap; `null` removes it.
+    pub cap: MaybeUndefined<Decimal>,
 }
 
 #[derive(SimpleObject, Default)]
@@ -846,7 +853,7 @@ impl IncentiveMutation {
                 id,
                 input.version,
                 bands(&input.tiers),
-                input.cap,
+                crate::relay::maybe(input.cap),
             )
             .await
             .extend()?
