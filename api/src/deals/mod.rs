@@ -3,6 +3,7 @@
 //! by a unique key so no race can approve two parties for the same customer and product.
 
 pub mod conflicts;
+pub mod matching;
 pub mod lanes;
 mod loader;
 pub mod policy;
