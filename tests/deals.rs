@@ -66,25 +66,40 @@ async fn a_later_registration_of_the_same_customer_carries_the_conflict_evidence
         .clone();
     assert_eq!(conflicts.len(), 1, "{second}");
     assert_eq!(conflicts[0]["kind"], "PARTNER_REGISTRATION");
-    assert_eq!(conflicts[0]["score"], 1.0);
     assert_eq!(conflicts[0]["rule"], "FIRST_COME_FIRST_SERVED");
     assert_eq!(
         conflicts[0]["matchedOn"],
-        json!(["domain", "name", "products"])
+        json!(["name", "domain", "country", "products"])
     );
     assert!(
-        conflicts[0]["registration"].is_null(),
-        "a partner learns that a conflict exists, not with whom"
+        conflicts[0]["registration"].is_null() && conflicts[0]["score"].is_null(),
+        "a partner learns that a conflict exists, not with whom or how sure: {second}"
     );
 
-    // The manager sees the counterparty.
+    // The manager sees the counterparty, the score and each signal's contribution.
     let id = second["dealRegistration"]["id"].as_str().unwrap();
-    let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { conflicts { registration { id partner { name } } } } } }";
+    let query = "query($id: ID!) { node(id: $id) { ... on DealRegistration { conflicts {
+        decision score registration { id partner { name } } products { name }
+        evidence { signal contribution detail } } } } }";
     let seen = app.gql_as(MANAGER, query, json!({ "id": id })).await;
+    let conflict = &seen["data"]["node"]["conflicts"][0];
+    assert_eq!(conflict["registration"]["partner"]["name"], "Northwind");
+    assert_eq!(conflict["decision"], "MATCH");
     assert_eq!(
-        seen["data"]["node"]["conflicts"][0]["registration"]["partner"]["name"],
-        "Northwind"
+        conflict["products"],
+        json!([{ "name": "PartnerGraph Cloud" }])
     );
+    let evidence = conflict["evidence"].as_array().unwrap();
+    let signals: Vec<&str> = evidence
+        .iter()
+        .map(|e| e["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(signals, ["NAME", "SAME_DOMAIN", "SAME_COUNTRY"], "{seen}");
+    let sum: f64 = evidence
+        .iter()
+        .map(|e| e["contribution"].as_f64().unwrap())
+        .sum();
+    assert_eq!(conflict["score"].as_f64().unwrap(), sum.min(1.0), "{seen}");
 }
 
 #[tokio::test]

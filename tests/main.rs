@@ -11,6 +11,7 @@ mod front_door;
 mod graphql_http;
 mod incentives;
 mod integrations;
+mod matching;
 mod partners;
 mod performance;
 mod program;

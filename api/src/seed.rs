@@ -29,7 +29,7 @@ use sea_orm::{
 use crate::auth::Actor;
 use crate::content::service::{self as content, Audience, ContentFields};
 use crate::db::Db;
-use crate::deals::conflicts::{domain_root, name_token, normalize_company_name, Customer};
+use crate::deals::matching::Customer;
 use crate::error::{AppError, AppResult};
 use crate::incentives::rebates::{Band, Method};
 use crate::incentives::service::{self as incentives, NewProgram};
@@ -444,12 +444,12 @@ async fn seed_accounts(
     for (i, c) in customers.iter().enumerate().filter(|(i, _)| i % 33 == 7) {
         let id = first_id + accounts.len() as i64;
         let direct = rng.gen_bool(0.4);
-        let key = normalize_company_name(&c.name);
+        let customer = Customer::new(&c.name, None, Some(c.country));
         accounts.push(account::ActiveModel {
             id: Set(id),
             name: Set(c.name.clone()),
-            name_token: Set(name_token(&key)),
-            name_key: Set(key),
+            name_token: Set(customer.first_token()),
+            name_key: Set(customer.name_key()),
             country: Set(Some(c.country.into())),
             ownership: Set(if direct {
                 AccountOwnership::Direct
@@ -465,7 +465,9 @@ async fn seed_accounts(
                 id: Set(first_domain + domains.len() as i64),
                 account_id: Set(id),
                 domain: Set(domain.clone()),
-                root: Set(domain_root(domain)),
+                root: Set(Customer::new("", Some(domain), None)
+                    .identity()
+                    .unwrap_or_else(|| domain.clone())),
             });
         }
     }
@@ -529,7 +531,7 @@ fn registration(
     let created = now - Duration::seconds(age_days * DAY_SECONDS + rng.gen_range(0..DAY_SECONDS));
     let suffix = LEGAL.choose(rng).copied().unwrap_or("");
     let name = format!("{} {suffix}", buyer.name).trim().to_owned();
-    let checked = Customer::new(&name, buyer.domain.as_deref());
+    let checked = Customer::new(&name, buyer.domain.as_deref(), Some(buyer.country));
     let key = checked.key();
     let how_many = rng.gen_range(1..=3);
     let mut products: Vec<i64> = program
@@ -591,17 +593,16 @@ fn registration(
     ) {
         step(Some(DealStatus::Submitted), status, closed.unwrap_or(at));
     }
-    let root = checked.domain.as_deref().map(domain_root);
     batch.registrations.push(deal_registration::ActiveModel {
         id: Set(id),
         partner_id: Set(partner.id),
         created_by_id: Set(Some(partner.first_user)),
         status: Set(status),
         customer_name: Set(name),
-        customer_name_token: Set(name_token(&checked.name_key)),
-        customer_name_key: Set(checked.name_key.clone()),
-        customer_domain: Set(checked.domain.clone()),
-        customer_root: Set(root),
+        customer_name_token: Set(checked.first_token()),
+        customer_name_key: Set(checked.name_key()),
+        customer_domain: Set(checked.host()),
+        customer_root: Set(checked.identity()),
         customer_country: Set(Some(buyer.country.into())),
         customer_key: Set(key),
         estimated_value_minor: Set(value_minor.max(100_000)),
@@ -847,6 +848,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> AppResult<S
     )
     .await?;
     crate::deals::lanes::refresh_all(db).await?;
+    crate::deals::candidates::prepare_keys(db).await?;
     reset_sequences(db).await?;
     rows += seed_content(db, &mut rng, options, &program).await?;
     let rebate_program_id = seed_rebates(db, &program).await?;

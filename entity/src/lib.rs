@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_domain;
+pub mod account_key;
 pub mod api_key;
 pub mod certification;
 pub mod certification_program;
@@ -49,6 +50,7 @@ pub mod prospect_rating;
 pub mod rate_window;
 pub mod rebate_eligibility;
 pub mod rebate_program;
+pub mod registration_key;
 pub mod session;
 pub mod setting;
 pub mod tier;

@@ -17,6 +17,7 @@ mod m20261130_000011_registration_counts;
 mod m20261203_000012_lean_registration_indexes;
 mod m20261206_000013_persisted_queries;
 mod m20261207_000014_integrations;
+mod m20261207_000015_customer_keys;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_lean_registration_indexes::Migration),
             Box::new(m20261206_000013_persisted_queries::Migration),
             Box::new(m20261207_000014_integrations::Migration),
+            Box::new(m20261207_000015_customer_keys::Migration),
         ]
     }
 }

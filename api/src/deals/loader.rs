@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use entity::deal_registration;
 
-use super::service::{conflicts_of_registrations, Conflict};
+use super::candidates::{conflicts_of_registrations, Conflict};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::Made;

@@ -2,10 +2,10 @@
 //! registrations through their workflow, a pure conflict engine, and exclusivity enforced
 //! by a unique key so no race can approve two parties for the same customer and product.
 
-pub mod conflicts;
-pub mod matching;
+pub mod candidates;
 pub mod lanes;
 mod loader;
+pub mod matching;
 pub mod policy;
 pub mod service;
 mod types;

@@ -1,7 +1,7 @@
 //! Deal registration: register (idempotent), move through the workflow, enforce
 //! exclusivity in the database, find conflicts, expire lapsed protection.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::enums::{AccountOwnership, DealStatus, DealType};
@@ -9,29 +9,25 @@ use entity::{
     account, account_domain, deal_comment, deal_exclusivity, deal_history, deal_registration,
     deal_registration_product, partner, product, tier,
 };
-use sea_orm::sea_query::{
-    Alias, Expr, InsertStatement, Query, SelectStatement, SimpleExpr, UnionType,
-};
+use sea_orm::sea_query::{Expr, InsertStatement, Query, SimpleExpr};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityName, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect, QueryTrait,
-    SqlErr, Statement, Value,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
+    EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait, SqlErr, Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::conflicts::{
-    domain_root, name_token, same_customer, shared_products, Customer, DEFAULT_NAME_THRESHOLD,
-};
+use super::candidates::{self, conflicts, ConflictKind, Probe};
 use super::lanes;
+use super::matching::{web, Customer};
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
 use crate::auth::Actor;
-use crate::db::{self, settle, Db, Outcome, Prefixed, Shapes};
+use crate::db::{self, settle, Db, Outcome, Shapes};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, EventType, NewEvent};
 use crate::loaders::distinct;
 use crate::money::{to_minor, MoneyInput};
-use crate::partners::rules::{normalize_country, normalize_domain};
+use crate::partners::rules::normalize_country;
 use crate::relay::{UserError, UserErrorCode};
 use crate::tiers::rules::{DEFAULT_PROTECTION_DAYS, PROTECTION_CHOICES};
 
@@ -86,24 +82,16 @@ async fn check(
             "must not be blank",
         ));
     }
-    let domain = match input
-        .customer_domain
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        None => None,
-        Some(text) => match normalize_domain(text) {
-            Some(domain) => Some(domain),
-            None => {
-                errors.push(UserError::new(
-                    "customerDomain",
-                    UserErrorCode::Invalid,
-                    format!("{text:?} is not a domain name"),
-                ));
-                None
-            }
-        },
+    let web = match web::parse(input.customer_domain.as_deref().unwrap_or("")) {
+        Ok(web) => web,
+        Err(problem) => {
+            errors.push(UserError::new(
+                "customerDomain",
+                UserErrorCode::Invalid,
+                problem,
+            ));
+            None
+        }
     };
     let country = match input
         .customer_country
@@ -199,8 +187,9 @@ async fn check(
     let (Some((value_minor, currency)), Some(close_date)) = (value, close_date) else {
         return Ok(None);
     };
+    let domain = web.as_ref().map(|web| web.host.clone());
     Ok(Some(Checked {
-        customer: Customer::new(&input.customer_name, domain.as_deref()),
+        customer: Customer::new(&input.customer_name, domain.as_deref(), country.as_deref()),
         domain,
         country,
         value_minor,
@@ -483,6 +472,7 @@ async fn insert_submission(
         errors => return Ok(errors),
     };
     lanes::refresh(db, &customer_key, created.id).await?;
+    candidates::index_registration(db, &created).await?;
     let submitted = deal_event(
         EventType::DealSubmitted,
         &created,
@@ -502,7 +492,11 @@ async fn announce_conflicts(
     registration: &deal_registration::Model,
 ) -> AppResult<()> {
     let probe = Probe::of(db, registration).await?;
-    let found = conflicts(db, &probe).await?;
+    let found: Vec<_> = conflicts(db, &probe)
+        .await?
+        .into_iter()
+        .filter(candidates::Conflict::blocks)
+        .collect();
     if found.is_empty() {
         return Ok(());
     }
@@ -512,7 +506,8 @@ async fn announce_conflicts(
             serde_json::json!({
                 "kind": format!("{:?}", c.kind),
                 "rule": c.rule,
-                "matchedOn": c.matched_on,
+                "score": c.verdict.score,
+                "matchedOn": c.verdict.matched_on(),
                 "registrationId": c.registration_id
                     .map(|id| crate::relay::global_id(super::NODE_KIND, id).to_string()),
                 "accountId": c.account_id
@@ -573,10 +568,10 @@ fn new_row(
         created_by_id: Set(Some(new.user_id)),
         status: Set(status),
         customer_name: Set(new.input.customer_name.trim().to_owned()),
-        customer_name_key: Set(new.checked.customer.name_key.clone()),
-        customer_name_token: Set(name_token(&new.checked.customer.name_key)),
+        customer_name_key: Set(new.checked.customer.name_key()),
+        customer_name_token: Set(new.checked.customer.first_token()),
         customer_domain: Set(new.checked.domain.clone()),
-        customer_root: Set(new.checked.domain.as_deref().map(domain_root)),
+        customer_root: Set(new.checked.customer.identity()),
         customer_country: Set(new.checked.country.clone()),
         customer_key: Set(customer_key.to_owned()),
         estimated_value_minor: Set(new.checked.value_minor),
@@ -677,783 +672,6 @@ pub async fn products_of_many(
 }
 
 /// Evidence that a registration collides with something that has priority over it.
-#[derive(Debug, Clone)]
-pub struct Conflict {
-    pub kind: ConflictKind,
-    pub score: f64,
-    pub matched_on: Vec<String>,
-    pub rule: &'static str,
-    pub registration_id: Option<i64>,
-    pub account_id: Option<i64>,
-    pub products: Vec<i64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConflictKind {
-    PartnerRegistration,
-    DirectAccount,
-    ExistingCustomer,
-}
-
-/// The registration being checked: its customer, products, partner and place in line.
-pub struct Probe {
-    pub id: Option<i64>,
-    pub partner_id: i64,
-    pub customer: Customer,
-    pub products: Vec<i64>,
-    /// When it was submitted; `None` (a draft or a dry run) ranks after every submission.
-    pub submitted_at: Option<DateTime<Utc>>,
-}
-
-impl Probe {
-    pub async fn of(
-        db: &impl ConnectionTrait,
-        registration: &deal_registration::Model,
-    ) -> AppResult<Probe> {
-        let mut probes = Probe::of_many(db, std::slice::from_ref(registration)).await?;
-        Ok(probes.remove(0))
-    }
-
-    /// A stored registration as a probe, its products still to be filled in.
-    fn without_products(registration: &deal_registration::Model) -> Probe {
-        Probe {
-            id: Some(registration.id),
-            partner_id: registration.partner_id,
-            customer: Customer {
-                name_key: registration.customer_name_key.clone(),
-                domain: registration.customer_domain.clone(),
-            },
-            products: Vec::new(),
-            submitted_at: registration.submitted_at,
-        }
-    }
-
-    /// Probes for several stored registrations, their products read in one query.
-    pub async fn of_many(
-        db: &impl ConnectionTrait,
-        registrations: &[deal_registration::Model],
-    ) -> AppResult<Vec<Probe>> {
-        let ids: Vec<i64> = registrations.iter().map(|r| r.id).collect();
-        let mut products = products_of_many(db, &ids).await?;
-        Ok(registrations
-            .iter()
-            .map(|registration| Probe {
-                products: products.remove(&registration.id).unwrap_or_default(),
-                ..Probe::without_products(registration)
-            })
-            .collect())
-    }
-
-    fn token(&self) -> String {
-        name_token(&self.customer.name_key)
-    }
-
-    fn root(&self) -> Option<String> {
-        self.customer.domain.as_deref().map(domain_root)
-    }
-}
-
-/// Has `other` priority over `probe`? Approved registrations always do; otherwise the
-/// earlier submission wins.
-fn has_priority(
-    status: DealStatus,
-    submitted_at: Option<DateTime<Utc>>,
-    id: i64,
-    probe: &Probe,
-) -> bool {
-    if status == DealStatus::Approved {
-        return true;
-    }
-    match (submitted_at, probe.submitted_at) {
-        (Some(theirs), Some(ours)) => (theirs, id) < (ours, probe.id.unwrap_or(i64::MAX)),
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
-/// Conflicts of `probe`: other partners' active registrations with priority, and named
-/// direct accounts or existing customers. Candidates come from indexed keys only.
-pub async fn conflicts(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Vec<Conflict>> {
-    let mut found = conflicts_of_many(db, std::slice::from_ref(probe)).await?;
-    Ok(found.remove(0))
-}
-
-/// Conflicts of several probes at once, in the probes' order. The number of queries does
-/// not depend on how many probes there are: candidates for all of them are read by their
-/// indexed keys (first name token, domain root) together, then each probe keeps only the
-/// candidates that share one of its own keys, so a probe's answer never depends on which
-/// others it was checked with.
-pub async fn conflicts_of_many(
-    db: &impl ConnectionTrait,
-    probes: &[Probe],
-) -> AppResult<Vec<Vec<Conflict>>> {
-    if probes.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(Candidates::of(db, probes, &[]).await?.judge(probes))
-}
-
-/// The conflicts of stored registrations (lists in the API): their own products are read
-/// with the candidates'.
-pub async fn conflicts_of_registrations(
-    db: &impl ConnectionTrait,
-    stored: &[deal_registration::Model],
-) -> AppResult<Vec<Vec<Conflict>>> {
-    if stored.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut probes: Vec<Probe> = stored.iter().map(Probe::without_products).collect();
-    let ids: Vec<i64> = stored.iter().map(|r| r.id).collect();
-    let candidates = Candidates::of(db, &probes, &ids).await?;
-    for probe in &mut probes {
-        let own = probe.id.and_then(|id| candidates.products.get(&id));
-        probe.products = own.cloned().unwrap_or_default();
-    }
-    Ok(candidates.judge(&probes))
-}
-
-/// What the probes may conflict with: active registrations and accounts sharing a name
-/// token or domain root, with the registrations' products and the accounts' domains.
-struct Candidates {
-    registrations: Vec<Candidate>,
-    /// By registration: the candidates' and those of the `also` ids given to `of`.
-    products: HashMap<i64, Vec<i64>>,
-    accounts: Vec<AccountCandidate>,
-}
-
-impl Candidates {
-    /// Every candidate of the probes, and the products of the registrations `also`: one or
-    /// two statements, whatever the number of probes and keys.
-    async fn of(db: &impl ConnectionTrait, probes: &[Probe], also: &[i64]) -> AppResult<Self> {
-        let (tokens, roots) = lookup_keys(probes);
-        let backend = db.get_database_backend();
-        let mut rows = Vec::new();
-        for statement in candidates_statements(backend, &tokens, &roots, also)? {
-            rows.extend(CandidateRow::find_by_statement(statement).all(db).await?);
-        }
-        Candidates::from_rows(rows)
-    }
-
-    /// The active registrations among `rows`, by id, every registration row's products
-    /// (the probes' own registrations were read for their products only), and the accounts.
-    fn from_rows(rows: Vec<CandidateRow>) -> AppResult<Self> {
-        let mut registrations: BTreeMap<i64, Candidate> = BTreeMap::new();
-        let mut products: HashMap<i64, Vec<i64>> = HashMap::new();
-        let mut accounts: BTreeMap<i64, AccountCandidate> = BTreeMap::new();
-        for row in rows {
-            let id = row.id;
-            match row.into_candidate()? {
-                Found::Account(account) => {
-                    accounts.insert(id, account);
-                }
-                Found::Registration(candidate, listed) => {
-                    products.entry(id).or_default().extend(listed);
-                    if ACTIVE.contains(&candidate.status) {
-                        registrations.entry(id).or_insert(candidate);
-                    }
-                }
-            }
-        }
-        for list in products.values_mut() {
-            list.sort_unstable();
-            list.dedup();
-        }
-        Ok(Candidates {
-            registrations: registrations.into_values().collect(),
-            products,
-            accounts: accounts.into_values().collect(),
-        })
-    }
-
-    /// Each probe's conflicts among the candidates.
-    fn judge(&self, probes: &[Probe]) -> Vec<Vec<Conflict>> {
-        probes
-            .iter()
-            .map(|probe| {
-                let mut found = registration_conflicts(probe, &self.registrations, &self.products);
-                found.extend(account_conflicts(probe, &self.accounts));
-                found
-            })
-            .collect()
-    }
-}
-
-/// The distinct name tokens and domain roots the probes' candidates are found by.
-fn lookup_keys(probes: &[Probe]) -> (Vec<String>, Vec<String>) {
-    let mut tokens: Vec<String> = probes.iter().map(Probe::token).collect();
-    tokens.sort();
-    tokens.dedup();
-    let mut roots: Vec<String> = probes.iter().filter_map(Probe::root).collect();
-    roots.sort();
-    roots.dedup();
-    (tokens, roots)
-}
-
-static CANDIDATE_STATEMENTS: Shapes = Shapes::new();
-
-/// Below this many keys of each kind (a registration's own check has one token, at most
-/// one root and its own id), the candidates are one statement with the keys inline.
-const KEPT_KEYS: usize = 4;
-
-/// How a candidates statement holds its keys. A registration's own check has a few:
-/// inline (`IN (?, ?)`), which PostgreSQL plans as one index lookup each, the text kept per
-/// count. A page has many, each kind bound as one JSON list: the text is the same for every
-/// page (built once, prepared once per connection), where inline each page's counts made a
-/// new statement to build (5% of a review queue's server CPU) and to prepare. The JSON lists
-/// cost PostgreSQL 0.08 ms more, which a single registration's check would notice.
-#[derive(Clone, Copy, PartialEq)]
-enum Lists {
-    Inline,
-    Json,
-}
-
-impl Lists {
-    fn texts(self, backend: DbBackend, column: SimpleExpr, keys: &[String]) -> SimpleExpr {
-        match self {
-            Lists::Inline if keys.is_empty() => db::nothing(),
-            Lists::Inline => Expr::expr(column).is_in(keys.iter().map(String::as_str)),
-            Lists::Json => db::in_texts(backend, column, keys),
-        }
-    }
-
-    fn ids(self, backend: DbBackend, column: SimpleExpr, ids: &[i64]) -> SimpleExpr {
-        match self {
-            Lists::Inline if ids.is_empty() => db::nothing(),
-            Lists::Inline => Expr::expr(column).is_in(ids.iter().copied()),
-            Lists::Json => db::in_ids(backend, column, ids),
-        }
-    }
-
-    /// What `texts` binds, in order.
-    fn bound_texts(self, keys: &[String]) -> Vec<Value> {
-        match self {
-            Lists::Inline => keys.iter().map(|key| key.as_str().into()).collect(),
-            Lists::Json => vec![db::json_list(keys)],
-        }
-    }
-
-    /// What `ids` binds, in order.
-    fn bound_ids(self, ids: &[i64]) -> Vec<Value> {
-        match self {
-            Lists::Inline => ids.iter().map(|&id| id.into()).collect(),
-            Lists::Json => vec![db::json_list(ids)],
-        }
-    }
-}
-
-/// The shapes of a page's two statements (JSON lists: their texts never change).
-const PAGE_REGISTRATIONS: usize = 0;
-const PAGE_ACCOUNTS: usize = 1;
-
-/// The registrations and accounts the keys find, and the registrations `also`. A few keys
-/// are one statement. A page's many keys are two, registrations and accounts: as one, its
-/// generic plan on PostgreSQL (the statements are prepared) compared every account with
-/// each key in turn and cost more than the two apart (1.3 ms against 0.6 and 0.25 for a
-/// review queue's 50 registrations on a benchmark database).
-fn candidates_statements(
-    backend: DbBackend,
-    tokens: &[String],
-    roots: &[String],
-    also: &[i64],
-) -> Result<Vec<Statement>, DbErr> {
-    let counts = [tokens.len(), roots.len(), also.len()];
-    let lists = if counts.iter().any(|&count| count >= KEPT_KEYS) {
-        Lists::Json
-    } else {
-        Lists::Inline
-    };
-    let registrations = || registration_rows(backend, lists, tokens, roots, also);
-    let accounts = || account_rows(backend, lists, tokens, roots);
-    let account_keys = || {
-        let mut values = lists.bound_texts(tokens);
-        values.extend(lists.bound_texts(roots));
-        values
-    };
-    let mut registration_keys = account_keys();
-    registration_keys.extend(lists.bound_ids(also));
-    if lists == Lists::Json {
-        return Ok(vec![
-            CANDIDATE_STATEMENTS.statement(
-                backend,
-                PAGE_REGISTRATIONS,
-                registration_keys,
-                registrations,
-            )?,
-            CANDIDATE_STATEMENTS.statement(backend, PAGE_ACCOUNTS, account_keys(), accounts)?,
-        ]);
-    }
-    // Past the page shapes, one per count of each kind.
-    let shape = counts
-        .iter()
-        .fold(1, |shape, count| shape * KEPT_KEYS + count);
-    let mut values = registration_keys;
-    values.extend(account_keys());
-    let statement = CANDIDATE_STATEMENTS.statement(backend, shape, values, || {
-        let mut both = registrations();
-        both.union(UnionType::All, accounts());
-        both
-    })?;
-    Ok(vec![statement])
-}
-
-/// What the conflict engine reads of another registration.
-#[derive(Debug)]
-struct Candidate {
-    id: i64,
-    partner_id: i64,
-    status: DealStatus,
-    customer_name_key: String,
-    customer_name_token: String,
-    customer_domain: Option<String>,
-    customer_root: Option<String>,
-    submitted_at: Option<DateTime<Utc>>,
-}
-
-/// What the conflict engine reads of an account.
-#[derive(Debug)]
-struct AccountCandidate {
-    id: i64,
-    name_key: String,
-    name_token: String,
-    ownership: AccountOwnership,
-    is_customer: bool,
-    domains: Vec<KnownDomain>,
-}
-
-#[derive(Debug)]
-struct KnownDomain {
-    domain: String,
-    root: String,
-}
-
-/// One row of the candidates statement: a registration (`account` 0) or an account (1), the
-/// other kind's columns NULL. The columns are [`CANDIDATE_ROW`], in that order.
-#[derive(Debug)]
-struct CandidateRow {
-    account: i32,
-    id: i64,
-    partner_id: Option<i64>,
-    status: Option<DealStatus>,
-    name_key: String,
-    name_token: String,
-    domain: Option<String>,
-    root: Option<String>,
-    submitted_at: Option<DateTime<Utc>>,
-    ownership: Option<AccountOwnership>,
-    is_customer: Option<bool>,
-    /// A registration's product ids (`1,5,9`), an account's domains each with its root
-    /// (`acme.com acme.com,shop.acme.co.uk acme.co.uk`); none when it has none.
-    listed: Option<String>,
-}
-
-impl FromQueryResult for CandidateRow {
-    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
-        let [account, id, partner_id, status, name_key, name_token, domain, root, submitted_at, ownership, is_customer, listed] =
-            CANDIDATE_ROW;
-        // Read in the statement's order (see `db::Prefixed`).
-        let row = Prefixed::new(row, prefix);
-        Ok(CandidateRow {
-            account: row.named(account)?,
-            id: row.named(id)?,
-            partner_id: row.named(partner_id)?,
-            status: row
-                .named::<Option<String>>(status)?
-                .map(|status| DealStatus::try_from_value(&status))
-                .transpose()?,
-            name_key: row.named(name_key)?,
-            name_token: row.named(name_token)?,
-            domain: row.named(domain)?,
-            root: row.named(root)?,
-            submitted_at: row.named(submitted_at)?,
-            ownership: row
-                .named::<Option<String>>(ownership)?
-                .map(|ownership| AccountOwnership::try_from_value(&ownership))
-                .transpose()?,
-            is_customer: row.named(is_customer)?,
-            listed: row.named(listed)?,
-        })
-    }
-}
-
-const CANDIDATE_ROW: [&str; 12] = [
-    "account",
-    "id",
-    "partner_id",
-    "status",
-    "name_key",
-    "name_token",
-    "domain",
-    "root",
-    "submitted_at",
-    "ownership",
-    "is_customer",
-    "listed",
-];
-
-/// What a candidate row holds.
-enum Found {
-    Registration(Candidate, Vec<i64>),
-    Account(AccountCandidate),
-}
-
-impl CandidateRow {
-    fn into_candidate(self) -> AppResult<Found> {
-        let id = self.id;
-        let malformed = |what: &str| AppError::internal(format!("candidate {id}: {what}"));
-        let listed = self.listed.unwrap_or_default();
-        let items = listed.split(',').filter(|item| !item.is_empty());
-        if self.account == 1 {
-            let domains = items
-                .map(|item| match item.split_once(' ') {
-                    Some((domain, root)) => Ok(KnownDomain {
-                        domain: domain.to_owned(),
-                        root: root.to_owned(),
-                    }),
-                    None => Err(malformed(&format!("domain {item:?}"))),
-                })
-                .collect::<AppResult<_>>()?;
-            return Ok(Found::Account(AccountCandidate {
-                id,
-                name_key: self.name_key,
-                name_token: self.name_token,
-                ownership: self.ownership.ok_or_else(|| malformed("no ownership"))?,
-                is_customer: self.is_customer.unwrap_or(false),
-                domains,
-            }));
-        }
-        let products = items
-            .map(|item| item.trim().parse())
-            .collect::<Result<_, _>>()
-            .map_err(|_| malformed(&format!("products {listed:?}")))?;
-        let candidate = Candidate {
-            id,
-            partner_id: self.partner_id.ok_or_else(|| malformed("no partner"))?,
-            status: self.status.ok_or_else(|| malformed("no status"))?,
-            customer_name_key: self.name_key,
-            customer_name_token: self.name_token,
-            customer_domain: self.domain,
-            customer_root: self.root,
-            submitted_at: self.submitted_at,
-        };
-        Ok(Found::Registration(candidate, products))
-    }
-}
-
-/// Adds `values` to `select` as the columns of [`CANDIDATE_ROW`].
-fn candidate_row(select: &mut SelectStatement, values: [SimpleExpr; 12]) {
-    for (name, value) in CANDIDATE_ROW.into_iter().zip(values) {
-        select.expr_as(value, Alias::new(name));
-    }
-}
-
-fn null() -> SimpleExpr {
-    Expr::cust("NULL")
-}
-
-/// `status IN ('SUBMITTED', …)` over `ACTIVE`, the statuses written into the SQL rather
-/// than bound: PostgreSQL then sees that the partial indexes of active registrations
-/// (migration 10) apply. With the statuses bound, or without those indexes, it intersected
-/// the key index with a status index holding every active registration: linear in the
-/// program's size. SQLite keeps using the (key, status) indexes.
-fn is_active_inline() -> SimpleExpr {
-    Expr::col((deal_registration::Entity, deal_registration::Column::Status)).is_in(
-        ACTIVE
-            .iter()
-            .map(|status| SimpleExpr::Constant(sea_orm::ActiveEnum::to_value(status).into())),
-    )
-}
-
-/// What the conflict engine reads of a candidate registration.
-const CANDIDATE_COLUMNS: [deal_registration::Column; 8] = [
-    deal_registration::Column::Id,
-    deal_registration::Column::PartnerId,
-    deal_registration::Column::Status,
-    deal_registration::Column::CustomerNameKey,
-    deal_registration::Column::CustomerNameToken,
-    deal_registration::Column::CustomerDomain,
-    deal_registration::Column::CustomerRoot,
-    deal_registration::Column::SubmittedAt,
-];
-
-/// `columns` of the active registrations whose first name token or domain root is among the
-/// keys, and of the registrations `also`. Each key is its own index lookup, joined by a
-/// UNION (which drops rows found twice): written as one `token IN … OR root IN …` filter, a
-/// planner without fresh statistics reads every active registration instead.
-fn candidate_lookups(
-    backend: DbBackend,
-    lists: Lists,
-    columns: &[deal_registration::Column],
-    tokens: &[String],
-    roots: &[String],
-    also: &[i64],
-) -> SelectStatement {
-    use deal_registration::Column as C;
-    let found_by = |filter: SimpleExpr| {
-        deal_registration::Entity::find()
-            .select_only()
-            .columns(columns.iter().copied())
-            .filter(filter)
-            .into_query()
-    };
-    let key = |column: C| Expr::col((deal_registration::Entity, column)).into();
-    let active_with = |column: C, keys: &[String]| {
-        found_by(
-            lists
-                .texts(backend, key(column), keys)
-                .and(is_active_inline()),
-        )
-    };
-    let mut found = active_with(C::CustomerNameToken, tokens);
-    found.union(UnionType::Distinct, active_with(C::CustomerRoot, roots));
-    found.union(
-        UnionType::Distinct,
-        found_by(lists.ids(backend, key(C::Id), also)),
-    );
-    found
-}
-
-/// The candidate registrations of the keys and the probes' own registrations (`also`), each
-/// with its products, as candidate rows. How the rows are reached differs by database:
-/// - SQLite answers the lookups from its (key, status) indexes without reading a row, so the
-///   distinct ids are joined to their rows, each read once;
-/// - PostgreSQL reads the rows in the lookups themselves, a UNION dropping the rows found
-///   twice (by name and by domain, or as a probe's own registration) before their products
-///   are listed and the rows decoded: a review queue's page found 217 rows, 95 distinct.
-///   Joined back by id, its plans for a name common among inactive registrations expected
-///   thousands of active ones and scanned the whole table to join them (46 ms against
-///   0.3 ms on a benchmark database).
-fn registration_rows(
-    backend: DbBackend,
-    lists: Lists,
-    tokens: &[String],
-    roots: &[String],
-    also: &[i64],
-) -> SelectStatement {
-    use deal_registration::Column as C;
-    let candidate = Alias::new("candidate");
-    let mut query = Query::select();
-    let read_from = if backend == DbBackend::Sqlite {
-        let ids = candidate_lookups(backend, lists, &[C::Id], tokens, roots, also);
-        let registrations = deal_registration::Entity;
-        query.from_subquery(ids, candidate.clone()).inner_join(
-            registrations,
-            Expr::col((registrations, C::Id)).equals((candidate.clone(), C::Id)),
-        );
-        Alias::new(registrations.table_name())
-    } else {
-        let rows = candidate_lookups(backend, lists, &CANDIDATE_COLUMNS, tokens, roots, also);
-        query.from_subquery(rows, candidate.clone());
-        candidate
-    };
-    let column = |c: C| Expr::col((read_from.clone(), c)).into();
-    candidate_row(
-        &mut query,
-        [
-            Expr::cust("0"),
-            column(C::Id),
-            column(C::PartnerId),
-            column(C::Status),
-            column(C::CustomerNameKey),
-            column(C::CustomerNameToken),
-            column(C::CustomerDomain),
-            column(C::CustomerRoot),
-            column(C::SubmittedAt),
-            null(),
-            null(),
-            products_listed(backend),
-        ],
-    );
-    query
-}
-
-/// The candidate's product ids as one text (`1,5,9`): a candidate is one row however many
-/// products it has, instead of one row per product each repeating its names and domains
-/// (the rows the review queue's conflicts decoded were mostly such repeats).
-fn products_listed(backend: DbBackend) -> SimpleExpr {
-    listed(
-        backend,
-        "CAST(p.product_id AS TEXT), ','",
-        "deal_registration_products AS p WHERE p.registration_id = candidate.id",
-    )
-}
-
-/// `(SELECT` the texts `arguments` aggregates, joined, `FROM from)`, in the aggregate each
-/// database has.
-fn listed(backend: DbBackend, arguments: &str, from: &str) -> SimpleExpr {
-    let aggregate = match backend {
-        DbBackend::Postgres => "string_agg",
-        _ => "group_concat",
-    };
-    Expr::cust(format!("(SELECT {aggregate}({arguments}) FROM {from})"))
-}
-
-/// Accounts whose first name token or one of whose domain roots is among the keys, with
-/// all their domains, as candidate rows. The two lookups are joined by a UNION: as an `OR`
-/// of two `IN (…)` filters, PostgreSQL reads every account.
-fn account_rows(
-    backend: DbBackend,
-    lists: Lists,
-    tokens: &[String],
-    roots: &[String],
-) -> SelectStatement {
-    use account::Column as C;
-    let mut found = account::Entity::find()
-        .select_only()
-        .column(C::Id)
-        .filter(lists.texts(
-            backend,
-            Expr::col((account::Entity, C::NameToken)).into(),
-            tokens,
-        ))
-        .into_query();
-    found.union(
-        UnionType::Distinct,
-        account_domain::Entity::find()
-            .select_only()
-            .column(account_domain::Column::AccountId)
-            .filter(lists.texts(
-                backend,
-                Expr::col((account_domain::Entity, account_domain::Column::Root)).into(),
-                roots,
-            ))
-            .into_query(),
-    );
-    let keys = Expr::col((account::Entity, C::Id)).in_subquery(found);
-    let mut query = Query::select();
-    query.from(account::Entity).and_where(keys);
-    let column = |c: C| Expr::col((account::Entity, c)).into();
-    candidate_row(
-        &mut query,
-        [
-            Expr::cust("1"),
-            column(C::Id),
-            null(),
-            null(),
-            column(C::NameKey),
-            column(C::NameToken),
-            null(),
-            null(),
-            null(),
-            column(C::Ownership),
-            column(C::IsCustomer),
-            domains_listed(backend),
-        ],
-    );
-    query
-}
-
-/// The account's domains with their roots as one text (`acme.com acme.com,…`), in the
-/// order they were added. (Normalised domains hold neither spaces nor commas.)
-fn domains_listed(backend: DbBackend) -> SimpleExpr {
-    listed(
-        backend,
-        "d.domain || ' ' || d.root, ',' ORDER BY d.id",
-        "account_domains AS d WHERE d.account_id = accounts.id",
-    )
-}
-
-fn registration_conflicts(
-    probe: &Probe,
-    candidates: &[Candidate],
-    products: &HashMap<i64, Vec<i64>>,
-) -> Vec<Conflict> {
-    let (token, root) = (probe.token(), probe.root());
-    let shares_key = |other: &Candidate| {
-        other.customer_name_token == token
-            || (root.is_some() && other.customer_root.as_deref() == root.as_deref())
-    };
-    let mut found = Vec::new();
-    for other in candidates.iter().filter(|o| {
-        o.partner_id != probe.partner_id
-            && Some(o.id) != probe.id
-            && shares_key(o)
-            && has_priority(o.status, o.submitted_at, o.id, probe)
-    }) {
-        let theirs = Customer {
-            name_key: other.customer_name_key.clone(),
-            domain: other.customer_domain.clone(),
-        };
-        let Some(matched) = same_customer(&probe.customer, &theirs, DEFAULT_NAME_THRESHOLD) else {
-            continue;
-        };
-        let no_products = Vec::new();
-        let shared = shared_products(
-            &probe.products,
-            products.get(&other.id).unwrap_or(&no_products),
-        );
-        if shared.is_empty() {
-            continue;
-        }
-        found.push(Conflict {
-            kind: ConflictKind::PartnerRegistration,
-            score: matched.score,
-            matched_on: matched
-                .matched_on
-                .iter()
-                .map(|s| s.to_string())
-                .chain(["products".to_string()])
-                .collect(),
-            rule: "FIRST_COME_FIRST_SERVED",
-            registration_id: Some(other.id),
-            account_id: None,
-            products: shared,
-        });
-    }
-    found
-}
-
-fn account_conflicts(probe: &Probe, accounts: &[AccountCandidate]) -> Vec<Conflict> {
-    let (token, root) = (probe.token(), probe.root());
-    let mut found = Vec::new();
-    for acct in accounts {
-        let own = &acct.domains;
-        let shares_key = acct.name_token == token
-            || root
-                .as_deref()
-                .is_some_and(|root| own.iter().any(|d| d.root == root));
-        if !shares_key {
-            continue;
-        }
-        let best = std::iter::once(None)
-            .chain(own.iter().map(|d| Some(d.domain.clone())))
-            .filter_map(|domain| {
-                same_customer(
-                    &probe.customer,
-                    &Customer {
-                        name_key: acct.name_key.clone(),
-                        domain,
-                    },
-                    DEFAULT_NAME_THRESHOLD,
-                )
-            })
-            .max_by(|a, b| {
-                (a.score, a.matched_on.len())
-                    .partial_cmp(&(b.score, b.matched_on.len()))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-        let Some(matched) = best else {
-            continue;
-        };
-        let (kind, rule) = match (acct.ownership, acct.is_customer) {
-            (AccountOwnership::Direct, _) => {
-                (ConflictKind::DirectAccount, "NAMED_DIRECT_ACCOUNT_RESERVED")
-            }
-            (_, true) => (ConflictKind::ExistingCustomer, "EXISTING_CUSTOMER"),
-            _ => continue,
-        };
-        found.push(Conflict {
-            kind,
-            score: matched.score,
-            matched_on: matched.matched_on.iter().map(|s| s.to_string()).collect(),
-            rule,
-            registration_id: None,
-            account_id: Some(acct.id),
-            products: vec![],
-        });
-    }
-    found
-}
-
 /// What an action needs beyond the registration itself.
 #[derive(Default)]
 pub struct ActionInput {
@@ -1597,7 +815,7 @@ pub async fn act(
                 if conflicts(&txn, &probe)
                     .await?
                     .iter()
-                    .any(|c| c.kind == ConflictKind::PartnerRegistration)
+                    .any(|c| c.blocks() && c.kind == ConflictKind::PartnerRegistration)
                 {
                     return Ok(Err(UserError::one(
                         "id",
@@ -1709,6 +927,9 @@ pub async fn act(
             from
         };
         let updated = reload(&txn, registration.id).await?;
+        if moves_lanes {
+            candidates::index_registration(&txn, &updated).await?;
+        }
         record(
             &txn,
             &updated,
@@ -1808,6 +1029,11 @@ pub async fn expire_lapsed(db: &Db) -> AppResult<u64> {
         if moved.rows_affected == 1 {
             release(&txn, registration.id).await?;
             lanes::refresh(&txn, &registration.customer_key, registration.id).await?;
+            let expired_now = deal_registration::Model {
+                status: DealStatus::Expired,
+                ..registration.clone()
+            };
+            candidates::index_registration(&txn, &expired_now).await?;
             record(
                 &txn,
                 &registration,
@@ -1908,12 +1134,17 @@ pub async fn create_account(db: &Db, new: NewAccount) -> AppResult<Outcome<accou
     }
     let mut domains = Vec::new();
     for (i, text) in new.domains.iter().enumerate() {
-        match normalize_domain(text) {
-            Some(domain) => domains.push(domain),
-            None => errors.push(UserError::new(
+        match web::parse(text) {
+            Ok(Some(web)) => domains.push(web),
+            Ok(None) => errors.push(UserError::new(
+                &format!("domains.{i}"),
+                UserErrorCode::Required,
+                "must not be blank",
+            )),
+            Err(problem) => errors.push(UserError::new(
                 &format!("domains.{i}"),
                 UserErrorCode::Invalid,
-                "not a domain name",
+                problem,
             )),
         }
     }
@@ -1935,12 +1166,13 @@ pub async fn create_account(db: &Db, new: NewAccount) -> AppResult<Outcome<accou
     }
     let txn = crate::db::begin_write(db).await?;
     let result: AppResult<_> = async {
-        let key = super::conflicts::normalize_company_name(&new.name);
+        let country = new.country.as_deref().and_then(normalize_country);
+        let customer = Customer::new(&new.name, None, country.as_deref());
         let created = account::ActiveModel {
             name: Set(new.name.trim().to_owned()),
-            name_token: Set(name_token(&key)),
-            name_key: Set(key),
-            country: Set(new.country.as_deref().and_then(normalize_country)),
+            name_token: Set(customer.first_token()),
+            name_key: Set(customer.name_key()),
+            country: Set(country),
             ownership: Set(new.ownership),
             is_customer: Set(new.is_customer),
             owner_id: Set(new.owner_id),
@@ -1949,11 +1181,11 @@ pub async fn create_account(db: &Db, new: NewAccount) -> AppResult<Outcome<accou
         }
         .insert(&txn)
         .await?;
-        for domain in domains {
+        for web in domains {
             let inserted = account_domain::ActiveModel {
                 account_id: Set(created.id),
-                root: Set(domain_root(&domain)),
-                domain: Set(domain),
+                root: Set(web.identity_key().unwrap_or_else(|| web.host.clone())),
+                domain: Set(web.host),
                 ..Default::default()
             }
             .insert(&txn)
@@ -1970,6 +1202,7 @@ pub async fn create_account(db: &Db, new: NewAccount) -> AppResult<Outcome<accou
                 Err(err) => return Err(err.into()),
             }
         }
+        candidates::index_account(&txn, created.id).await?;
         Ok(Ok(created))
     }
     .await;
@@ -2137,10 +1370,10 @@ pub async fn update(
     let result: AppResult<_> = async {
         let mut model: deal_registration::ActiveModel = registration.clone().into();
         model.customer_name = Set(merged.customer_name.trim().to_owned());
-        model.customer_name_key = Set(checked.customer.name_key.clone());
-        model.customer_name_token = Set(name_token(&checked.customer.name_key));
+        model.customer_name_key = Set(checked.customer.name_key());
+        model.customer_name_token = Set(checked.customer.first_token());
         model.customer_domain = Set(checked.domain.clone());
-        model.customer_root = Set(checked.domain.as_deref().map(domain_root));
+        model.customer_root = Set(checked.customer.identity());
         model.customer_country = Set(checked.country.clone());
         model.customer_key = Set(checked.customer.key());
         model.estimated_value_minor = Set(checked.value_minor);
@@ -2168,99 +1401,10 @@ pub async fn update(
         if let Some(products) = &changes.product_ids {
             replace_products(&txn, registration.id, products).await?;
         }
-        Ok(Ok(reload(&txn, registration.id).await?))
+        let updated = reload(&txn, registration.id).await?;
+        candidates::index_registration(&txn, &updated).await?;
+        Ok(Ok(updated))
     }
     .await;
     settle(txn, result).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn registration(id: i64, status: DealStatus, listed: Option<&str>) -> CandidateRow {
-        CandidateRow {
-            account: 0,
-            id,
-            partner_id: Some(7),
-            status: Some(status),
-            name_key: "globex".into(),
-            name_token: "globex".into(),
-            domain: Some("globex.com".into()),
-            root: Some("globex.com".into()),
-            submitted_at: None,
-            ownership: None,
-            is_customer: None,
-            listed: listed.map(Into::into),
-        }
-    }
-
-    fn account(id: i64, listed: Option<&str>) -> CandidateRow {
-        CandidateRow {
-            account: 1,
-            id,
-            partner_id: None,
-            status: None,
-            name_key: "initech".into(),
-            name_token: "initech".into(),
-            domain: None,
-            root: None,
-            submitted_at: None,
-            ownership: Some(AccountOwnership::Direct),
-            is_customer: Some(true),
-            listed: listed.map(Into::into),
-        }
-    }
-
-    #[test]
-    fn candidate_rows_become_registrations_with_products_and_accounts_with_domains() {
-        let found = Candidates::from_rows(vec![
-            registration(3, DealStatus::Submitted, Some("5,2")),
-            // PostgreSQL's lookups may find one registration by its name and its domain.
-            registration(3, DealStatus::Submitted, Some("5,2")),
-            // A probe's own draft is read for its products, not as a candidate.
-            registration(9, DealStatus::Draft, Some("4")),
-            account(
-                11,
-                Some("initech.com initech.com,shop.initech.co.uk initech.co.uk"),
-            ),
-            account(12, None),
-        ])
-        .expect("well-formed rows");
-        let ids: Vec<i64> = found.registrations.iter().map(|r| r.id).collect();
-        assert_eq!(ids, [3]);
-        assert_eq!(found.products[&3], [2, 5]);
-        assert_eq!(found.products[&9], [4]);
-        let domains: Vec<(&str, &str)> = found.accounts[0]
-            .domains
-            .iter()
-            .map(|d| (d.domain.as_str(), d.root.as_str()))
-            .collect();
-        assert_eq!(
-            domains,
-            [
-                ("initech.com", "initech.com"),
-                ("shop.initech.co.uk", "initech.co.uk")
-            ]
-        );
-        assert!(found.accounts[1].domains.is_empty());
-    }
-
-    #[test]
-    fn a_candidate_row_that_does_not_add_up_is_an_error() {
-        for row in [
-            registration(3, DealStatus::Submitted, Some("5,x")),
-            CandidateRow {
-                status: None,
-                ..registration(3, DealStatus::Submitted, None)
-            },
-            account(11, Some("initech.com")),
-            CandidateRow {
-                ownership: None,
-                ..account(11, None)
-            },
-        ] {
-            assert!(Candidates::from_rows(vec![row]).is_err());
-        }
-    }
 }

@@ -488,7 +488,7 @@ static FORMS: LazyLock<Vec<LegalForm>> = LazyLock::new(|| {
         }
     }
     // Longest first, so "gmbh co kg" is taken whole before "kg".
-    forms.sort_by(|a, b| b.tokens.len().cmp(&a.tokens.len()));
+    forms.sort_by_key(|form| std::cmp::Reverse(form.tokens.len()));
     forms
 });
 

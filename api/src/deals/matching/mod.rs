@@ -59,6 +59,24 @@ impl Customer {
     pub fn name_key(&self) -> String {
         self.names[0].join(" ")
     }
+
+    /// The normalised name's first word (at most 100 characters).
+    pub fn first_token(&self) -> String {
+        self.names[0]
+            .first()
+            .map(|token| token.chars().take(100).collect())
+            .unwrap_or_default()
+    }
+
+    /// The web address's host in ASCII (punycode), as stored.
+    pub fn host(&self) -> Option<String> {
+        self.web.as_ref().map(|web| web.host.clone())
+    }
+
+    /// The registrable domain or profile page the web address names.
+    pub fn identity(&self) -> Option<String> {
+        self.web.as_ref().and_then(Web::identity_key)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -238,19 +238,14 @@ fn compound_numbers(tokens: Vec<String>) -> Vec<String> {
     for token in tokens {
         let tens = out.last().and_then(|last| {
             let tens: u32 = last.parse().ok()?;
-            ((20..=90).contains(&tens) && tens % 10 == 0).then_some(tens)
+            ((20..=90).contains(&tens) && tens.is_multiple_of(10)).then_some(tens)
         });
-        let unit = token
-            .chars()
-            .next()
-            .and_then(|c| c.to_digit(10))
-            .filter(|d| {
-                *d > 0 && token.len() <= 3 && !token[1..].chars().any(|c| c.is_ascii_digit())
-            });
-        match (tens, unit) {
-            (Some(tens), Some(unit)) => {
+        let unit = token.chars().next().is_some_and(|c| matches!(c, '1'..='9'))
+            && token.len() <= 3
+            && !token[1..].chars().any(|c| c.is_ascii_digit());
+        match tens {
+            Some(tens) if unit => {
                 out.pop();
-                let _ = unit;
                 out.push(format!("{}{token}", tens / 10));
             }
             _ => out.push(token),

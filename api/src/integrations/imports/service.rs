@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Actor, KeyGrant};
 use crate::db::{begin_write, Db};
-use crate::deals::service::{self as deals, Probe, RegistrationInput};
+use crate::deals::candidates::{self, Probe};
+use crate::deals::service::{self as deals, RegistrationInput};
 use crate::error::{AppError, AppResult};
 use crate::integrations::scopes::Scopes;
 use crate::money::MoneyInput;
@@ -363,21 +364,30 @@ async fn process(db: &Db, actor: &Actor, row: &import_row::Model) -> AppResult<O
     })
 }
 
-/// The conflicts a registration runs into, without naming any other partner.
+/// The kinds of conflict a registration runs into, once each: what a partner may learn
+/// (never how many, with whom, or how sure).
 async fn conflicts_of(
     db: &Db,
     registration: &deal_registration::Model,
 ) -> AppResult<Vec<RowConflict>> {
     let probe = Probe::of(db, registration).await?;
-    Ok(deals::conflicts(db, &probe)
-        .await?
-        .into_iter()
-        .map(|c| RowConflict {
-            kind: format!("{:?}", c.kind),
-            rule: c.rule.to_owned(),
-            matched_on: c.matched_on,
-        })
-        .collect())
+    let mut found: Vec<RowConflict> = Vec::new();
+    for conflict in candidates::conflicts(db, &probe).await? {
+        let kind = format!("{:?}", conflict.kind);
+        if conflict.blocks() && !found.iter().any(|seen| seen.kind == kind) {
+            found.push(RowConflict {
+                kind,
+                rule: conflict.rule.to_owned(),
+                matched_on: conflict
+                    .verdict
+                    .matched_on()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            });
+        }
+    }
+    Ok(found)
 }
 
 async fn write_outcome(db: &Db, row: &import_row::Model, outcome: Outcome) -> AppResult<()> {

@@ -1,0 +1,890 @@
+//! Conflicts: which parties a registration collides with. The database only finds
+//! candidates, through the matcher's blocking keys (`registration_keys`, `account_keys`);
+//! `deals::matching` decides which of them are the same customer and says why.
+//!
+//! - Candidates for any number of probes (one registration, a dry run of 50, a page of the
+//!   review queue) are two or three statements: the keys' postings, then the rows of the
+//!   best candidates with their products or domains.
+//! - Each key reads at most `PER_KEY` postings, so a common word ("solutions") cannot make a
+//!   lookup read the whole program; each probe then compares at most `PER_PROBE` candidates,
+//!   those sharing the most (and the strongest) keys first.
+//! - The keys of a registration exist while it is active (written and removed with its
+//!   status, in the same transaction); an account's while it exists.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::enums::{AccountOwnership, DealStatus};
+use entity::{account, account_domain, account_key, deal_registration, registration_key, setting};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SelectStatement, SimpleExpr, UnionType};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, Set,
+};
+
+use super::matching::{self, blocking_keys, compare, Bands, Customer, Decision, Verdict};
+use super::service::ACTIVE;
+use crate::db;
+use crate::error::{AppError, AppResult};
+
+/// Postings read per key: enough for every registration of one customer, few enough that
+/// a word shared by thousands costs no more than a rare one.
+const PER_KEY: i64 = 40;
+
+/// Candidates compared per probe, best first.
+const PER_PROBE: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    pub kind: ConflictKind,
+    pub verdict: Verdict,
+    pub rule: &'static str,
+    pub registration_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub products: Vec<i64>,
+}
+
+impl Conflict {
+    /// A `MATCH`: it blocks approval and sends a submission to review. A `POSSIBLE` one is
+    /// shown to reviewers only.
+    pub fn blocks(&self) -> bool {
+        self.verdict.decision == Decision::Match
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConflictKind {
+    PartnerRegistration,
+    DirectAccount,
+    ExistingCustomer,
+}
+
+/// The registration being checked: its customer, products, partner and place in line.
+pub struct Probe {
+    pub id: Option<i64>,
+    pub partner_id: i64,
+    pub customer: Customer,
+    pub products: Vec<i64>,
+    /// When it was submitted; `None` (a draft or a dry run) ranks after every submission.
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+/// A stored registration's customer as the matcher reads it.
+pub fn customer_of(registration: &deal_registration::Model) -> Customer {
+    Customer::new(
+        &registration.customer_name,
+        registration.customer_domain.as_deref(),
+        registration.customer_country.as_deref(),
+    )
+}
+
+impl Probe {
+    pub async fn of(
+        db: &impl ConnectionTrait,
+        registration: &deal_registration::Model,
+    ) -> AppResult<Probe> {
+        let mut probes = Probe::of_many(db, std::slice::from_ref(registration)).await?;
+        Ok(probes.remove(0))
+    }
+
+    /// A stored registration as a probe, its products still to be filled in.
+    fn without_products(registration: &deal_registration::Model) -> Probe {
+        Probe {
+            id: Some(registration.id),
+            partner_id: registration.partner_id,
+            customer: customer_of(registration),
+            products: Vec::new(),
+            submitted_at: registration.submitted_at,
+        }
+    }
+
+    /// Probes for several stored registrations, their products read in one query.
+    pub async fn of_many(
+        db: &impl ConnectionTrait,
+        registrations: &[deal_registration::Model],
+    ) -> AppResult<Vec<Probe>> {
+        let ids: Vec<i64> = registrations.iter().map(|r| r.id).collect();
+        let mut products = super::service::products_of_many(db, &ids).await?;
+        Ok(registrations
+            .iter()
+            .map(|registration| Probe {
+                products: products.remove(&registration.id).unwrap_or_default(),
+                ..Probe::without_products(registration)
+            })
+            .collect())
+    }
+}
+
+/// Has `other` priority over `probe`? Approved registrations always do; otherwise the
+/// earlier submission wins.
+fn has_priority(
+    status: DealStatus,
+    submitted_at: Option<DateTime<Utc>>,
+    id: i64,
+    probe: &Probe,
+) -> bool {
+    if status == DealStatus::Approved {
+        return true;
+    }
+    match (submitted_at, probe.submitted_at) {
+        (Some(theirs), Some(ours)) => (theirs, id) < (ours, probe.id.unwrap_or(i64::MAX)),
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Conflicts of `probe` (both `MATCH` and `POSSIBLE`): other partners' active registrations
+/// with priority, and named direct accounts or existing customers.
+pub async fn conflicts(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Vec<Conflict>> {
+    let mut found = conflicts_of_many(db, std::slice::from_ref(probe)).await?;
+    Ok(found.remove(0))
+}
+
+/// Conflicts of several probes at once, in the probes' order, in the same statements
+/// whatever their number. A probe's answer never depends on which others it was checked
+/// with: each compares only the candidates its own keys found.
+pub async fn conflicts_of_many(
+    db: &impl ConnectionTrait,
+    probes: &[Probe],
+) -> AppResult<Vec<Vec<Conflict>>> {
+    if probes.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(Candidates::of(db, probes, &[]).await?.judge(probes))
+}
+
+/// The conflicts of stored registrations (lists in the API): their own products are read
+/// with the candidates'.
+pub async fn conflicts_of_registrations(
+    db: &impl ConnectionTrait,
+    stored: &[deal_registration::Model],
+) -> AppResult<Vec<Vec<Conflict>>> {
+    if stored.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut probes: Vec<Probe> = stored.iter().map(Probe::without_products).collect();
+    let ids: Vec<i64> = stored.iter().map(|r| r.id).collect();
+    let candidates = Candidates::of(db, &probes, &ids).await?;
+    for probe in &mut probes {
+        let own = probe.id.and_then(|id| candidates.products.get(&id));
+        probe.products = own.cloned().unwrap_or_default();
+    }
+    Ok(candidates.judge(&probes))
+}
+
+/// Who holds a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Owner {
+    Registration(i64),
+    Account(i64),
+}
+
+/// What the probes may conflict with, each probe's own pick of them, and how common each
+/// key is (the matcher's rarity).
+struct Candidates {
+    registrations: HashMap<i64, Candidate>,
+    /// By registration: the candidates' and those of the `also` ids given to `of`.
+    products: HashMap<i64, Vec<i64>>,
+    accounts: HashMap<i64, AccountCandidate>,
+    /// Per probe, the owners its keys found, best first.
+    picked: Vec<Vec<Owner>>,
+    postings: HashMap<String, u64>,
+    bands: Bands,
+}
+
+/// What the conflict engine reads of another registration.
+struct Candidate {
+    partner_id: i64,
+    status: DealStatus,
+    customer: Customer,
+    submitted_at: Option<DateTime<Utc>>,
+}
+
+/// What the conflict engine reads of an account: its name and country, once per domain.
+struct AccountCandidate {
+    ownership: AccountOwnership,
+    is_customer: bool,
+    /// The account as a customer, once per domain it has (once without, when none).
+    customers: Vec<Customer>,
+}
+
+/// How much a shared key of each kind says: a domain more than a sound.
+fn key_strength(key: &str) -> u32 {
+    match key.split_once(':').map(|(kind, _)| kind) {
+        Some("d") => 8,
+        Some("j") | Some("a") => 4,
+        Some("e") | Some("l") => 2,
+        _ => 1,
+    }
+}
+
+impl Candidates {
+    async fn of(db: &impl ConnectionTrait, probes: &[Probe], also: &[i64]) -> AppResult<Self> {
+        let keyed: Vec<Vec<String>> = probes.iter().map(|p| blocking_keys(&p.customer)).collect();
+        let mut keys: Vec<String> = keyed.iter().flatten().cloned().collect();
+        keys.sort();
+        keys.dedup();
+        let rows = read_postings(db, &keys).await?;
+        let bands = parse_bands(rows.first().and_then(|row| row.bands.as_deref()));
+        let mut postings: HashMap<String, u64> = HashMap::new();
+        let mut holders: HashMap<&str, Vec<Owner>> = HashMap::new();
+        for row in &rows {
+            postings.insert(row.key.clone(), row.postings.max(0) as u64);
+            let owner = if row.account == 1 {
+                Owner::Account(row.id)
+            } else {
+                Owner::Registration(row.id)
+            };
+            holders.entry(row.key.as_str()).or_default().push(owner);
+        }
+        let picked: Vec<Vec<Owner>> = probes
+            .iter()
+            .zip(&keyed)
+            .map(|(probe, keys)| pick(probe, keys, &holders))
+            .collect();
+        let mut registration_ids: Vec<i64> = also.to_vec();
+        let mut account_ids: Vec<i64> = Vec::new();
+        for owner in picked.iter().flatten() {
+            match owner {
+                Owner::Registration(id) => registration_ids.push(*id),
+                Owner::Account(id) => account_ids.push(*id),
+            }
+        }
+        registration_ids.sort_unstable();
+        registration_ids.dedup();
+        account_ids.sort_unstable();
+        account_ids.dedup();
+        let (registrations, products, accounts) =
+            read_candidates(db, &registration_ids, &account_ids).await?;
+        Ok(Candidates {
+            registrations,
+            products,
+            accounts,
+            picked,
+            postings,
+            bands,
+        })
+    }
+
+    /// Each probe's conflicts among its candidates.
+    fn judge(&self, probes: &[Probe]) -> Vec<Vec<Conflict>> {
+        let bands = &self.bands;
+        probes
+            .iter()
+            .zip(&self.picked)
+            .map(|(probe, picked)| {
+                let own = probe.id.is_some();
+                let rarity = |token: &str| {
+                    let postings = self.postings.get(&format!("e:{token}")).copied();
+                    let others = postings.unwrap_or(0).saturating_sub(u64::from(own));
+                    matching::rarity_from_postings(others)
+                };
+                let mut found: Vec<Conflict> = picked
+                    .iter()
+                    .filter_map(|owner| match owner {
+                        Owner::Registration(id) => {
+                            self.registration_conflict(probe, *id, bands, &rarity)
+                        }
+                        Owner::Account(id) => self.account_conflict(probe, *id, bands, &rarity),
+                    })
+                    .collect();
+                found.sort_by(|a, b| {
+                    (a.kind, -a.verdict.score, a.registration_id, a.account_id)
+                        .partial_cmp(&(b.kind, -b.verdict.score, b.registration_id, b.account_id))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+                found
+            })
+            .collect()
+    }
+
+    fn registration_conflict(
+        &self,
+        probe: &Probe,
+        id: i64,
+        bands: &Bands,
+        rarity: &dyn Fn(&str) -> f64,
+    ) -> Option<Conflict> {
+        let other = self.registrations.get(&id)?;
+        if other.partner_id == probe.partner_id
+            || Some(id) == probe.id
+            || !ACTIVE.contains(&other.status)
+            || !has_priority(other.status, other.submitted_at, id, probe)
+        {
+            return None;
+        }
+        let theirs = self.products.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+        let products = shared_products(&probe.products, theirs);
+        if products.is_empty() {
+            return None;
+        }
+        let verdict = compare(&probe.customer, &other.customer, bands, rarity);
+        (verdict.decision != Decision::NoMatch).then_some(Conflict {
+            kind: ConflictKind::PartnerRegistration,
+            verdict,
+            rule: "FIRST_COME_FIRST_SERVED",
+            registration_id: Some(id),
+            account_id: None,
+            products,
+        })
+    }
+
+    fn account_conflict(
+        &self,
+        probe: &Probe,
+        id: i64,
+        bands: &Bands,
+        rarity: &dyn Fn(&str) -> f64,
+    ) -> Option<Conflict> {
+        let account = self.accounts.get(&id)?;
+        let (kind, rule) = match (account.ownership, account.is_customer) {
+            (AccountOwnership::Direct, _) => {
+                (ConflictKind::DirectAccount, "NAMED_DIRECT_ACCOUNT_RESERVED")
+            }
+            (_, true) => (ConflictKind::ExistingCustomer, "EXISTING_CUSTOMER"),
+            _ => return None,
+        };
+        let verdict = account
+            .customers
+            .iter()
+            .map(|customer| compare(&probe.customer, customer, bands, rarity))
+            .max_by(|a, b| a.score.total_cmp(&b.score))?;
+        (verdict.decision != Decision::NoMatch).then_some(Conflict {
+            kind,
+            verdict,
+            rule,
+            registration_id: None,
+            account_id: Some(id),
+            products: vec![],
+        })
+    }
+}
+
+/// The owners `probe`'s keys found, those sharing the most (and strongest) keys first, at
+/// most `PER_PROBE`; never the probe's own registration.
+fn pick(probe: &Probe, keys: &[String], holders: &HashMap<&str, Vec<Owner>>) -> Vec<Owner> {
+    let mut strength: BTreeMap<Owner, u32> = BTreeMap::new();
+    for key in keys {
+        for owner in holders.get(key.as_str()).into_iter().flatten() {
+            if probe.id.is_some_and(|id| *owner == Owner::Registration(id)) {
+                continue;
+            }
+            *strength.entry(*owner).or_default() += key_strength(key);
+        }
+    }
+    let mut ranked: Vec<(Owner, u32)> = strength.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(PER_PROBE);
+    ranked.into_iter().map(|(owner, _)| owner).collect()
+}
+
+/// Products two registrations share.
+pub fn shared_products(a: &[i64], b: &[i64]) -> Vec<i64> {
+    let mut shared: Vec<i64> = a.iter().copied().filter(|p| b.contains(p)).collect();
+    shared.sort_unstable();
+    shared.dedup();
+    shared
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Posting {
+    key: String,
+    id: i64,
+    account: i32,
+    postings: i64,
+    /// The stored bands, on every row (read once by the database).
+    bands: Option<String>,
+}
+
+/// Up to `PER_KEY` holders of each key, with how many hold it in all, and the program's
+/// bands (they matter only when there is a candidate, so they cost no statement of their
+/// own). The keys are bound as one JSON list: the statement's text is the same for one
+/// probe or a page of them.
+async fn read_postings(db: &impl ConnectionTrait, keys: &[String]) -> AppResult<Vec<Posting>> {
+    if keys.is_empty() {
+        return Ok(vec![]);
+    }
+    let backend = db.get_database_backend();
+    let mut query = postings_of(backend, "registration_keys", "registration_id", 0, keys);
+    query.union(
+        UnionType::All,
+        postings_of(backend, "account_keys", "account_id", 1, keys),
+    );
+    Ok(Posting::find_by_statement(backend.build(&query))
+        .all(db)
+        .await?)
+}
+
+fn postings_of(
+    backend: DbBackend,
+    table: &str,
+    owner: &str,
+    account: i32,
+    keys: &[String],
+) -> SelectStatement {
+    let key = || Expr::col(Alias::new("key"));
+    let numbered = Query::select()
+        .expr_as(key(), Alias::new("key"))
+        .expr_as(Expr::col(Alias::new(owner)), Alias::new("id"))
+        .expr_as(
+            Expr::cust(r#"COUNT(*) OVER (PARTITION BY "key")"#),
+            Alias::new("postings"),
+        )
+        .expr_as(
+            Expr::cust(format!(
+                r#"ROW_NUMBER() OVER (PARTITION BY "key" ORDER BY "{owner}" DESC)"#
+            )),
+            Alias::new("n"),
+        )
+        .from(Alias::new(table))
+        .and_where(db::in_texts(backend, key().into(), keys))
+        .to_owned();
+    Query::select()
+        .columns([Alias::new("key"), Alias::new("id")])
+        .expr_as(Expr::val(account), Alias::new("account"))
+        .column(Alias::new("postings"))
+        .expr_as(
+            Expr::cust(format!(
+                r#"(SELECT "value" FROM "settings" WHERE "key" = '{BANDS_SETTING}')"#
+            )),
+            Alias::new("bands"),
+        )
+        .from_subquery(numbered, Alias::new("posting"))
+        .and_where(Expr::col(Alias::new("n")).lte(PER_KEY))
+        .to_owned()
+}
+
+/// One candidate: a registration (`account` 0) or an account (1), the other kind's columns
+/// NULL. `listed` holds a registration's product ids (`1,5,9`) or an account's domains
+/// (`acme.com,acme.de`).
+#[derive(Debug, FromQueryResult)]
+struct CandidateRow {
+    account: i32,
+    id: i64,
+    partner_id: Option<i64>,
+    status: Option<String>,
+    name: String,
+    domain: Option<String>,
+    country: Option<String>,
+    submitted_at: Option<DateTime<Utc>>,
+    ownership: Option<String>,
+    is_customer: Option<bool>,
+    listed: Option<String>,
+}
+
+type Found = (
+    HashMap<i64, Candidate>,
+    HashMap<i64, Vec<i64>>,
+    HashMap<i64, AccountCandidate>,
+);
+
+/// The registrations and accounts `ids` as candidates, with each registration's products
+/// and each account's domains: one statement.
+async fn read_candidates(
+    db: &impl ConnectionTrait,
+    registrations: &[i64],
+    accounts: &[i64],
+) -> AppResult<Found> {
+    let mut found: Found = Default::default();
+    let backend = db.get_database_backend();
+    let mut parts = Vec::new();
+    if !registrations.is_empty() {
+        parts.push(registration_rows(backend, registrations));
+    }
+    if !accounts.is_empty() {
+        parts.push(account_rows(backend, accounts));
+    }
+    let Some(mut query) = parts.first().cloned() else {
+        return Ok(found);
+    };
+    for part in parts.into_iter().skip(1) {
+        query.union(UnionType::All, part);
+    }
+    for row in CandidateRow::find_by_statement(backend.build(&query))
+        .all(db)
+        .await?
+    {
+        read_row(row, &mut found)?;
+    }
+    Ok(found)
+}
+
+fn read_row(row: CandidateRow, found: &mut Found) -> AppResult<()> {
+    let id = row.id;
+    let malformed = |what: &str| AppError::internal(format!("candidate {id}: {what}"));
+    let listed = row.listed.unwrap_or_default();
+    let items = listed.split(',').filter(|item| !item.is_empty());
+    if row.account == 1 {
+        let domains: Vec<&str> = items.collect();
+        let ownership = AccountOwnership::try_from_value(
+            &row.ownership.ok_or_else(|| malformed("no ownership"))?,
+        )?;
+        let customers = account_customers(&row.name, row.country.as_deref(), &domains);
+        found.2.insert(
+            id,
+            AccountCandidate {
+                ownership,
+                is_customer: row.is_customer.unwrap_or(false),
+                customers,
+            },
+        );
+        return Ok(());
+    }
+    let mut products: Vec<i64> = items
+        .map(|item| item.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|_| malformed("products"))?;
+    products.sort_unstable();
+    products.dedup();
+    found.1.insert(id, products);
+    found.0.insert(
+        id,
+        Candidate {
+            partner_id: row.partner_id.ok_or_else(|| malformed("no partner"))?,
+            status: DealStatus::try_from_value(&row.status.ok_or_else(|| malformed("no status"))?)?,
+            customer: Customer::new(&row.name, row.domain.as_deref(), row.country.as_deref()),
+            submitted_at: row.submitted_at,
+        },
+    );
+    Ok(())
+}
+
+/// `(SELECT` the texts `arguments` aggregates, joined, `FROM from)`, in the aggregate each
+/// database has.
+fn listed(backend: DbBackend, arguments: &str, from: &str) -> SimpleExpr {
+    let aggregate = match backend {
+        DbBackend::Postgres => "string_agg",
+        _ => "group_concat",
+    };
+    Expr::cust(format!("(SELECT {aggregate}({arguments}) FROM {from})"))
+}
+
+const NULL: &str = "NULL";
+
+fn registration_rows(backend: DbBackend, ids: &[i64]) -> SelectStatement {
+    use deal_registration::Column as C;
+    let column = |c: C| Expr::col((deal_registration::Entity, c));
+    Query::select()
+        .expr_as(Expr::cust("0"), Alias::new("account"))
+        .expr_as(column(C::Id), Alias::new("id"))
+        .expr_as(column(C::PartnerId), Alias::new("partner_id"))
+        .expr_as(column(C::Status), Alias::new("status"))
+        .expr_as(column(C::CustomerName), Alias::new("name"))
+        .expr_as(column(C::CustomerDomain), Alias::new("domain"))
+        .expr_as(column(C::CustomerCountry), Alias::new("country"))
+        .expr_as(column(C::SubmittedAt), Alias::new("submitted_at"))
+        .expr_as(Expr::cust(NULL), Alias::new("ownership"))
+        .expr_as(Expr::cust(NULL), Alias::new("is_customer"))
+        .expr_as(
+            listed(
+                backend,
+                "CAST(p.product_id AS TEXT), ','",
+                "deal_registration_products AS p WHERE p.registration_id = deal_registrations.id",
+            ),
+            Alias::new("listed"),
+        )
+        .from(deal_registration::Entity)
+        .and_where(db::in_ids(backend, column(C::Id).into(), ids))
+        .to_owned()
+}
+
+fn account_rows(backend: DbBackend, ids: &[i64]) -> SelectStatement {
+    use account::Column as C;
+    let column = |c: C| Expr::col((account::Entity, c));
+    Query::select()
+        .expr_as(Expr::cust("1"), Alias::new("account"))
+        .expr_as(column(C::Id), Alias::new("id"))
+        .expr_as(Expr::cust(NULL), Alias::new("partner_id"))
+        .expr_as(Expr::cust(NULL), Alias::new("status"))
+        .expr_as(column(C::Name), Alias::new("name"))
+        .expr_as(Expr::cust(NULL), Alias::new("domain"))
+        .expr_as(column(C::Country), Alias::new("country"))
+        .expr_as(Expr::cust(NULL), Alias::new("submitted_at"))
+        .expr_as(column(C::Ownership), Alias::new("ownership"))
+        .expr_as(column(C::IsCustomer), Alias::new("is_customer"))
+        .expr_as(
+            listed(
+                backend,
+                "d.domain, ',' ORDER BY d.id",
+                "account_domains AS d WHERE d.account_id = accounts.id",
+            ),
+            Alias::new("listed"),
+        )
+        .from(account::Entity)
+        .and_where(db::in_ids(backend, column(C::Id).into(), ids))
+        .to_owned()
+}
+
+/// An account as customers to compare with: once per domain, once without when it has none.
+fn account_customers(name: &str, country: Option<&str>, domains: &[&str]) -> Vec<Customer> {
+    if domains.is_empty() {
+        return vec![Customer::new(name, None, country)];
+    }
+    domains
+        .iter()
+        .map(|domain| Customer::new(name, Some(domain), country))
+        .collect()
+}
+
+// ---- keeping the keys ----
+
+/// The version of `blocking_keys` the stored keys were made by: when it changes, they are
+/// made again when the server starts.
+const KEYS_VERSION: &str = "1";
+const KEYS_VERSION_SETTING: &str = "customer-keys-version";
+
+/// Writes `registration`'s keys if it is active, removes them if not. Call it in the
+/// transaction that changed its status or customer.
+pub async fn index_registration(
+    db: &impl ConnectionTrait,
+    registration: &deal_registration::Model,
+) -> AppResult<()> {
+    registration_key::Entity::delete_many()
+        .filter(registration_key::Column::RegistrationId.eq(registration.id))
+        .exec(db)
+        .await?;
+    if ACTIVE.contains(&registration.status) {
+        insert_registration_keys(db, std::slice::from_ref(registration)).await?;
+    }
+    Ok(())
+}
+
+async fn insert_registration_keys(
+    db: &impl ConnectionTrait,
+    registrations: &[deal_registration::Model],
+) -> AppResult<()> {
+    let rows: Vec<registration_key::ActiveModel> = registrations
+        .iter()
+        .flat_map(|registration| {
+            blocking_keys(&customer_of(registration))
+                .into_iter()
+                .map(move |key| registration_key::ActiveModel {
+                    key: Set(key),
+                    registration_id: Set(registration.id),
+                })
+        })
+        .collect();
+    for chunk in rows.chunks(2_000) {
+        registration_key::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    registration_key::Column::Key,
+                    registration_key::Column::RegistrationId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .do_nothing()
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes the keys of account `id` again (after it is created or its domains change).
+pub async fn index_account(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
+    account_key::Entity::delete_many()
+        .filter(account_key::Column::AccountId.eq(id))
+        .exec(db)
+        .await?;
+    let accounts = account::Entity::find_by_id(id).all(db).await?;
+    insert_account_keys(db, &accounts).await
+}
+
+async fn insert_account_keys(
+    db: &impl ConnectionTrait,
+    accounts: &[account::Model],
+) -> AppResult<()> {
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let domains = account_domain::Entity::find()
+        .filter(account_domain::Column::AccountId.is_in(ids))
+        .all(db)
+        .await?;
+    let mut rows: Vec<account_key::ActiveModel> = Vec::new();
+    for account in accounts {
+        let own: Vec<&str> = domains
+            .iter()
+            .filter(|d| d.account_id == account.id)
+            .map(|d| d.domain.as_str())
+            .collect();
+        let mut keys: Vec<String> =
+            account_customers(&account.name, account.country.as_deref(), &own)
+                .iter()
+                .flat_map(blocking_keys)
+                .collect();
+        keys.sort();
+        keys.dedup();
+        rows.extend(keys.into_iter().map(|key| account_key::ActiveModel {
+            key: Set(key),
+            account_id: Set(account.id),
+        }));
+    }
+    for chunk in rows.chunks(2_000) {
+        account_key::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([account_key::Column::Key, account_key::Column::AccountId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Makes the keys of every active registration and account that has none (rows written
+/// before this version, or by `seed`); when the keys' version changed, all of them again.
+/// Run at start-up, by any number of replicas at once: a key is written once whoever
+/// writes it first.
+pub async fn prepare_keys(db: &impl ConnectionTrait) -> AppResult<u64> {
+    let stored = setting::Entity::find_by_id(KEYS_VERSION_SETTING)
+        .one(db)
+        .await?
+        .map(|s| s.value);
+    if stored.as_deref() != Some(KEYS_VERSION) {
+        registration_key::Entity::delete_many().exec(db).await?;
+        account_key::Entity::delete_many().exec(db).await?;
+    }
+    let mut made = 0;
+    loop {
+        let batch = deal_registration::Entity::find()
+            .filter(deal_registration::Column::Status.is_in(ACTIVE))
+            .filter(
+                Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(registration_key::Entity)
+                        .and_where(
+                            Expr::col((
+                                registration_key::Entity,
+                                registration_key::Column::RegistrationId,
+                            ))
+                            .equals((deal_registration::Entity, deal_registration::Column::Id)),
+                        )
+                        .to_owned(),
+                )
+                .not(),
+            )
+            .limit(500)
+            .all(db)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        made += batch.len() as u64;
+        insert_registration_keys(db, &batch).await?;
+    }
+    loop {
+        let batch = account::Entity::find()
+            .filter(
+                Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(account_key::Entity)
+                        .and_where(
+                            Expr::col((account_key::Entity, account_key::Column::AccountId))
+                                .equals((account::Entity, account::Column::Id)),
+                        )
+                        .to_owned(),
+                )
+                .not(),
+            )
+            .limit(500)
+            .all(db)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        made += batch.len() as u64;
+        insert_account_keys(db, &batch).await?;
+    }
+    if stored.as_deref() != Some(KEYS_VERSION) {
+        let row = setting::ActiveModel {
+            key: Set(KEYS_VERSION_SETTING.to_owned()),
+            value: Set(KEYS_VERSION.to_owned()),
+        };
+        setting::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(setting::Column::Key)
+                    .update_column(setting::Column::Value)
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
+    }
+    Ok(made)
+}
+
+// ---- bands ----
+
+const BANDS_SETTING: &str = "conflict-bands";
+
+/// The program's score bands as stored (`setConflictBands`), or the defaults.
+fn parse_bands(stored: Option<&str>) -> Bands {
+    stored
+        .and_then(|value| serde_json::from_str::<(f64, f64)>(value).ok())
+        .map(|(match_at, possible_at)| Bands {
+            match_at,
+            possible_at,
+        })
+        .unwrap_or_default()
+}
+
+/// The program's score bands.
+pub async fn bands(db: &impl ConnectionTrait) -> AppResult<Bands> {
+    let stored = setting::Entity::find_by_id(BANDS_SETTING).one(db).await?;
+    Ok(parse_bands(stored.as_ref().map(|s| s.value.as_str())))
+}
+
+/// Stores new bands: every replica's next check uses them (they are read with the
+/// candidates, in the same statement).
+pub async fn set_bands(db: &impl ConnectionTrait, bands: Bands) -> AppResult<()> {
+    let value = serde_json::to_string(&(bands.match_at, bands.possible_at))
+        .map_err(|e| AppError::internal(e.to_string()))?;
+    setting::Entity::insert(setting::ActiveModel {
+        key: Set(BANDS_SETTING.to_owned()),
+        value: Set(value),
+    })
+    .on_conflict(
+        OnConflict::column(setting::Column::Key)
+            .update_column(setting::Column::Value)
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_overlap() {
+        assert_eq!(shared_products(&[1, 2, 3], &[3, 2, 9]), [2, 3]);
+        assert!(shared_products(&[1], &[2]).is_empty());
+    }
+
+    #[test]
+    fn the_strongest_shared_keys_rank_first_and_the_probe_never_finds_itself() {
+        let probe = Probe {
+            id: Some(1),
+            partner_id: 1,
+            customer: Customer::new("Globex", Some("globex.com"), None),
+            products: vec![],
+            submitted_at: None,
+        };
+        let keys = vec!["d:globex.com".to_owned(), "e:globex".to_owned()];
+        let mut holders: HashMap<&str, Vec<Owner>> = HashMap::new();
+        holders.insert(
+            "d:globex.com",
+            vec![Owner::Registration(3), Owner::Registration(1)],
+        );
+        holders.insert("e:globex", vec![Owner::Account(9), Owner::Registration(3)]);
+        assert_eq!(
+            pick(&probe, &keys, &holders),
+            [Owner::Registration(3), Owner::Account(9)]
+        );
+    }
+}
