@@ -12,7 +12,7 @@ const CHECK: &str = "mutation($i: [CheckConflictsInput!]!) { checkConflicts(inpu
     conflicts { kind decision score matchedOn rule registration { id } products { name } evidence { signal contribution } }
     possibleConflicts { decision score registration { id } } } }";
 
-/// One labelled pair of `tests/data/customer_pairs.tsv`.
+/// One labelled pair of `tests/data/customer_pairs.tsv` or `customer_pairs_handwritten.tsv`.
 struct Pair {
     same: bool,
     kind: String,
@@ -24,6 +24,11 @@ fn corpus() -> Vec<Pair> {
     include_str!("data/customer_pairs.tsv")
         .lines()
         .skip(1)
+        .chain(
+            include_str!("data/customer_pairs_handwritten.tsv")
+                .lines()
+                .skip(1),
+        )
         .map(|line| {
             let f: Vec<String> = line.split('\t').map(str::to_owned).collect();
             Pair {

@@ -499,6 +499,23 @@ pub fn forms_for(country: Option<&str>) -> impl Iterator<Item = &'static LegalFo
     })
 }
 
+/// Long legal words are misspelt like any other ("Limted", "Corporaton"): one letter off
+/// one of them, at the end of a name, is still that form.
+fn misspelt_form(token: &str) -> bool {
+    const LONG_FORMS: [&str; 6] = [
+        "limited",
+        "corporation",
+        "incorporated",
+        "company",
+        "aktiengesellschaft",
+        "aktiebolag",
+    ];
+    token.len() >= 6
+        && LONG_FORMS
+            .iter()
+            .any(|form| *form != token && strsim::osa_distance(form, token) == 1)
+}
+
 /// Whether every token of `tokens` belongs to some legal form (a bracket holding "publ"
 /// or "haftungsbeschränkt" is no alias).
 pub fn only_legal_words(tokens: &[String]) -> bool {
@@ -515,6 +532,9 @@ pub fn strip(tokens: &[String], country: Option<&str>) -> Vec<String> {
     let mut kept: Vec<String> = tokens.to_vec();
     loop {
         let before = kept.len();
+        if kept.len() > 1 && kept.last().is_some_and(|last| misspelt_form(last)) {
+            kept.pop();
+        }
         for form in forms_for(country) {
             let n = form.tokens.len();
             if kept.len() > n && kept.ends_with(&form.tokens) {
@@ -571,6 +591,7 @@ mod tests {
         );
         assert_eq!(stripped("Sony 株式会社", Some("JP")), "sony");
         assert_eq!(stripped("Acme Pty Ltd", None), "acme");
+        assert_eq!(stripped("Globex Limted", None), "globex", "a misspelt form");
     }
 
     #[test]

@@ -38,7 +38,8 @@ impl Customer {
     pub fn new(name: &str, web: Option<&str>, country: Option<&str>) -> Customer {
         let country = country
             .map(|c| c.trim().to_ascii_uppercase())
-            .filter(|c| c.len() == 2);
+            .filter(|c| c.len() == 2)
+            .map(|c| iso_country(&c).to_owned());
         Customer {
             names: names::name_forms(name, country.as_deref()),
             web: web.and_then(|w| web::parse(w).ok().flatten()),
@@ -76,6 +77,16 @@ impl Customer {
     /// The registrable domain or profile page the web address names.
     pub fn identity(&self) -> Option<String> {
         self.web.as_ref().and_then(Web::identity_key)
+    }
+}
+
+/// The ISO 3166 code of the codes people use for the same country: "UK" (reserved in ISO
+/// 3166 for the United Kingdom, whose code is GB) and "EL" (the EU's code for Greece).
+fn iso_country(code: &str) -> &str {
+    match code {
+        "UK" => "GB",
+        "EL" => "GR",
+        _ => code,
     }
 }
 
@@ -179,7 +190,7 @@ const SAME_DOMAIN: f64 = 0.35;
 const SAME_DOMAIN_FLOOR: f64 = 0.92;
 const SAME_BRAND: f64 = 0.1;
 const DIFFERENT_DOMAINS: f64 = -0.35;
-const SAME_COUNTRY: f64 = 0.05;
+const SAME_COUNTRY: f64 = 0.02;
 const DIFFERENT_COUNTRY: f64 = -0.4;
 
 /// Whether `a` and `b` are the same customer. `rarity` weighs a name token by how common it

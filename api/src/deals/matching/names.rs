@@ -154,6 +154,11 @@ pub fn raw_tokens(text: &str) -> Vec<String> {
             tokens.push(chunk.replace('.', ""));
             continue;
         }
+        // "Amazon.com", "Booking.com": the name without its top-level domain.
+        let chunk = match chunk.rsplit_once('.') {
+            Some((name, tld)) if !name.is_empty() && WEB_SUFFIXES.contains(&tld) => name,
+            _ => chunk,
+        };
         let closed: String = chunk.chars().filter(|c| !matches!(c, '\'' | '`')).collect();
         tokens.extend(
             closed
@@ -164,6 +169,11 @@ pub fn raw_tokens(text: &str) -> Vec<String> {
     }
     join_single_letters(tokens)
 }
+
+/// Top-level domains names are written with ("Amazon.com").
+const WEB_SUFFIXES: &[&str] = &[
+    "com", "net", "org", "io", "co", "ai", "app", "biz", "info", "de", "uk", "fr", "nl", "eu",
+];
 
 /// `u.s.a`, `s.p.a`, `co`: letters in groups of one or two between dots.
 fn is_dotted(chunk: &str) -> bool {
@@ -290,6 +300,7 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("hldg", "holdings"),
     ("hldgs", "holdings"),
     ("hosp", "hospital"),
+    ("ind", "industries"),
     ("inds", "industries"),
     ("indus", "industries"),
     ("insur", "insurance"),
@@ -589,6 +600,7 @@ mod tests {
         assert_eq!(primary("I.B.M."), "ibm");
         assert_eq!(primary("The Home Depot"), "home depot");
         assert_eq!(primary("Globex Systems"), primary("Globex System"));
+        assert_eq!(primary("Amazon.com, Inc."), "amazon");
     }
 
     #[test]

@@ -67,7 +67,8 @@ fn neighbours(a: char, b: char) -> bool {
 
 /// How `a` and `b` (single tokens) match, if they do. Short words must be exact: one
 /// letter makes another word of them ("Acme"/"Acne"). From five letters one error is
-/// forgiven (a letter missed, doubled, swapped, or a neighbouring key), from nine two.
+/// forgiven (a letter missed, doubled, swapped, a neighbouring key, and from seven a vowel
+/// for another: "Vandelay"/"Vandeley"), from nine two. A different first letter never is.
 pub fn token_match(a: &str, b: &str) -> Option<Kind> {
     if a == b || spelling(a) == spelling(b) {
         return Some(Kind::Same);
@@ -77,6 +78,10 @@ pub fn token_match(a: &str, b: &str) -> Option<Kind> {
     }
     if a.chars().any(|c| c.is_ascii_digit()) || b.chars().any(|c| c.is_ascii_digit()) {
         return None;
+    }
+    // An initial for the word ("J. Smith" / "John Smith").
+    if (a.len() == 1 && b.starts_with(a)) || (b.len() == 1 && a.starts_with(b)) {
+        return Some(Kind::Acronym);
     }
     let longest = a.len().max(b.len());
     let distance = strsim::osa_distance(a, b);
@@ -90,8 +95,15 @@ pub fn token_match(a: &str, b: &str) -> Option<Kind> {
         return None;
     }
     if distance == 1 && a.len() == b.len() && !swapped {
-        let (x, y) = a.chars().zip(b.chars()).find(|(x, y)| x != y)?;
-        if !neighbours(x, y) {
+        // A different first letter makes another name (Norton/Horton), not a slip.
+        let (at, (x, y)) = a
+            .chars()
+            .zip(b.chars())
+            .enumerate()
+            .find(|(_, (x, y))| x != y)?;
+        let vowels = |c: char| "aeiouy".contains(c);
+        let misspelt_vowel = longest >= 7 && vowels(x) && vowels(y);
+        if at == 0 || !(neighbours(x, y) || misspelt_vowel) {
             return None;
         }
     }
@@ -261,6 +273,12 @@ mod tests {
         assert_eq!(token_match("modern", "modem"), Some(Kind::Scanned));
         assert_eq!(token_match("vertex", "vortex"), None);
         assert_eq!(token_match("3m", "4m"), None);
+        assert_eq!(
+            token_match("norton", "horton"),
+            None,
+            "another first letter"
+        );
+        assert_eq!(token_match("j", "john"), Some(Kind::Acronym), "an initial");
     }
 
     #[test]

@@ -105,10 +105,15 @@ pub struct Pair {
     pub b: Customer,
 }
 
+/// The generated pairs, then those written by hand (real companies' names as partners
+/// type them, and real pairs of different companies).
 pub fn corpus() -> Vec<Pair> {
-    include_str!("../../../../tests/data/customer_pairs.tsv")
+    let generated = include_str!("../../../../tests/data/customer_pairs.tsv");
+    let handwritten = include_str!("../../../../tests/data/customer_pairs_handwritten.tsv");
+    generated
         .lines()
         .skip(1)
+        .chain(handwritten.lines().skip(1))
         .map(|line| {
             let f: Vec<&str> = line.split('\t').collect();
             Pair {
