@@ -1359,3 +1359,107 @@ async fn the_kept_counts_follow_registrations_moved_or_deleted_in_the_database()
     .await;
     assert_eq!(kept, counted);
 }
+
+/// Channel staff find registrations by partner, statuses, customer (as the matcher
+/// normalises it), product, dates and owner rep; `Partner.dealRegistrations` is the same
+/// list for one partner, within what the caller may see.
+#[tokio::test]
+async fn registrations_are_found_by_the_filters_a_channel_team_uses() {
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let analytics = product_id(&app, "PartnerGraph Analytics").await;
+    let northwind = partner_id(&app, "Northwind").await;
+    let tiertwo = partner_id(&app, "TierTwo").await;
+    let started = Utc::now();
+    register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Globex Corporation", "globex.com", &[&cloud], None),
+    )
+    .await;
+    let mut draft = deal("Zorblax Widgets", "zorblax.example", &[&analytics], None);
+    draft["i"]["submit"] = json!(false);
+    register(&app, ALICE_NORTHWIND, draft).await;
+    let mut no_domain = deal("GLOBEX corp.", "", &[&cloud], None);
+    no_domain["i"]["customerDomain"] = Value::Null;
+    register(&app, BOB_TIERTWO, no_domain).await;
+    register(
+        &app,
+        BOB_TIERTWO,
+        deal("Initech", "initech.com", &[&cloud], None),
+    )
+    .await;
+
+    let list = "query($f: DealRegistrationFilter) { dealRegistrations(first: 50, filter: $f) {
+        totalCount edges { node { customer { name } partner { name } status } } } }";
+    let names = |response: &Value| -> Vec<String> {
+        let mut names: Vec<String> = response["data"]["dealRegistrations"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{response}"))
+            .iter()
+            .map(|e| e["node"]["customer"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let token = app.login(MANAGER).await;
+    let find = |filter: Value| {
+        let (app, token) = (&app, token.clone());
+        async move { app.gql(Some(&token), list, json!({ "f": filter })).await }
+    };
+
+    let by_customer = find(json!({ "customer": "Globex Corp." })).await;
+    assert_eq!(
+        names(&by_customer),
+        ["GLOBEX corp.", "Globex Corporation"],
+        "{by_customer}"
+    );
+    let by_domain = find(json!({ "customer": "https://eu.globex.com/x" })).await;
+    assert_eq!(names(&by_domain), ["Globex Corporation"]);
+    let by_word = find(json!({ "customer": "globex", "partnerId": tiertwo })).await;
+    assert_eq!(names(&by_word), ["GLOBEX corp."]);
+    let drafts =
+        find(json!({ "statuses": ["DRAFT"], "partnerId": northwind, "productId": analytics }))
+            .await;
+    assert_eq!(names(&drafts), ["Zorblax Widgets"]);
+    let submitted = find(json!({ "submittedFrom": started.to_rfc3339() })).await;
+    assert_eq!(
+        names(&submitted),
+        ["GLOBEX corp.", "Globex Corporation", "Initech"]
+    );
+    let none_yet =
+        find(json!({ "submittedBefore": started.to_rfc3339(), "customer": "Initech" })).await;
+    assert_eq!(names(&none_yet), Vec::<String>::new());
+    let me = app.gql_as(REP, "{ me { id } }", json!({})).await;
+    let rep = me["data"]["me"]["id"].clone();
+    let owned = find(json!({ "ownerId": rep, "submittedFrom": started.to_rfc3339() })).await;
+    assert_eq!(
+        names(&owned),
+        ["Initech"],
+        "touching the rep's named account"
+    );
+
+    // One partner's list: the same rows as the filter, for those who may see the partner.
+    let of_partner = "query($p: ID!) { node(id: $p) { ... on Partner { dealRegistrations(first: 50) { totalCount } } } }";
+    let all_of_northwind = find(json!({ "partnerId": northwind })).await;
+    let counted = app
+        .gql(Some(&token), of_partner, json!({ "p": northwind }))
+        .await;
+    assert_eq!(
+        counted["data"]["node"]["dealRegistrations"]["totalCount"],
+        all_of_northwind["data"]["dealRegistrations"]["totalCount"],
+        "{counted}"
+    );
+    // A partner asking for another partner's registrations gets none.
+    let other = app
+        .gql_as(
+            ALICE_NORTHWIND,
+            list,
+            json!({ "f": { "partnerId": tiertwo } }),
+        )
+        .await;
+    assert_eq!(
+        other["data"]["dealRegistrations"]["totalCount"], 0,
+        "{other}"
+    );
+}

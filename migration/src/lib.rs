@@ -18,6 +18,7 @@ mod m20261203_000012_lean_registration_indexes;
 mod m20261206_000013_persisted_queries;
 mod m20261207_000014_integrations;
 mod m20261207_000015_customer_keys;
+mod m20261207_000016_registration_filters;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_persisted_queries::Migration),
             Box::new(m20261207_000014_integrations::Migration),
             Box::new(m20261207_000015_customer_keys::Migration),
+            Box::new(m20261207_000016_registration_filters::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod lanes;
 mod loader;
 pub mod matching;
 pub mod policy;
+mod registrations;
 pub mod service;
 mod types;
 pub mod workflow;
@@ -17,6 +18,7 @@ use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::ActiveEnum;
 
 pub use loader::ConflictLoader;
+pub use registrations::{list as list_registrations, DealRegistrationFilter};
 pub use types::find_for;
 pub use types::{
     DealMutation, DealQuery, DealRegistration, DealType, Product, NODE_KIND, PRODUCT_KIND,

@@ -41,7 +41,7 @@ pub async fn visible_partners<'a>(
 }
 
 /// Registrations whose customer is one of `rep`'s named direct accounts.
-fn touches_accounts_of(rep: i64) -> Condition {
+pub fn touches_accounts_of(rep: i64) -> Condition {
     let owned = || {
         account::Entity::find()
             .filter(account::Column::OwnerId.eq(rep))

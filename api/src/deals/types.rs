@@ -16,6 +16,7 @@ use super::loader::ConflictLoader;
 use super::loader::ProbeKey;
 use super::matching::{self, Customer};
 use super::policy::{self, sees_internal};
+use super::registrations::DealRegistrationFilter;
 use super::service::{self, ActionInput, RegistrationInput};
 use super::workflow::{self, Action};
 use crate::auth::{actor, Actor, Role, RoleGuard};
@@ -27,11 +28,10 @@ use crate::loaders::{
     RegistrationProducts,
 };
 use crate::money::{Money, MoneyInput};
-use crate::partners::policy::PartnerScope;
 use crate::partners::Partner;
 use crate::relay::{
-    global_id, local_id, paginate, paginate_loaded, paginate_newest_first, paginate_ordered_as,
-    ConnectionFields, PageArgs, RelayConnection, UserError, UserErrorCode,
+    global_id, local_id, paginate, paginate_loaded, paginate_ordered_as, ConnectionFields,
+    PageArgs, RelayConnection, UserError, UserErrorCode,
 };
 use crate::users::User;
 
@@ -620,7 +620,7 @@ impl DealRegistration {
 
 /// A `totalCount` of every registration of `partners`, from the counts the database keeps
 /// instead of counting the rows.
-fn held_by(db: &Db, partners: &BTreeSet<i64>) -> ConnectionFields {
+pub(super) fn held_by(db: &Db, partners: &BTreeSet<i64>) -> ConnectionFields {
     let db = db.clone();
     let partners: Vec<i64> = partners.iter().copied().collect();
     ConnectionFields::counted_by(move || {
@@ -632,7 +632,7 @@ fn held_by(db: &Db, partners: &BTreeSet<i64>) -> ConnectionFields {
 
 /// Loads, one batch per kind, what the selected nested fields of a page of registrations
 /// read (partner and tier, products, conflicts, history, comments): see `crate::loaders`.
-async fn prefetch(
+pub(super) async fn prefetch(
     ctx: &Context<'_>,
     page: &RelayConnection<DealRegistration>,
 ) -> async_graphql::Result<()> {
@@ -685,11 +685,6 @@ async fn prefetch(
     Ok(())
 }
 
-#[derive(InputObject, Default)]
-pub struct DealRegistrationFilter {
-    pub status: Option<DealStatus>,
-}
-
 #[derive(Default)]
 pub struct DealQuery;
 
@@ -721,7 +716,7 @@ impl DealQuery {
         })
     }
 
-    /// Registrations the caller may see, newest first.
+    /// Registrations the caller may see, newest first, narrowed by `filter`.
     async fn deal_registrations(
         &self,
         ctx: &Context<'_>,
@@ -731,31 +726,8 @@ impl DealQuery {
         before: Option<String>,
         filter: Option<DealRegistrationFilter>,
     ) -> async_graphql::Result<RelayConnection<DealRegistration>> {
-        let actor = actor(ctx)?;
-        let db = ctx.data::<Db>()?;
-        let mut select = policy::visible_select(db, &actor).await.extend()?;
-        let status = filter.unwrap_or_default().status;
-        if let Some(status) = status {
-            select = select.filter(super::status_is(StoredStatus::from(status)));
-        }
-        let mut page = paginate_newest_first(
-            db,
-            select,
-            deal_registration::Column::Id,
-            &PageArgs::new(first, after, last, before),
-            DealRegistration,
-        )
-        .await
-        .extend()?;
-        if status.is_none() {
-            if let Some(PartnerScope::Only(partners)) =
-                policy::visible_partners(db, &actor).await.extend()?
-            {
-                page.additional_fields = held_by(db, partners);
-            }
-        }
-        prefetch(ctx, &page).await?;
-        Ok(page)
+        let page = PageArgs::new(first, after, last, before);
+        super::registrations::list(ctx, page, filter, None).await
     }
 
     /// Registrations awaiting a decision: those with a competing registration first, then

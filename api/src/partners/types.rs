@@ -300,6 +300,21 @@ impl Partner {
         onboarding_of(ctx, db, self.0.id).await
     }
 
+    /// The registrations this partner made that the caller may see, newest first,
+    /// narrowed by `filter` (as `dealRegistrations`).
+    async fn deal_registrations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<crate::deals::DealRegistrationFilter>,
+    ) -> async_graphql::Result<RelayConnection<crate::deals::DealRegistration>> {
+        let page = PageArgs::new(first, after, last, before);
+        crate::deals::list_registrations(ctx, page, filter, Some(self.0.id)).await
+    }
+
     /// People at this partner (its org map).
     async fn contacts(
         &self,
