@@ -47,7 +47,7 @@ pub async fn build_state(
 ) -> AppResult<AppState> {
     let db = Db::serving(pool);
     // Registrations and accounts written before the matcher's keys existed (or by `seed`).
-    deals::candidates::prepare_keys(&db).await?;
+    deals::keys::prepare_keys(&db).await?;
     let statements = db.statements();
     let auth = Arc::new(AuthService::new(&db, auth).await?);
     let bus = integrations::bus::EventBus::new(db.clone());

@@ -848,7 +848,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> AppResult<S
     )
     .await?;
     crate::deals::lanes::refresh_all(db).await?;
-    crate::deals::candidates::prepare_keys(db).await?;
+    crate::deals::keys::prepare_keys(db).await?;
     reset_sequences(db).await?;
     rows += seed_content(db, &mut rng, options, &program).await?;
     let rebate_program_id = seed_rebates(db, &program).await?;

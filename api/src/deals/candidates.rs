@@ -9,18 +9,15 @@
 //!   lookup read the whole program; each probe then compares at most `PER_PROBE` candidates,
 //!   those sharing the most (and the strongest) keys first.
 //! - The keys of a registration exist while it is active (written and removed with its
-//!   status, in the same transaction); an account's while it exists.
+//!   status, in the same transaction); an account's while it exists (`keys`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::enums::{AccountOwnership, DealStatus};
-use entity::{account, account_domain, account_key, deal_registration, registration_key, setting};
+use entity::{account, deal_registration, setting};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SelectStatement, SimpleExpr, UnionType};
-use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Set};
 
 use super::matching::{self, blocking_keys, compare, Bands, Customer, Decision, Verdict};
 use super::service::ACTIVE;
@@ -616,7 +613,11 @@ fn account_rows(backend: DbBackend, ids: &[i64]) -> SelectStatement {
 }
 
 /// An account as customers to compare with: once per domain, once without when it has none.
-fn account_customers(name: &str, country: Option<&str>, domains: &[&str]) -> Vec<Customer> {
+pub(super) fn account_customers(
+    name: &str,
+    country: Option<&str>,
+    domains: &[&str],
+) -> Vec<Customer> {
     if domains.is_empty() {
         return vec![Customer::new(name, None, country)];
     }
@@ -624,196 +625,6 @@ fn account_customers(name: &str, country: Option<&str>, domains: &[&str]) -> Vec
         .iter()
         .map(|domain| Customer::new(name, Some(domain), country))
         .collect()
-}
-
-// ---- keeping the keys ----
-
-/// The version of `blocking_keys` the stored keys were made by: when it changes, they are
-/// made again when the server starts.
-const KEYS_VERSION: &str = "1";
-const KEYS_VERSION_SETTING: &str = "customer-keys-version";
-
-/// Writes `registration`'s keys if it is active, removes them if not. Call it in the
-/// transaction that changed its status or customer.
-pub async fn index_registration(
-    db: &impl ConnectionTrait,
-    registration: &deal_registration::Model,
-) -> AppResult<()> {
-    registration_key::Entity::delete_many()
-        .filter(registration_key::Column::RegistrationId.eq(registration.id))
-        .exec(db)
-        .await?;
-    if ACTIVE.contains(&registration.status) {
-        insert_registration_keys(db, std::slice::from_ref(registration)).await?;
-    }
-    Ok(())
-}
-
-async fn insert_registration_keys(
-    db: &impl ConnectionTrait,
-    registrations: &[deal_registration::Model],
-) -> AppResult<()> {
-    let rows: Vec<registration_key::ActiveModel> = registrations
-        .iter()
-        .flat_map(|registration| {
-            blocking_keys(&customer_of(registration))
-                .into_iter()
-                .map(move |key| registration_key::ActiveModel {
-                    key: Set(key),
-                    registration_id: Set(registration.id),
-                })
-        })
-        .collect();
-    for chunk in rows.chunks(2_000) {
-        registration_key::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([
-                    registration_key::Column::Key,
-                    registration_key::Column::RegistrationId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .do_nothing()
-            .exec(db)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Writes the keys of account `id` again (after it is created or its domains change).
-pub async fn index_account(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
-    account_key::Entity::delete_many()
-        .filter(account_key::Column::AccountId.eq(id))
-        .exec(db)
-        .await?;
-    let accounts = account::Entity::find_by_id(id).all(db).await?;
-    insert_account_keys(db, &accounts).await
-}
-
-async fn insert_account_keys(
-    db: &impl ConnectionTrait,
-    accounts: &[account::Model],
-) -> AppResult<()> {
-    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
-    let domains = account_domain::Entity::find()
-        .filter(account_domain::Column::AccountId.is_in(ids))
-        .all(db)
-        .await?;
-    let mut rows: Vec<account_key::ActiveModel> = Vec::new();
-    for account in accounts {
-        let own: Vec<&str> = domains
-            .iter()
-            .filter(|d| d.account_id == account.id)
-            .map(|d| d.domain.as_str())
-            .collect();
-        let mut keys: Vec<String> =
-            account_customers(&account.name, account.country.as_deref(), &own)
-                .iter()
-                .flat_map(blocking_keys)
-                .collect();
-        keys.sort();
-        keys.dedup();
-        rows.extend(keys.into_iter().map(|key| account_key::ActiveModel {
-            key: Set(key),
-            account_id: Set(account.id),
-        }));
-    }
-    for chunk in rows.chunks(2_000) {
-        account_key::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([account_key::Column::Key, account_key::Column::AccountId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .do_nothing()
-            .exec(db)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Makes the keys of every active registration and account that has none (rows written
-/// before this version, or by `seed`); when the keys' version changed, all of them again.
-/// Run at start-up, by any number of replicas at once: a key is written once whoever
-/// writes it first.
-pub async fn prepare_keys(db: &impl ConnectionTrait) -> AppResult<u64> {
-    let stored = setting::Entity::find_by_id(KEYS_VERSION_SETTING)
-        .one(db)
-        .await?
-        .map(|s| s.value);
-    if stored.as_deref() != Some(KEYS_VERSION) {
-        registration_key::Entity::delete_many().exec(db).await?;
-        account_key::Entity::delete_many().exec(db).await?;
-    }
-    let mut made = 0;
-    loop {
-        let batch = deal_registration::Entity::find()
-            .filter(deal_registration::Column::Status.is_in(ACTIVE))
-            .filter(
-                Expr::exists(
-                    Query::select()
-                        .expr(Expr::val(1))
-                        .from(registration_key::Entity)
-                        .and_where(
-                            Expr::col((
-                                registration_key::Entity,
-                                registration_key::Column::RegistrationId,
-                            ))
-                            .equals((deal_registration::Entity, deal_registration::Column::Id)),
-                        )
-                        .to_owned(),
-                )
-                .not(),
-            )
-            .limit(500)
-            .all(db)
-            .await?;
-        if batch.is_empty() {
-            break;
-        }
-        made += batch.len() as u64;
-        insert_registration_keys(db, &batch).await?;
-    }
-    loop {
-        let batch = account::Entity::find()
-            .filter(
-                Expr::exists(
-                    Query::select()
-                        .expr(Expr::val(1))
-                        .from(account_key::Entity)
-                        .and_where(
-                            Expr::col((account_key::Entity, account_key::Column::AccountId))
-                                .equals((account::Entity, account::Column::Id)),
-                        )
-                        .to_owned(),
-                )
-                .not(),
-            )
-            .limit(500)
-            .all(db)
-            .await?;
-        if batch.is_empty() {
-            break;
-        }
-        made += batch.len() as u64;
-        insert_account_keys(db, &batch).await?;
-    }
-    if stored.as_deref() != Some(KEYS_VERSION) {
-        let row = setting::ActiveModel {
-            key: Set(KEYS_VERSION_SETTING.to_owned()),
-            value: Set(KEYS_VERSION.to_owned()),
-        };
-        setting::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(setting::Column::Key)
-                    .update_column(setting::Column::Value)
-                    .to_owned(),
-            )
-            .exec(db)
-            .await?;
-    }
-    Ok(made)
 }
 
 // ---- bands ----

@@ -2,12 +2,17 @@
 //! registrations through their workflow, a pure conflict engine, and exclusivity enforced
 //! by a unique key so no race can approve two parties for the same customer and product.
 
+mod accounts;
 pub mod candidates;
+mod conflicts;
+pub mod keys;
 pub mod lanes;
 mod loader;
 pub mod matching;
 pub mod policy;
+mod register;
 mod registrations;
+mod review;
 pub mod service;
 mod types;
 pub mod workflow;
@@ -17,6 +22,7 @@ use entity::enums::DealStatus;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::ActiveEnum;
 
+pub use conflicts::{ConflictMutation, ConflictQuery};
 pub use loader::ConflictLoader;
 pub use registrations::{list as list_registrations, DealRegistrationFilter};
 pub use types::find_for;

@@ -1,0 +1,748 @@
+//! Registering a deal (`registerDeal`, idempotent by key) and editing one
+//! (`updateDealRegistration`): checking the input, writing a draft or a submission with its
+//! products and history, and announcing a submission's conflicts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::{DealStatus, DealType};
+use entity::{deal_history, deal_registration, product};
+use sea_orm::sea_query::{InsertStatement, Query, SimpleExpr};
+use sea_orm::{
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QuerySelect, QueryTrait, SqlErr, Value,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::candidates::{self, conflicts, Probe};
+use super::keys;
+use super::lanes;
+use super::matching::{web, Customer};
+use super::service::{deal_event, products_insert, products_of, reload, replace_products};
+use super::workflow::{self};
+use crate::auth::Actor;
+use crate::db::{self, settle, Db, Outcome, Shapes};
+use crate::error::{AppError, AppResult};
+use crate::events::{self, EventType, NewEvent};
+use crate::loaders::distinct;
+use crate::money::{to_minor, MoneyInput};
+use crate::partners::rules::normalize_country;
+use crate::relay::{UserError, UserErrorCode};
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RegistrationInput {
+    pub customer_name: String,
+    pub customer_domain: Option<String>,
+    pub customer_country: Option<String>,
+    pub product_ids: Vec<i64>,
+    pub estimated_value: Option<(String, String)>,
+    pub expected_close_date: Option<NaiveDate>,
+    pub deal_type: Option<String>,
+    pub description: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// A registration's customer and products, checked and normalised.
+pub struct Checked {
+    customer: Customer,
+    domain: Option<String>,
+    country: Option<String>,
+    value_minor: i64,
+    currency: String,
+    close_date: NaiveDate,
+}
+
+fn request_hash(input: &RegistrationInput, submit: bool) -> String {
+    let canonical = serde_json::to_string(&(input, submit)).unwrap_or_default();
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn check(
+    db: &impl ConnectionTrait,
+    input: &RegistrationInput,
+    money: Option<&MoneyInput>,
+    errors: &mut Vec<UserError>,
+) -> AppResult<Option<Checked>> {
+    if input.customer_name.trim().is_empty() {
+        errors.push(UserError::new(
+            "customerName",
+            UserErrorCode::Required,
+            "must not be blank",
+        ));
+    }
+    let web = match web::parse(input.customer_domain.as_deref().unwrap_or("")) {
+        Ok(web) => web,
+        Err(problem) => {
+            errors.push(UserError::new(
+                "customerDomain",
+                UserErrorCode::Invalid,
+                problem,
+            ));
+            None
+        }
+    };
+    let country = match input
+        .customer_country
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => None,
+        Some(text) => {
+            let code = normalize_country(text);
+            if code.is_none() {
+                errors.push(UserError::new(
+                    "customerCountry",
+                    UserErrorCode::Invalid,
+                    "use an ISO 3166-1 alpha-2 code such as US",
+                ));
+            }
+            code
+        }
+    };
+    if input.product_ids.is_empty() {
+        errors.push(UserError::new(
+            "productIds",
+            UserErrorCode::Required,
+            "name at least one product",
+        ));
+    } else {
+        let found = active_products(db, &input.product_ids).await?;
+        for (i, id) in input.product_ids.iter().enumerate() {
+            if !found.contains(id) {
+                errors.push(UserError::new(
+                    &format!("productIds.{i}"),
+                    UserErrorCode::NotFound,
+                    "no such product",
+                ));
+            }
+        }
+    }
+    let mut value = None;
+    match money {
+        None => errors.push(UserError::new(
+            "estimatedValue",
+            UserErrorCode::Required,
+            "is required",
+        )),
+        Some(money) => match to_minor(money) {
+            Ok(minor) if minor > 0 => value = Some((minor, money.currency.clone())),
+            Ok(_) => errors.push(UserError::new(
+                "estimatedValue",
+                UserErrorCode::Invalid,
+                "must be greater than zero",
+            )),
+            Err(message) => errors.push(UserError::new(
+                "estimatedValue",
+                UserErrorCode::Invalid,
+                message,
+            )),
+        },
+    }
+    let close_date = match input.expected_close_date {
+        None => {
+            errors.push(UserError::new(
+                "expectedCloseDate",
+                UserErrorCode::Required,
+                "is required",
+            ));
+            None
+        }
+        Some(date) if date < Utc::now().date_naive() => {
+            errors.push(UserError::new(
+                "expectedCloseDate",
+                UserErrorCode::Invalid,
+                "cannot be in the past",
+            ));
+            None
+        }
+        Some(date) => Some(date),
+    };
+    if input
+        .description
+        .as_deref()
+        .is_some_and(|d| d.len() > 10_000)
+    {
+        errors.push(UserError::new(
+            "description",
+            UserErrorCode::Invalid,
+            "must be at most 10000 characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Ok(None);
+    }
+    let (Some((value_minor, currency)), Some(close_date)) = (value, close_date) else {
+        return Ok(None);
+    };
+    let domain = web.as_ref().map(|web| web.host.clone());
+    Ok(Some(Checked {
+        customer: Customer::new(&input.customer_name, domain.as_deref(), country.as_deref()),
+        domain,
+        country,
+        value_minor,
+        currency,
+        close_date,
+    }))
+}
+
+static ACTIVE_PRODUCTS: Shapes = Shapes::new();
+
+/// Up to this many products named, the product check's text is kept.
+const KEPT_PRODUCTS: usize = 8;
+
+/// Which of `ids` are active products.
+async fn active_products(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<i64>> {
+    let build = || {
+        product::Entity::find()
+            .select_only()
+            .column(product::Column::Id)
+            .filter(product::Column::Id.is_in(ids.iter().copied()))
+            .filter(product::Column::Active.eq(true))
+            .into_query()
+    };
+    let backend = db.get_database_backend();
+    let statement = if ids.len() <= KEPT_PRODUCTS {
+        let mut values: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
+        values.push(true.into());
+        ACTIVE_PRODUCTS.statement(backend, ids.len(), values, build)?
+    } else {
+        backend.build(&build())
+    };
+    let rows = db.query_all(statement).await?;
+    let ids = rows.iter().map(|row| row.try_get::<i64>("", "id"));
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+fn deal_type(text: Option<&str>) -> DealType {
+    match text {
+        Some("RENEWAL") => DealType::Renewal,
+        Some("EXPANSION") => DealType::Expansion,
+        _ => DealType::New,
+    }
+}
+
+async fn existing_by_key(
+    db: &impl ConnectionTrait,
+    partner_id: i64,
+    key: &str,
+) -> AppResult<Option<deal_registration::Model>> {
+    Ok(deal_registration::Entity::find()
+        .filter(deal_registration::Column::PartnerId.eq(partner_id))
+        .filter(deal_registration::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+fn replayed(found: deal_registration::Model, hash: &str) -> Outcome<deal_registration::Model> {
+    if found.request_hash.as_deref() == Some(hash) {
+        Ok(found)
+    } else {
+        Err(UserError::one(
+            "idempotencyKey",
+            UserErrorCode::Taken,
+            "this key was used for a different registration",
+        ))
+    }
+}
+
+pub(super) fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Registers a deal for the caller's organisation (as a draft, or submitted). The same
+/// idempotency key from the same organisation returns the first result and creates nothing.
+pub async fn register(
+    db: &Db,
+    actor: &Actor,
+    input: RegistrationInput,
+    money: Option<MoneyInput>,
+    idempotency_key: Option<String>,
+    submit: bool,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    let partner_id = actor.partner_id.ok_or_else(AppError::forbidden)?;
+    let key = idempotency_key
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty());
+    if key.as_ref().is_some_and(|k| k.len() > 200) {
+        return Ok(Err(UserError::one(
+            "idempotencyKey",
+            UserErrorCode::Invalid,
+            "must be at most 200 characters",
+        )));
+    }
+    let hash = request_hash(&input, submit);
+    if let Some(key) = &key {
+        if let Some(found) = existing_by_key(db, partner_id, key).await? {
+            return Ok(replayed(found, &hash));
+        }
+    }
+    let mut errors = Vec::new();
+    let Some(checked) = check(db, &input, money.as_ref(), &mut errors).await? else {
+        return Ok(Err(errors));
+    };
+    let new = NewRegistration {
+        partner_id,
+        user_id: actor.user_id,
+        api_key_id: actor.api_key_id(),
+        input,
+        checked,
+        key: key.clone(),
+        hash: hash.clone(),
+        submit,
+    };
+    let outcome = if new.submit {
+        let txn = crate::db::begin_write_starting_with_a_write(db.pool()).await?;
+        let result = insert_submission(&txn, &new).await;
+        settle(txn, result).await?
+    } else {
+        insert_draft(db, &new).await?
+    };
+    match outcome {
+        // The racing request committed first: answer with its result, as a replay would.
+        Err(errors)
+            if key.is_some()
+                && errors
+                    .iter()
+                    .any(|e| e.field.as_deref() == Some("idempotencyKey")) =>
+        {
+            match existing_by_key(db, partner_id, key.as_deref().unwrap_or_default()).await? {
+                Some(found) => Ok(replayed(found, &hash)),
+                None => Ok(Err(errors)),
+            }
+        }
+        other => Ok(other),
+    }
+}
+
+/// A registration that passed its checks, to be written.
+struct NewRegistration {
+    partner_id: i64,
+    user_id: i64,
+    api_key_id: Option<i64>,
+    input: RegistrationInput,
+    checked: Checked,
+    key: Option<String>,
+    hash: String,
+    submit: bool,
+}
+
+/// The texts of a draft's atomic insert, by its number of products.
+static DRAFT_INSERTS: Shapes = Shapes::new();
+
+/// Writes a draft `new` with its products and history: atomic without a transaction (a
+/// submission also takes the customer's lock and moves the review lanes). The draft path
+/// is what partners' systems call hardest: up to `KEPT_PRODUCTS` products its statement's
+/// text is kept (building it was a tenth of the server's CPU per registration).
+async fn insert_draft(
+    db: &Db,
+    new: &NewRegistration,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    let now = Utc::now();
+    let customer_key = new.checked.customer.key();
+    let backend = db.get_database_backend();
+    let build = || {
+        db::atomic_insert::<deal_registration::Entity>(
+            backend,
+            registration_insert(new, &customer_key, now),
+            |registration| registration_details(registration, new, now),
+        )
+    };
+    let products = distinct(new.input.product_ids.iter().copied());
+    let statement = if products.len() <= KEPT_PRODUCTS {
+        let mut values = db::insert_values(&new_row(new, &customer_key, now));
+        values.extend(products.iter().map(|&id| Value::from(id)));
+        values.extend(history_values(new, now).into_iter().flatten());
+        DRAFT_INSERTS.built(backend, products.len(), values, build)?
+    } else {
+        build()
+    };
+    created(db::write_atomically(db, statement).await)
+}
+
+/// Writes a submitted `new` with its products, history and claim on the customer.
+async fn insert_submission(
+    db: &impl ConnectionTrait,
+    new: &NewRegistration,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    let customer_key = new.checked.customer.key();
+    lanes::lock_customer(db, &customer_key).await?;
+    let now = Utc::now();
+    let inserted =
+        crate::db::insert_with_dependents(db, registration_insert(new, &customer_key, now), |id| {
+            registration_details(id, new, now)
+        })
+        .await;
+    let created = match created(inserted)? {
+        Ok(created) => created,
+        errors => return Ok(errors),
+    };
+    lanes::refresh(db, &customer_key, created.id).await?;
+    keys::index_registration(db, &created).await?;
+    let submitted = deal_event(
+        EventType::DealSubmitted,
+        &created,
+        Some(DealStatus::Draft),
+        DealStatus::Submitted,
+        None,
+    );
+    events::emit(db, submitted).await?;
+    announce_conflicts(db, &created).await?;
+    Ok(Ok(created))
+}
+
+/// Tells vendor staff that a just-submitted registration conflicts with others (the
+/// `deal_registration.conflict_detected` event names them, so partners never receive it).
+async fn announce_conflicts(
+    db: &impl ConnectionTrait,
+    registration: &deal_registration::Model,
+) -> AppResult<()> {
+    let probe = Probe::of(db, registration).await?;
+    let found: Vec<_> = conflicts(db, &probe)
+        .await?
+        .into_iter()
+        .filter(candidates::Conflict::blocks)
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<serde_json::Value> = found
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "kind": format!("{:?}", c.kind),
+                "rule": c.rule,
+                "score": c.verdict.score,
+                "matchedOn": c.verdict.matched_on(),
+                "registrationId": c.registration_id
+                    .map(|id| crate::relay::global_id(super::NODE_KIND, id).to_string()),
+                "accountId": c.account_id
+                    .map(|id| crate::relay::global_id("Account", id).to_string()),
+            })
+        })
+        .collect();
+    let event = NewEvent {
+        ty: EventType::DealConflictDetected,
+        subject_id: registration.id,
+        partner_id: Some(registration.partner_id),
+        data: serde_json::json!({ "status": registration.status.to_value(), "conflicts": listed }),
+    };
+    events::emit(db, event).await
+}
+
+/// The INSERT of `new`'s row, returning it.
+fn registration_insert(
+    new: &NewRegistration,
+    customer_key: &str,
+    now: DateTime<Utc>,
+) -> InsertStatement {
+    let mut row = deal_registration::Entity::insert(new_row(new, customer_key, now)).into_query();
+    row.returning_all();
+    row
+}
+
+/// The registration an INSERT returned, or the user error of a lost race for its key.
+fn created(
+    inserted: Result<sea_orm::QueryResult, DbErr>,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    match inserted.and_then(|row| db::Fast::<deal_registration::Model>::from_query_result(&row, ""))
+    {
+        Ok(db::Fast(created)) => Ok(Ok(created)),
+        // A concurrent request with the same key got there first.
+        Err(err) if is_unique_violation(&err) => Ok(Err(UserError::one(
+            "idempotencyKey",
+            UserErrorCode::Taken,
+            "a request with this key is in progress or done; retry to read its result",
+        ))),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The registration row of `new`.
+fn new_row(
+    new: &NewRegistration,
+    customer_key: &str,
+    now: DateTime<Utc>,
+) -> deal_registration::ActiveModel {
+    let status = if new.submit {
+        DealStatus::Submitted
+    } else {
+        DealStatus::Draft
+    };
+    deal_registration::ActiveModel {
+        partner_id: Set(new.partner_id),
+        created_by_id: Set(Some(new.user_id)),
+        status: Set(status),
+        customer_name: Set(new.input.customer_name.trim().to_owned()),
+        customer_name_key: Set(new.checked.customer.name_key()),
+        customer_name_token: Set(new.checked.customer.first_token()),
+        customer_domain: Set(new.checked.domain.clone()),
+        customer_root: Set(new.checked.customer.identity()),
+        customer_country: Set(new.checked.country.clone()),
+        customer_key: Set(customer_key.to_owned()),
+        estimated_value_minor: Set(new.checked.value_minor),
+        currency: Set(new.checked.currency.clone()),
+        expected_close_date: Set(new.checked.close_date),
+        deal_type: Set(deal_type(new.input.deal_type.as_deref())),
+        description: Set(new.input.description.clone()),
+        external_id: Set(new.input.external_id.clone()),
+        idempotency_key: Set(new.key.clone()),
+        request_hash: Set(Some(new.hash.clone())),
+        submitted_at: Set(new.submit.then_some(now)),
+        resubmission_count: Set(0),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// The INSERTs of a new registration's products and history; `registration` is its id.
+fn registration_details(
+    registration: SimpleExpr,
+    new: &NewRegistration,
+    now: DateTime<Utc>,
+) -> Vec<InsertStatement> {
+    let mut history = Query::insert();
+    history.into_table(deal_history::Entity).columns([
+        deal_history::Column::RegistrationId,
+        deal_history::Column::ActorId,
+        deal_history::Column::FromStatus,
+        deal_history::Column::ToStatus,
+        deal_history::Column::Reason,
+        deal_history::Column::CreatedAt,
+        deal_history::Column::ApiKeyId,
+    ]);
+    for values in history_values(new, now) {
+        let row = std::iter::once(registration.clone()).chain(values.map(SimpleExpr::from));
+        history.values_panic(row);
+    }
+    products_insert(registration, &new.input.product_ids)
+        .into_iter()
+        .chain([history])
+        .collect()
+}
+
+/// The values of a new registration's history rows after its id: actor, from, to, reason,
+/// time and API key of each move (registered as a draft, then submitted if it is).
+fn history_values(new: &NewRegistration, now: DateTime<Utc>) -> Vec<[Value; 6]> {
+    let mut moves = vec![(None, DealStatus::Draft, Some("registered"))];
+    if new.submit {
+        moves.push((Some(DealStatus::Draft), DealStatus::Submitted, None));
+    }
+    moves
+        .into_iter()
+        .map(|(from, to, reason)| {
+            [
+                Some(new.user_id).into(),
+                from.map(|s| s.to_value()).into(),
+                to.to_value().into(),
+                reason.map(str::to_owned).into(),
+                now.into(),
+                new.api_key_id.into(),
+            ]
+        })
+        .collect()
+}
+
+/// Changes a partner asks for on a `DRAFT` (any field) or `RETURNED` registration (only the
+/// fields the reviewer listed). `None` leaves a field as it is.
+#[derive(Default)]
+pub struct RegistrationChanges {
+    pub customer_name: Option<String>,
+    pub customer_domain: Option<String>,
+    pub customer_country: Option<String>,
+    pub product_ids: Option<Vec<i64>>,
+    pub estimated_value: Option<MoneyInput>,
+    pub expected_close_date: Option<NaiveDate>,
+    pub deal_type: Option<String>,
+    pub description: Option<String>,
+}
+
+impl RegistrationChanges {
+    /// The API names of the fields this change touches.
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("customerName", self.customer_name.is_some()),
+            ("customerDomain", self.customer_domain.is_some()),
+            ("customerCountry", self.customer_country.is_some()),
+            ("productIds", self.product_ids.is_some()),
+            ("estimatedValue", self.estimated_value.is_some()),
+            ("expectedCloseDate", self.expected_close_date.is_some()),
+            ("dealType", self.deal_type.is_some()),
+            ("description", self.description.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
+/// What an import row would change on `registration` (the same registration by its
+/// `externalId`): the changes, empty when the row matches what is stored, or the row's
+/// user errors.
+pub async fn changes_from(
+    db: &Db,
+    registration: &deal_registration::Model,
+    input: &RegistrationInput,
+    money: Option<&MoneyInput>,
+) -> AppResult<Outcome<RegistrationChanges>> {
+    let mut errors = Vec::new();
+    let Some(checked) = check(db, input, money, &mut errors).await? else {
+        return Ok(Err(errors));
+    };
+    let name = input.customer_name.trim();
+    let products = distinct(input.product_ids.iter().copied());
+    let mut stored_products = products_of(db, registration.id).await?;
+    stored_products.sort_unstable();
+    let mut wanted_products = products.clone();
+    wanted_products.sort_unstable();
+    let kind = deal_type(input.deal_type.as_deref());
+    let differs = |same: bool| !same;
+    Ok(Ok(RegistrationChanges {
+        customer_name: differs(name == registration.customer_name).then(|| name.to_owned()),
+        customer_domain: differs(checked.domain == registration.customer_domain)
+            .then(|| input.customer_domain.clone())
+            .flatten(),
+        customer_country: differs(checked.country == registration.customer_country)
+            .then(|| input.customer_country.clone())
+            .flatten(),
+        product_ids: differs(wanted_products == stored_products).then_some(products),
+        estimated_value: differs(
+            checked.value_minor == registration.estimated_value_minor
+                && checked.currency == registration.currency,
+        )
+        .then(|| money.cloned())
+        .flatten(),
+        expected_close_date: differs(checked.close_date == registration.expected_close_date)
+            .then_some(checked.close_date),
+        deal_type: differs(kind == registration.deal_type)
+            .then(|| input.deal_type.clone())
+            .flatten(),
+        description: differs(input.description == registration.description)
+            .then(|| input.description.clone())
+            .flatten(),
+    }))
+}
+
+pub async fn update(
+    db: &Db,
+    registration: deal_registration::Model,
+    version: i32,
+    changes: RegistrationChanges,
+) -> AppResult<Outcome<deal_registration::Model>> {
+    if registration.version != version {
+        return Ok(Err(UserError::one(
+            "version",
+            UserErrorCode::StaleVersion,
+            "the registration changed since you read it",
+        )));
+    }
+    let listed: Vec<String> = registration
+        .editable_fields
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let editable = workflow::editable_fields(registration.status, &listed);
+    let refused: Vec<UserError> = changes
+        .fields()
+        .into_iter()
+        .filter(|field| !editable.iter().any(|e| e == field))
+        .map(|field| {
+            UserError::new(
+                field,
+                UserErrorCode::RuleViolation,
+                "this field cannot be changed now",
+            )
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Ok(Err(refused));
+    }
+    let current_products = products_of(db, registration.id).await?;
+    let merged = RegistrationInput {
+        customer_name: changes
+            .customer_name
+            .clone()
+            .unwrap_or_else(|| registration.customer_name.clone()),
+        customer_domain: changes
+            .customer_domain
+            .clone()
+            .or_else(|| registration.customer_domain.clone()),
+        customer_country: changes
+            .customer_country
+            .clone()
+            .or_else(|| registration.customer_country.clone()),
+        product_ids: changes.product_ids.clone().unwrap_or(current_products),
+        estimated_value: None,
+        expected_close_date: Some(
+            changes
+                .expected_close_date
+                .unwrap_or(registration.expected_close_date),
+        ),
+        deal_type: changes.deal_type.clone(),
+        description: changes
+            .description
+            .clone()
+            .or_else(|| registration.description.clone()),
+        external_id: registration.external_id.clone(),
+    };
+    let money = changes.estimated_value.clone().unwrap_or(MoneyInput {
+        amount: crate::money::Money::from_minor(
+            registration.estimated_value_minor,
+            &registration.currency,
+        )
+        .amount,
+        currency: registration.currency.clone(),
+    });
+    let mut errors = Vec::new();
+    let Some(checked) = check(db, &merged, Some(&money), &mut errors).await? else {
+        return Ok(Err(errors));
+    };
+    let txn = crate::db::begin_write(db).await?;
+    let result: AppResult<_> = async {
+        let mut model: deal_registration::ActiveModel = registration.clone().into();
+        model.customer_name = Set(merged.customer_name.trim().to_owned());
+        model.customer_name_key = Set(checked.customer.name_key());
+        model.customer_name_token = Set(checked.customer.first_token());
+        model.customer_domain = Set(checked.domain.clone());
+        model.customer_root = Set(checked.customer.identity());
+        model.customer_country = Set(checked.country.clone());
+        model.customer_key = Set(checked.customer.key());
+        model.estimated_value_minor = Set(checked.value_minor);
+        model.currency = Set(checked.currency.clone());
+        model.expected_close_date = Set(checked.close_date);
+        if changes.deal_type.is_some() {
+            model.deal_type = Set(deal_type(changes.deal_type.as_deref()));
+        }
+        model.description = Set(merged.description.clone());
+        model.version = Set(version + 1);
+        model.updated_at = Set(Utc::now());
+        let moved = deal_registration::Entity::update_many()
+            .set(model)
+            .filter(deal_registration::Column::Id.eq(registration.id))
+            .filter(deal_registration::Column::Version.eq(version))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Ok(Err(UserError::one(
+                "version",
+                UserErrorCode::StaleVersion,
+                "the registration changed since you read it",
+            )));
+        }
+        if let Some(products) = &changes.product_ids {
+            replace_products(&txn, registration.id, products).await?;
+        }
+        let updated = reload(&txn, registration.id).await?;
+        keys::index_registration(&txn, &updated).await?;
+        Ok(Ok(updated))
+    }
+    .await;
+    settle(txn, result).await
+}
