@@ -239,6 +239,9 @@ async fn seed_command(url: &str, args: SeedArgs) -> Result<(), String> {
             "rebateProgramId": report.rebate_program_id,
             "rebatePartnerId": report.rebate_partner_id,
             "contestedCustomer": { "name": report.contested_customer.0, "domain": report.contested_customer.1 },
+            "sampleCustomers": report.sample_customers.iter()
+                .map(|(name, domain)| serde_json::json!({ "name": name, "domain": domain }))
+                .collect::<Vec<_>>(),
             "productIds": report.product_ids,
         });
         std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -75,6 +75,8 @@ pub struct SeedReport {
     pub rebate_partner_id: i64,
     /// A customer many partners register (name, domain): registering it meets conflicts.
     pub contested_customer: (String, Option<String>),
+    /// Up to 50 more customers (name, domain): a batch of conflict checks.
+    pub sample_customers: Vec<(String, Option<String>)>,
     pub product_ids: Vec<i64>,
 }
 
@@ -884,6 +886,12 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> AppResult<S
             .find(|p| p.tier_rank >= upper_rank)
             .map_or(0, |p| p.id),
         contested_customer: (customers[0].name.clone(), customers[0].domain.clone()),
+        sample_customers: customers
+            .iter()
+            .skip(1)
+            .take(50)
+            .map(|c| (c.name.clone(), c.domain.clone()))
+            .collect(),
         product_ids: program.products.clone(),
     })
 }
