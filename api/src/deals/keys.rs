@@ -3,7 +3,7 @@
 //! account when it is created, and made at start-up for rows that have none.
 
 use entity::{account, account_domain, account_key, deal_registration, registration_key, setting};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use super::candidates::{account_customers, customer_of};
@@ -116,6 +116,19 @@ async fn insert_account_keys(
     Ok(())
 }
 
+/// Rows of `owners` that no row of `keys` names (`keys.owner = owners.id`).
+fn without_keys(keys: &str, owner: &str, owners: &str) -> SimpleExpr {
+    let named = Query::select()
+        .expr(Expr::val(1))
+        .from(Alias::new(keys))
+        .and_where(
+            Expr::col((Alias::new(keys), Alias::new(owner)))
+                .equals((Alias::new(owners), Alias::new("id"))),
+        )
+        .to_owned();
+    Expr::exists(named).not()
+}
+
 /// Makes the keys of every active registration and account that has none (rows written
 /// before this version, or by `seed`); when the keys' version changed, all of them again.
 /// Run at start-up, by any number of replicas at once: a key is written once whoever
@@ -133,22 +146,11 @@ pub async fn prepare_keys(db: &impl ConnectionTrait) -> AppResult<u64> {
     loop {
         let batch = deal_registration::Entity::find()
             .filter(deal_registration::Column::Status.is_in(ACTIVE))
-            .filter(
-                Expr::exists(
-                    Query::select()
-                        .expr(Expr::val(1))
-                        .from(registration_key::Entity)
-                        .and_where(
-                            Expr::col((
-                                registration_key::Entity,
-                                registration_key::Column::RegistrationId,
-                            ))
-                            .equals((deal_registration::Entity, deal_registration::Column::Id)),
-                        )
-                        .to_owned(),
-                )
-                .not(),
-            )
+            .filter(without_keys(
+                "registration_keys",
+                "registration_id",
+                "deal_registrations",
+            ))
             .limit(500)
             .all(db)
             .await?;
@@ -160,19 +162,7 @@ pub async fn prepare_keys(db: &impl ConnectionTrait) -> AppResult<u64> {
     }
     loop {
         let batch = account::Entity::find()
-            .filter(
-                Expr::exists(
-                    Query::select()
-                        .expr(Expr::val(1))
-                        .from(account_key::Entity)
-                        .and_where(
-                            Expr::col((account_key::Entity, account_key::Column::AccountId))
-                                .equals((account::Entity, account::Column::Id)),
-                        )
-                        .to_owned(),
-                )
-                .not(),
-            )
+            .filter(without_keys("account_keys", "account_id", "accounts"))
             .limit(500)
             .all(db)
             .await?;
