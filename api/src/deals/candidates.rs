@@ -12,6 +12,7 @@
 //!   status, in the same transaction); an account's while it exists (`keys`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{AccountOwnership, DealStatus};
@@ -60,15 +61,15 @@ pub enum ConflictKind {
 pub struct Probe {
     pub id: Option<i64>,
     pub partner_id: i64,
-    pub customer: Customer,
+    pub customer: Arc<Customer>,
     pub products: Vec<i64>,
     /// When it was submitted; `None` (a draft or a dry run) ranks after every submission.
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
 /// A stored registration's customer as the matcher reads it.
-pub fn customer_of(registration: &deal_registration::Model) -> Customer {
-    Customer::new(
+pub fn customer_of(registration: &deal_registration::Model) -> Arc<Customer> {
+    Customer::shared(
         &registration.customer_name,
         registration.customer_domain.as_deref(),
         registration.customer_country.as_deref(),
@@ -193,7 +194,7 @@ struct Candidates {
 struct Candidate {
     partner_id: i64,
     status: DealStatus,
-    customer: Customer,
+    customer: Arc<Customer>,
     submitted_at: Option<DateTime<Utc>>,
 }
 
@@ -202,7 +203,7 @@ struct AccountCandidate {
     ownership: AccountOwnership,
     is_customer: bool,
     /// The account as a customer, once per domain it has (once without, when none).
-    customers: Vec<Customer>,
+    customers: Vec<Arc<Customer>>,
 }
 
 /// How much a shared key of each kind says: a domain more than a sound.
@@ -539,7 +540,7 @@ fn read_row(row: CandidateRow, found: &mut Found) -> AppResult<()> {
         Candidate {
             partner_id: row.partner_id.ok_or_else(|| malformed("no partner"))?,
             status: DealStatus::try_from_value(&row.status.ok_or_else(|| malformed("no status"))?)?,
-            customer: Customer::new(&row.name, row.domain.as_deref(), row.country.as_deref()),
+            customer: Customer::shared(&row.name, row.domain.as_deref(), row.country.as_deref()),
             submitted_at: row.submitted_at,
         },
     );
@@ -617,13 +618,13 @@ pub(super) fn account_customers(
     name: &str,
     country: Option<&str>,
     domains: &[&str],
-) -> Vec<Customer> {
+) -> Vec<Arc<Customer>> {
     if domains.is_empty() {
-        return vec![Customer::new(name, None, country)];
+        return vec![Customer::shared(name, None, country)];
     }
     domains
         .iter()
-        .map(|domain| Customer::new(name, Some(domain), country))
+        .map(|domain| Customer::shared(name, Some(domain), country))
         .collect()
 }
 
@@ -682,7 +683,7 @@ mod tests {
         let probe = Probe {
             id: Some(1),
             partner_id: 1,
-            customer: Customer::new("Globex", Some("globex.com"), None),
+            customer: Customer::shared("Globex", Some("globex.com"), None),
             products: vec![],
             submitted_at: None,
         };

@@ -242,7 +242,7 @@ fn check_probe(actor: &Actor, item: &CheckConflictsInput) -> (Option<Probe>, Vec
     let probe = Probe {
         id: None,
         partner_id: actor.partner_id.unwrap_or(-1),
-        customer: Customer::new(&item.customer_name, domain.as_deref(), country.as_deref()),
+        customer: Customer::shared(&item.customer_name, domain.as_deref(), country.as_deref()),
         products,
         submitted_at: None,
     };

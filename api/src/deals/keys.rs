@@ -13,7 +13,7 @@ use crate::error::AppResult;
 
 /// The version of `blocking_keys` the stored keys were made by: when it changes, they are
 /// made again when the server starts.
-const KEYS_VERSION: &str = "1";
+const KEYS_VERSION: &str = "2";
 const KEYS_VERSION_SETTING: &str = "customer-keys-version";
 
 /// Writes `registration`'s keys if it is active, removes them if not. Call it in the
@@ -93,7 +93,7 @@ async fn insert_account_keys(
         let mut keys: Vec<String> =
             account_customers(&account.name, account.country.as_deref(), &own)
                 .iter()
-                .flat_map(blocking_keys)
+                .flat_map(|customer| blocking_keys(customer))
                 .collect();
         keys.sort();
         keys.dedup();

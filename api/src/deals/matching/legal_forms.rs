@@ -7,6 +7,7 @@
 //! form is written as people write it ("GmbH & Co. KG", "Sp. z o.o.", "株式会社"); it is
 //! normalised by the same steps as the names it is looked for in.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::names::raw_tokens;
@@ -492,11 +493,101 @@ static FORMS: LazyLock<Vec<LegalForm>> = LazyLock::new(|| {
     forms
 });
 
-/// The forms that apply to a customer in `country` (all of them when it is unknown).
-pub fn forms_for(country: Option<&str>) -> impl Iterator<Item = &'static LegalForm> + '_ {
-    FORMS.iter().filter(move |form| {
-        form.countries.is_empty() || country.is_none_or(|country| form.countries.contains(&country))
-    })
+/// Whether `form` applies to a customer in `country`: everywhere for a form that cannot be
+/// an ordinary word ("GmbH" is a legal form whatever country a partner gave), only in its
+/// countries for one that can ("PT", "AS", "Spa"), in every country when it is unknown.
+fn applies(form: &LegalForm, country: Option<&str>) -> bool {
+    form.countries.is_empty()
+        || form.anywhere
+        || country.is_none_or(|country| form.countries.contains(&country))
+}
+
+/// The forms by their last and by their first token, longest first: a name is stripped
+/// by looking up its own tokens, not by trying every form.
+struct ByToken {
+    last: HashMap<&'static str, Vec<&'static LegalForm>>,
+    first: HashMap<&'static str, Vec<&'static LegalForm>>,
+}
+
+static BY_TOKEN: LazyLock<ByToken> = LazyLock::new(|| {
+    let mut by = ByToken {
+        last: HashMap::new(),
+        first: HashMap::new(),
+    };
+    for form in FORMS.iter() {
+        let (first, last) = (&form.tokens[0], &form.tokens[form.tokens.len() - 1]);
+        by.last.entry(last.as_str()).or_default().push(form);
+        by.first.entry(first.as_str()).or_default().push(form);
+    }
+    by
+});
+
+/// The forms of `country` ending (or starting) with `token`.
+fn ending_with<'a>(
+    token: &str,
+    country: Option<&'a str>,
+) -> impl Iterator<Item = &'static LegalForm> + 'a {
+    let found = BY_TOKEN.last.get(token).map(Vec::as_slice).unwrap_or(&[]);
+    found
+        .iter()
+        .copied()
+        .filter(move |form| applies(form, country))
+}
+
+fn starting_with<'a>(
+    token: &str,
+    country: Option<&'a str>,
+) -> impl Iterator<Item = &'static LegalForm> + 'a {
+    let found = BY_TOKEN.first.get(token).map(Vec::as_slice).unwrap_or(&[]);
+    found
+        .iter()
+        .copied()
+        .filter(move |form| applies(form, country))
+}
+
+/// `tokens` without the legal forms of `country`: repeatedly at the end, at the start for
+/// forms written first, and anywhere for forms that cannot be ordinary words. Never empties
+/// a name: a name that is only a legal form keeps it.
+pub fn strip(tokens: &[String], country: Option<&str>) -> Vec<String> {
+    let mut kept: Vec<String> = tokens.to_vec();
+    loop {
+        let before = kept.len();
+        if kept.len() > 1 && kept.last().is_some_and(|last| misspelt_form(last)) {
+            kept.pop();
+        }
+        let at_end = kept.last().and_then(|last| {
+            ending_with(last, country)
+                .find(|form| kept.len() > form.tokens.len() && kept.ends_with(&form.tokens))
+        });
+        if let Some(form) = at_end {
+            kept.truncate(kept.len() - form.tokens.len());
+        }
+        let at_start = kept.first().and_then(|first| {
+            starting_with(first, country).find(|form| {
+                form.prefix && kept.len() > form.tokens.len() && kept.starts_with(&form.tokens)
+            })
+        });
+        if let Some(form) = at_start {
+            kept.drain(..form.tokens.len());
+        }
+        if kept.len() == before {
+            break;
+        }
+    }
+    let mut i = 1;
+    while i + 1 < kept.len() {
+        let inside = starting_with(&kept[i], country).find(|form| {
+            let n = form.tokens.len();
+            form.anywhere && i + n < kept.len() && kept[i..i + n] == form.tokens[..]
+        });
+        match inside {
+            Some(form) => {
+                kept.drain(i..i + form.tokens.len());
+            }
+            None => i += 1,
+        }
+    }
+    kept
 }
 
 /// Long legal words are misspelt like any other ("Limted", "Corporaton"): one letter off
@@ -523,43 +614,6 @@ pub fn only_legal_words(tokens: &[String]) -> bool {
         && tokens
             .iter()
             .all(|token| FORMS.iter().any(|form| form.tokens.contains(token)))
-}
-
-/// `tokens` without the legal forms of `country`: repeatedly at the end, at the start for
-/// forms written first, and anywhere for forms that cannot be ordinary words. Never empties
-/// a name: a name that is only a legal form keeps it.
-pub fn strip(tokens: &[String], country: Option<&str>) -> Vec<String> {
-    let mut kept: Vec<String> = tokens.to_vec();
-    loop {
-        let before = kept.len();
-        if kept.len() > 1 && kept.last().is_some_and(|last| misspelt_form(last)) {
-            kept.pop();
-        }
-        for form in forms_for(country) {
-            let n = form.tokens.len();
-            if kept.len() > n && kept.ends_with(&form.tokens) {
-                kept.truncate(kept.len() - n);
-            }
-            if form.prefix && kept.len() > n && kept.starts_with(&form.tokens) {
-                kept.drain(..n);
-            }
-        }
-        if kept.len() == before {
-            break;
-        }
-    }
-    for form in forms_for(country).filter(|form| form.anywhere) {
-        let n = form.tokens.len();
-        let mut i = 1;
-        while kept.len() > n && i + n < kept.len() {
-            if kept[i..i + n] == form.tokens[..] {
-                kept.drain(i..i + n);
-            } else {
-                i += 1;
-            }
-        }
-    }
-    kept
 }
 
 #[cfg(test)]

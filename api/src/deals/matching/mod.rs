@@ -17,6 +17,10 @@ pub mod names;
 pub mod similarity;
 pub mod web;
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use lru::LruCache;
 use rphonetic::{DoubleMetaphone, Encoder};
 
 use similarity::{name_similarity, Kind};
@@ -45,6 +49,28 @@ impl Customer {
             web: web.and_then(|w| web::parse(w).ok().flatten()),
             country,
         }
+    }
+
+    /// `Customer::new`, kept: the same registrations are compared again and again (each
+    /// review page, each check), and normalising is most of a comparison's cost.
+    pub fn shared(name: &str, web: Option<&str>, country: Option<&str>) -> Arc<Customer> {
+        let key = (
+            name.to_owned(),
+            web.map(str::to_owned),
+            country.map(str::to_owned),
+        );
+        if let Some(found) = NORMALISED
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.get(&key).cloned())
+        {
+            return found;
+        }
+        let customer = Arc::new(Customer::new(name, web, country));
+        if let Ok(mut kept) = NORMALISED.lock() {
+            kept.put(key, customer.clone());
+        }
+        customer
     }
 
     /// The exclusivity key: the registrable domain (or profile) when known, else the
@@ -89,6 +115,16 @@ fn iso_country(code: &str) -> &str {
         _ => code,
     }
 }
+
+type Written = (String, Option<String>, Option<String>);
+
+/// Customers normalised lately, by name, web address and country as written (about 20,000:
+/// a few megabytes).
+static NORMALISED: LazyLock<Mutex<LruCache<Written, Arc<Customer>>>> = LazyLock::new(|| {
+    Mutex::new(LruCache::new(
+        NonZeroUsize::new(20_000).expect("a positive capacity"),
+    ))
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
