@@ -6,7 +6,7 @@
 //!   review queue) are two or three statements: the keys' postings, then the rows of the
 //!   best candidates with their products or domains.
 //! - Every key is counted (its rarity), but only keys held by at most `PER_KEY` customers
-//!   (and domain and joined-name keys) list their holders, so a common word ("solutions")
+//!   list their holders (domain and joined-name keys their oldest), so a common word ("solutions")
 //!   cannot make a lookup read the whole program; each probe then compares at most
 //!   `PER_PROBE` candidates, those sharing the most (and the strongest) keys first.
 //! - The keys of a registration exist while it is active (written and removed with its
@@ -31,8 +31,8 @@ use crate::error::{AppError, AppResult};
 /// A key held by more customers than this finds no candidates (it still weighs as common):
 /// one customer's registrations are far fewer, and the holders of common words and sounds
 /// were most of what a check read (at 200 holders, a 50-prospect check at 200,000
-/// registrations read so many rows that it took 60 ms). Domain and joined-name keys always
-/// find theirs.
+/// registrations read so many rows that it took 60 ms). Domain and joined-name keys held by
+/// more still find their oldest holders.
 const PER_KEY: i64 = 30;
 
 /// Candidates compared per probe, best first.
@@ -409,8 +409,8 @@ struct Posting {
     bands: Option<String>,
 }
 
-/// How many hold each key and, for keys held by at most `PER_KEY` (and every domain and
-/// joined-name key), who; with the program's bands (they matter only when there is a
+/// How many hold each key and, for keys held by at most `PER_KEY` (and the oldest holders
+/// of a domain or joined-name key held by more), who; with the program's bands (they matter only when there is a
 /// candidate, so they cost no statement of their own). The keys are bound as one JSON
 /// list: the statement's text is the same for one probe or a page of them.
 async fn read_postings(db: &impl ConnectionTrait, keys: &[String]) -> AppResult<Vec<Posting>> {
@@ -448,8 +448,10 @@ fn postings_of(
         .and_where(db::in_texts(backend, Expr::col(key.clone()).into(), keys))
         .group_by_col(key.clone())
         .to_owned();
-    let few = Expr::cust(format!(
-        r#"("counted"."postings" <= {PER_KEY} OR "counted"."key" LIKE 'd:%' OR "counted"."key" LIKE 'j:%')"#
+    // Keys held by few list every holder. A domain or joined-name key held by many (a
+    // contested customer) lists its oldest few: they have priority over any later one.
+    let listed = Expr::cust(format!(
+        r#"("counted"."postings" <= {PER_KEY} OR (("counted"."key" LIKE 'd:%' OR "counted"."key" LIKE 'j:%') AND "holder"."{owner}" IN (SELECT "oldest"."{owner}" FROM "{table}" AS "oldest" WHERE "oldest"."key" = "counted"."key" ORDER BY "oldest"."{owner}" LIMIT {PER_KEY})))"#
     ));
     Query::select()
         .expr_as(Expr::col((counted.clone(), key.clone())), Alias::new("key"))
@@ -475,7 +477,7 @@ fn postings_of(
             holder.clone(),
             Condition::all()
                 .add(Expr::col((holder, key.clone())).equals((counted, key)))
-                .add(few),
+                .add(listed),
         )
         .to_owned()
 }
