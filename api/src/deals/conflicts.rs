@@ -182,13 +182,12 @@ impl DealConflict {
 /// A dry run's input as a probe, or what is wrong with it (as `registerDeal` would say).
 fn check_probe(actor: &Actor, item: &CheckConflictsInput) -> (Option<Probe>, Vec<UserError>) {
     let mut errors = Vec::new();
-    if item.customer_name.trim().is_empty() {
-        errors.push(UserError::new(
-            "customerName",
-            UserErrorCode::Required,
-            "must not be blank",
-        ));
-    }
+    let (web, country) = super::register::customer_fields(
+        &item.customer_name,
+        item.customer_domain.as_deref(),
+        item.customer_country.as_deref(),
+        &mut errors,
+    );
     if item.customer_name.chars().count() > 200 {
         errors.push(UserError::new(
             "customerName",
@@ -196,34 +195,6 @@ fn check_probe(actor: &Actor, item: &CheckConflictsInput) -> (Option<Probe>, Vec
             "must be at most 200 characters",
         ));
     }
-    let web = match matching::web::parse(item.customer_domain.as_deref().unwrap_or("")) {
-        Ok(web) => web,
-        Err(problem) => {
-            errors.push(UserError::new(
-                "customerDomain",
-                UserErrorCode::Invalid,
-                problem,
-            ));
-            None
-        }
-    };
-    let country = item
-        .customer_country
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    let country = match country.map(crate::partners::rules::normalize_country) {
-        None => None,
-        Some(Some(code)) => Some(code),
-        Some(None) => {
-            errors.push(UserError::new(
-                "customerCountry",
-                UserErrorCode::Invalid,
-                "use an ISO 3166-1 alpha-2 code such as US",
-            ));
-            None
-        }
-    };
     let mut products = Vec::new();
     for (i, id) in item.product_ids.iter().enumerate() {
         match local_id(id, PRODUCT_KIND) {

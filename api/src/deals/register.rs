@@ -59,20 +59,22 @@ fn request_hash(input: &RegistrationInput, submit: bool) -> String {
         .collect()
 }
 
-async fn check(
-    db: &impl ConnectionTrait,
-    input: &RegistrationInput,
-    money: Option<&MoneyInput>,
+/// A registration's (or a dry run's) customer checked: a name that is not blank, a web
+/// address that parses, an ISO country code. What is wrong goes to `errors`.
+pub(super) fn customer_fields(
+    name: &str,
+    domain: Option<&str>,
+    country: Option<&str>,
     errors: &mut Vec<UserError>,
-) -> AppResult<Option<Checked>> {
-    if input.customer_name.trim().is_empty() {
+) -> (Option<web::Web>, Option<String>) {
+    if name.trim().is_empty() {
         errors.push(UserError::new(
             "customerName",
             UserErrorCode::Required,
             "must not be blank",
         ));
     }
-    let web = match web::parse(input.customer_domain.as_deref().unwrap_or("")) {
+    let web = match web::parse(domain.unwrap_or("")) {
         Ok(web) => web,
         Err(problem) => {
             errors.push(UserError::new(
@@ -83,12 +85,7 @@ async fn check(
             None
         }
     };
-    let country = match input
-        .customer_country
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
+    let country = match country.map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
         Some(text) => {
             let code = normalize_country(text);
@@ -102,6 +99,21 @@ async fn check(
             code
         }
     };
+    (web, country)
+}
+
+async fn check(
+    db: &impl ConnectionTrait,
+    input: &RegistrationInput,
+    money: Option<&MoneyInput>,
+    errors: &mut Vec<UserError>,
+) -> AppResult<Option<Checked>> {
+    let (web, country) = customer_fields(
+        &input.customer_name,
+        input.customer_domain.as_deref(),
+        input.customer_country.as_deref(),
+        errors,
+    );
     if input.product_ids.is_empty() {
         errors.push(UserError::new(
             "productIds",
