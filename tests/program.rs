@@ -781,6 +781,17 @@ async fn contacts_follow_the_partner_visibility_and_admin_rules() {
         error_codes(&foreign["data"]["createContact"]),
         ["NOT_FOUND"]
     );
+    let theirs = app
+        .gql_as(
+            BOB_TIERTWO,
+            CREATE_CONTACT,
+            json!({ "i": { "partnerId": tiertwo, "name": "Y" } }),
+        )
+        .await;
+    assert_eq!(
+        theirs["data"]["createContact"]["contact"]["name"], "Y",
+        "an admin adds to its own organisation: {theirs}"
+    );
     let member = northwind_member(&app).await;
     let own = app
         .gql(
