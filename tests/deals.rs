@@ -1463,3 +1463,154 @@ async fn registrations_are_found_by_the_filters_a_channel_team_uses() {
         "{other}"
     );
 }
+
+#[tokio::test]
+async fn has_conflicts_follows_competition_accounts_and_the_bands() {
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let started = Utc::now();
+    let first = register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Hooli XYZ", "hooli-xyz.example", &[&cloud], None),
+    )
+    .await;
+    let later = register(
+        &app,
+        DAVE_SUMMIT,
+        deal("HOOLI X.Y.Z. Inc", "www.hooli-xyz.example", &[&cloud], None),
+    )
+    .await;
+    register(
+        &app,
+        BOB_TIERTWO,
+        deal("Kramerica Industries", "kramerica.example", &[&cloud], None),
+    )
+    .await;
+    let mut draft = deal("HOOLI XYZ", "hooli-xyz.example", &[&cloud], None);
+    draft["i"]["submit"] = json!(false);
+    register(&app, BOB_TIERTWO, draft).await;
+
+    let list = "query($f: DealRegistrationFilter) { dealRegistrations(first: 50, filter: $f) {
+        totalCount edges { node { id customer { name } conflicts { kind } possibleConflicts { kind } } } } }";
+    let token = app.login(MANAGER).await;
+    // The names found with `hasConflicts: flag` among this test's registrations; every one
+    // found with `true` shows its conflicts, every one found with `false` shows none.
+    let found = |flag: bool| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let filter = json!({ "hasConflicts": flag, "submittedFrom": started.to_rfc3339() });
+            let response = app.gql(Some(&token), list, json!({ "f": filter })).await;
+            let edges = response["data"]["dealRegistrations"]["edges"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{response}"))
+                .clone();
+            let mut names = Vec::new();
+            for edge in edges {
+                let conflicts = edge["node"]["conflicts"].as_array().unwrap().len()
+                    + edge["node"]["possibleConflicts"].as_array().unwrap().len();
+                assert_eq!(conflicts > 0, flag, "{edge}");
+                names.push(
+                    edge["node"]["customer"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(
+        found(true).await,
+        ["HOOLI X.Y.Z. Inc"],
+        "the later one conflicts"
+    );
+    assert_eq!(found(false).await, ["Hooli XYZ", "Kramerica Industries"]);
+
+    // A named direct account makes Kramerica's registration conflict.
+    let me = app.gql_as(REP, "{ me { id } }", json!({})).await;
+    let account = app
+        .gql(
+            Some(&token),
+            "mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } userErrors { message } } }",
+            json!({ "i": { "name": "Kramerica Industries LLC", "domains": ["kramerica.example"],
+                "ownership": "DIRECT", "ownerId": me["data"]["me"]["id"] } }),
+        )
+        .await;
+    assert!(
+        account["data"]["createAccount"]["account"]["id"].is_string(),
+        "{account}"
+    );
+    assert_eq!(
+        found(true).await,
+        ["HOOLI X.Y.Z. Inc", "Kramerica Industries"]
+    );
+
+    // The first registration rejected, the later one no longer conflicts.
+    let id = first["dealRegistration"]["id"].clone();
+    let rejected = app
+        .gql(
+            Some(&token),
+            &act("rejectDealRegistration"),
+            json!({ "i": { "id": id, "reason": "duplicate" } }),
+        )
+        .await;
+    assert_eq!(
+        rejected["data"]["rejectDealRegistration"]["dealRegistration"]["status"], "REJECTED",
+        "{rejected}"
+    );
+    assert_eq!(found(true).await, ["Kramerica Industries"]);
+    assert_eq!(
+        found(false).await,
+        ["HOOLI X.Y.Z. Inc", "Hooli XYZ"],
+        "a rejected one has none"
+    );
+
+    // A name found inside another is a possible conflict; bands above its score make it
+    // none, without assessing anything again (`found` checks the filter against the
+    // conflicts shown).
+    register(
+        &app,
+        ALICE_NORTHWIND,
+        deal("Zorblax Plumbing", "", &[&cloud], None),
+    )
+    .await;
+    register(&app, BOB_TIERTWO, deal("Zorblax", "", &[&cloud], None)).await;
+    assert_eq!(found(true).await, ["Kramerica Industries", "Zorblax"]);
+    let scored = app
+        .gql(
+            Some(&token),
+            "query($f: DealRegistrationFilter) { dealRegistrations(filter: $f) { edges { node { conflicts { score } possibleConflicts { score } } } } }",
+            json!({ "f": { "hasConflicts": true, "customer": "Zorblax" } }),
+        )
+        .await;
+    let node = &scored["data"]["dealRegistrations"]["edges"][0]["node"];
+    let score = [
+        &node["conflicts"][0]["score"],
+        &node["possibleConflicts"][0]["score"],
+    ]
+    .iter()
+    .find_map(|score| score.as_f64())
+    .unwrap_or_else(|| panic!("{scored}"));
+    assert!(
+        score < 1.0,
+        "a name inside another is not certain: {scored}"
+    );
+    let set = "mutation($i: SetConflictBandsInput!) { setConflictBands(input: $i) { userErrors { field } } }";
+    let above = (score + 1.0) / 2.0;
+    let raised = app
+        .gql(
+            Some(&token),
+            set,
+            json!({ "i": { "matchAt": above, "possibleAt": above } }),
+        )
+        .await;
+    assert_eq!(
+        raised["data"]["setConflictBands"]["userErrors"],
+        json!([]),
+        "{raised}"
+    );
+    assert_eq!(found(true).await, ["Kramerica Industries"]);
+    assert!(later["dealRegistration"]["id"].is_string());
+}

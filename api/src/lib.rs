@@ -48,6 +48,8 @@ pub async fn build_state(
     let db = Db::serving(pool);
     // Registrations and accounts written before the matcher's keys existed (or by `seed`).
     deals::keys::prepare_keys(&db).await?;
+    // And the conflict scores `hasConflicts` filters on.
+    deals::conflict_scores::assess_unassessed(&db).await?;
     let statements = db.statements();
     let auth = Arc::new(AuthService::new(&db, auth).await?);
     let bus = integrations::bus::EventBus::new(db.clone());

@@ -639,6 +639,7 @@ fn registration(
         editable_fields: Set(None),
         contested_at: Set(None),
         review_lane: Set(None),
+        conflict_score: Set(None),
         version: Set(1),
         created_at: Set(created),
         updated_at: Set(closed.or(decided).or(submitted).unwrap_or(created)),
@@ -851,6 +852,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> AppResult<S
     .await?;
     crate::deals::lanes::refresh_all(db).await?;
     crate::deals::keys::prepare_keys(db).await?;
+    crate::deals::conflict_scores::assess_unassessed(db).await?;
     reset_sequences(db).await?;
     rows += seed_content(db, &mut rng, options, &program).await?;
     let rebate_program_id = seed_rebates(db, &program).await?;

@@ -2,7 +2,7 @@ use crate::enums::{DealStatus, DealType};
 use sea_orm::entity::prelude::*;
 
 /// A partner's registration of a deal with an end customer.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "deal_registrations")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -37,6 +37,9 @@ pub struct Model {
     pub contested_at: Option<DateTimeUtc>,
     /// The review queue's rank: 0 competing, 1 alone, none when not awaiting a decision.
     pub review_lane: Option<i16>,
+    /// The best score among the parties an active registration may conflict with (0 when
+    /// none; none while not assessed, or not active): `hasConflicts` compares it with the bands.
+    pub conflict_score: Option<f64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

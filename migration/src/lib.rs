@@ -19,6 +19,7 @@ mod m20261206_000013_persisted_queries;
 mod m20261207_000014_integrations;
 mod m20261207_000015_customer_keys;
 mod m20261207_000016_registration_filters;
+mod m20261208_000017_conflict_scores;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_integrations::Migration),
             Box::new(m20261207_000015_customer_keys::Migration),
             Box::new(m20261207_000016_registration_filters::Migration),
+            Box::new(m20261208_000017_conflict_scores::Migration),
         ]
     }
 }

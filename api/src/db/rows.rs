@@ -250,6 +250,7 @@ impl ReadRow for deal_registration::Model {
             editable_fields: row.get(C::EditableFields)?,
             contested_at: row.get(C::ContestedAt)?,
             review_lane: row.get(C::ReviewLane)?,
+            conflict_score: row.get(C::ConflictScore)?,
             version: row.get(C::Version)?,
             created_at: row.get(C::CreatedAt)?,
             updated_at: row.get(C::UpdatedAt)?,

@@ -6,9 +6,9 @@ use entity::enums::AccountOwnership;
 use entity::{account, account_domain};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
-use super::keys;
 use super::matching::{web, Customer};
 use super::register::is_unique_violation;
+use super::{conflict_scores, keys};
 use crate::db::{settle, Db, Outcome};
 use crate::error::AppResult;
 use crate::partners::rules::normalize_country;
@@ -83,6 +83,7 @@ pub async fn create_account(db: &Db, new: NewAccount) -> AppResult<Outcome<accou
         }
         .insert(&txn)
         .await?;
+        let hosts: Vec<String> = domains.iter().map(|web| web.host.clone()).collect();
         for web in domains {
             let inserted = account_domain::ActiveModel {
                 account_id: Set(created.id),
@@ -105,6 +106,14 @@ pub async fn create_account(db: &Db, new: NewAccount) -> AppResult<Outcome<accou
             }
         }
         keys::index_account(&txn, created.id).await?;
+        let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        conflict_scores::reassess_around_account(
+            &txn,
+            &created.name,
+            created.country.as_deref(),
+            &hosts,
+        )
+        .await?;
         Ok(Ok(created))
     }
     .await;

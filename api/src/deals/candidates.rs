@@ -95,7 +95,7 @@ impl Probe {
     }
 
     /// A stored registration as a probe, its products still to be filled in.
-    fn without_products(registration: &deal_registration::Model) -> Probe {
+    pub(super) fn without_products(registration: &deal_registration::Model) -> Probe {
         Probe {
             id: Some(registration.id),
             partner_id: registration.partner_id,
@@ -154,10 +154,50 @@ pub async fn conflicts_of_many(
     db: &impl ConnectionTrait,
     probes: &[Probe],
 ) -> AppResult<Vec<Vec<Conflict>>> {
+    let assessed = assess_many(db, probes).await?;
+    Ok(assessed.into_iter().map(|a| a.conflicts).collect())
+}
+
+/// A probe's conflicts and the best score among every party it was compared with (0 when
+/// none): what `hasConflicts` keeps, so that it holds whatever the bands become.
+#[derive(Debug, Clone, Default)]
+pub struct Assessment {
+    pub conflicts: Vec<Conflict>,
+    pub score: f64,
+}
+
+impl Assessment {
+    /// The conflicts among `compared` (every eligible party, whatever its score).
+    fn of(compared: Vec<Conflict>) -> Assessment {
+        let score = compared.iter().map(|c| c.verdict.score).fold(0.0, f64::max);
+        let conflicts = compared
+            .into_iter()
+            .filter(|c| c.verdict.decision != Decision::NoMatch)
+            .collect();
+        Assessment { conflicts, score }
+    }
+}
+
+/// `conflicts` with the probe's best score.
+pub async fn assess(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Assessment> {
+    let mut assessed = assess_many(db, std::slice::from_ref(probe)).await?;
+    Ok(assessed.remove(0))
+}
+
+/// `conflicts_of_many` with each probe's best score.
+pub async fn assess_many(
+    db: &impl ConnectionTrait,
+    probes: &[Probe],
+) -> AppResult<Vec<Assessment>> {
     if probes.is_empty() {
         return Ok(vec![]);
     }
-    Ok(Candidates::of(db, probes, &[]).await?.judge(probes))
+    let candidates = Candidates::of(db, probes, &[]).await?;
+    Ok(candidates
+        .judge(probes)
+        .into_iter()
+        .map(Assessment::of)
+        .collect())
 }
 
 /// The conflicts of stored registrations (lists in the API): their own products are read
@@ -166,6 +206,15 @@ pub async fn conflicts_of_registrations(
     db: &impl ConnectionTrait,
     stored: &[deal_registration::Model],
 ) -> AppResult<Vec<Vec<Conflict>>> {
+    let assessed = assess_registrations(db, stored).await?;
+    Ok(assessed.into_iter().map(|a| a.conflicts).collect())
+}
+
+/// `conflicts_of_registrations` with each registration's best score.
+pub async fn assess_registrations(
+    db: &impl ConnectionTrait,
+    stored: &[deal_registration::Model],
+) -> AppResult<Vec<Assessment>> {
     if stored.is_empty() {
         return Ok(vec![]);
     }
@@ -176,7 +225,47 @@ pub async fn conflicts_of_registrations(
         let own = probe.id.and_then(|id| candidates.products.get(&id));
         probe.products = own.cloned().unwrap_or_default();
     }
-    Ok(candidates.judge(&probes))
+    Ok(candidates
+        .judge(&probes)
+        .into_iter()
+        .map(Assessment::of)
+        .collect())
+}
+
+/// The registrations `probe`'s keys find (its own excluded), best first: those whose
+/// conflicts may change when it does. One statement.
+pub async fn registrations_near(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Vec<i64>> {
+    let keys = blocking_keys(&probe.customer);
+    let postings = Postings::read(db, &keys).await?;
+    Ok(pick(probe, &keys, &postings.holders())
+        .into_iter()
+        .filter_map(|owner| match owner {
+            Owner::Registration(id) => Some(id),
+            Owner::Account(_) => None,
+        })
+        .collect())
+}
+
+/// The registrations an account's keys find (at most `PER_PROBE` per customer it stands
+/// for, one for each of its domains). One statement per customer.
+pub async fn registrations_near_account(
+    db: &impl ConnectionTrait,
+    customers: &[Arc<Customer>],
+) -> AppResult<Vec<i64>> {
+    let mut found = Vec::new();
+    for customer in customers {
+        let probe = Probe {
+            id: None,
+            partner_id: 0,
+            customer: customer.clone(),
+            products: vec![],
+            submitted_at: None,
+        };
+        found.extend(registrations_near(db, &probe).await?);
+    }
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
 }
 
 /// Who holds a key.
@@ -231,27 +320,8 @@ impl Candidates {
         let mut keys: Vec<String> = keyed.iter().flatten().cloned().collect();
         keys.sort();
         keys.dedup();
-        let rows = read_postings(db, &keys).await?;
-        let bands = parse_bands(rows.first().and_then(|row| row.bands.as_deref()));
-        let mut postings: HashMap<String, u64> = HashMap::new();
-        let mut holders: HashMap<&str, Vec<Owner>> = HashMap::new();
-        let mut counted: HashSet<(&str, i32)> = HashSet::new();
-        for row in &rows {
-            // Each row of a key repeats its count for that table; registrations and accounts
-            // add up.
-            if counted.insert((row.key.as_str(), row.account)) {
-                *postings.entry(row.key.clone()).or_default() += row.postings.max(0) as u64;
-            }
-            let Some(id) = row.id else {
-                continue;
-            };
-            let owner = if row.account == 1 {
-                Owner::Account(id)
-            } else {
-                Owner::Registration(id)
-            };
-            holders.entry(row.key.as_str()).or_default().push(owner);
-        }
+        let found = Postings::read(db, &keys).await?;
+        let holders = found.holders();
         let picked: Vec<Vec<Owner>> = probes
             .iter()
             .zip(&keyed)
@@ -276,12 +346,13 @@ impl Candidates {
             products,
             accounts,
             picked,
-            postings,
-            bands,
+            postings: found.counts,
+            bands: found.bands,
         })
     }
 
-    /// Each probe's conflicts among its candidates.
+    /// Each probe's candidates that it may conflict with (other partners' registrations with
+    /// priority and a shared product, reserved accounts), whatever their score.
     fn judge(&self, probes: &[Probe]) -> Vec<Vec<Conflict>> {
         let bands = &self.bands;
         probes
@@ -334,7 +405,7 @@ impl Candidates {
             return None;
         }
         let verdict = compare(&probe.customer, &other.customer, bands, rarity);
-        (verdict.decision != Decision::NoMatch).then_some(Conflict {
+        Some(Conflict {
             kind: ConflictKind::PartnerRegistration,
             verdict,
             rule: "FIRST_COME_FIRST_SERVED",
@@ -364,7 +435,7 @@ impl Candidates {
             .iter()
             .map(|customer| compare(&probe.customer, customer, bands, rarity))
             .max_by(|a, b| a.score.total_cmp(&b.score))?;
-        (verdict.decision != Decision::NoMatch).then_some(Conflict {
+        Some(Conflict {
             kind,
             verdict,
             rule,
@@ -391,6 +462,51 @@ fn pick(probe: &Probe, keys: &[String], holders: &HashMap<&str, Vec<Owner>>) -> 
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(PER_PROBE);
     ranked.into_iter().map(|(owner, _)| owner).collect()
+}
+
+/// How many hold each key, who holds the keys few hold, and the program's bands.
+struct Postings {
+    counts: HashMap<String, u64>,
+    rows: Vec<Posting>,
+    bands: Bands,
+}
+
+impl Postings {
+    async fn read(db: &impl ConnectionTrait, keys: &[String]) -> AppResult<Postings> {
+        let rows = read_postings(db, keys).await?;
+        let bands = parse_bands(rows.first().and_then(|row| row.bands.as_deref()));
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut counted: HashSet<(&str, i32)> = HashSet::new();
+        for row in &rows {
+            // Each row of a key repeats its count for that table; registrations and accounts
+            // add up.
+            if counted.insert((row.key.as_str(), row.account)) {
+                *counts.entry(row.key.clone()).or_default() += row.postings.max(0) as u64;
+            }
+        }
+        Ok(Postings {
+            counts,
+            rows,
+            bands,
+        })
+    }
+
+    /// The listed holders of each key.
+    fn holders(&self) -> HashMap<&str, Vec<Owner>> {
+        let mut holders: HashMap<&str, Vec<Owner>> = HashMap::new();
+        for row in &self.rows {
+            let Some(id) = row.id else {
+                continue;
+            };
+            let owner = if row.account == 1 {
+                Owner::Account(id)
+            } else {
+                Owner::Registration(id)
+            };
+            holders.entry(row.key.as_str()).or_default().push(owner);
+        }
+        holders
+    }
 }
 
 /// Products two registrations share.

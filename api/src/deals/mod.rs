@@ -4,6 +4,7 @@
 
 mod accounts;
 pub mod candidates;
+pub mod conflict_scores;
 mod conflicts;
 pub mod keys;
 pub mod lanes;

@@ -13,12 +13,12 @@ use sea_orm::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::candidates::{self, conflicts, Probe};
-use super::keys;
+use super::candidates::{self, Probe};
 use super::lanes;
 use super::matching::{web, Customer};
 use super::service::{deal_event, products_insert, products_of, reload, replace_products};
 use super::workflow::{self};
+use super::{conflict_scores, keys};
 use crate::auth::Actor;
 use crate::db::{self, settle, Db, Outcome, Shapes};
 use crate::error::{AppError, AppResult};
@@ -382,6 +382,8 @@ async fn insert_submission(
     let customer_key = new.checked.customer.key();
     lanes::lock_customer(db, &customer_key).await?;
     let now = Utc::now();
+    // The insert is the transaction's first statement: on SQLite, a read first would make
+    // the write that follows fail whenever another writer committed in between.
     let inserted =
         crate::db::insert_with_dependents(db, registration_insert(new, &customer_key, now), |id| {
             registration_details(id, new, now)
@@ -391,6 +393,13 @@ async fn insert_submission(
         Ok(created) => created,
         errors => return Ok(errors),
     };
+    // Its conflicts, with its products as given (not read back).
+    let probe = Probe {
+        products: distinct(new.input.product_ids.iter().copied()),
+        ..Probe::without_products(&created)
+    };
+    let assessment = candidates::assess(db, &probe).await?;
+    conflict_scores::store_submitted(db, created.id, assessment.score).await?;
     lanes::refresh(db, &customer_key, created.id).await?;
     keys::index_registration(db, &created).await?;
     let submitted = deal_event(
@@ -401,7 +410,7 @@ async fn insert_submission(
         None,
     );
     events::emit(db, submitted).await?;
-    announce_conflicts(db, &created).await?;
+    announce_conflicts(db, &created, &assessment.conflicts).await?;
     Ok(Ok(created))
 }
 
@@ -410,12 +419,11 @@ async fn insert_submission(
 async fn announce_conflicts(
     db: &impl ConnectionTrait,
     registration: &deal_registration::Model,
+    conflicts: &[candidates::Conflict],
 ) -> AppResult<()> {
-    let probe = Probe::of(db, registration).await?;
-    let found: Vec<_> = conflicts(db, &probe)
-        .await?
-        .into_iter()
-        .filter(candidates::Conflict::blocks)
+    let found: Vec<_> = conflicts
+        .iter()
+        .filter(|conflict| conflict.blocks())
         .collect();
     if found.is_empty() {
         return Ok(());

@@ -11,6 +11,7 @@ use entity::{deal_registration, deal_registration_product};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
 
+use super::candidates;
 use super::matching::{web, Customer};
 use super::policy;
 use super::types::{held_by, prefetch, DealRegistration, DealStatus};
@@ -45,6 +46,10 @@ pub struct DealRegistrationFilter {
     pub closed_before: Option<DateTime<Utc>>,
     /// Touching a named direct account of this direct rep (the owner rep).
     pub owner_id: Option<ID>,
+    /// Active (submitted, under review or approved) and conflicting with another party,
+    /// `MATCH` or `POSSIBLE` under the current bands (`true`); or not (`false`: every other
+    /// registration, drafts and closed ones included).
+    pub has_conflicts: Option<bool>,
 }
 
 impl DealRegistrationFilter {
@@ -59,12 +64,15 @@ impl DealRegistrationFilter {
             && self.closed_from.is_none()
             && self.closed_before.is_none()
             && self.owner_id.is_none()
+            && self.has_conflicts.is_none()
     }
 
     /// `select` narrowed by every field given. An id that names nothing matches nothing.
+    /// `possible_at`: the bands' lower bound, when `has_conflicts` is given.
     fn apply(
         &self,
         mut select: Select<deal_registration::Entity>,
+        possible_at: f64,
     ) -> Result<Select<deal_registration::Entity>, AppError> {
         use deal_registration::Column as C;
         if let Some(status) = self.status {
@@ -103,6 +111,19 @@ impl DealRegistrationFilter {
         if let Some(owner) = &self.owner_id {
             let rep = local_id(owner, crate::users::NODE_KIND).unwrap_or(-1);
             select = select.filter(policy::touches_accounts_of(rep));
+        }
+        // The score is kept for active registrations only (`conflict_scores`).
+        let conflicting = C::ConflictScore.gte(possible_at);
+        match self.has_conflicts {
+            Some(true) => select = select.filter(conflicting),
+            Some(false) => {
+                select = select.filter(
+                    Condition::any()
+                        .add(C::ConflictScore.is_null())
+                        .add(C::ConflictScore.lt(possible_at)),
+                )
+            }
+            None => {}
         }
         Ok(select)
     }
@@ -151,7 +172,11 @@ pub async fn list(
     let db = ctx.data::<Db>()?;
     let filter = filter.unwrap_or_default();
     let mut select = policy::visible_select(db, &actor).await.extend()?;
-    select = filter.apply(select).map_err(|e| e.extend())?;
+    let possible_at = match filter.has_conflicts {
+        Some(_) => candidates::bands(db).await.extend()?.possible_at,
+        None => 0.0,
+    };
+    select = filter.apply(select, possible_at).map_err(|e| e.extend())?;
     if let Some(partner) = partner {
         select = select.filter(deal_registration::Column::PartnerId.eq(partner));
     }

@@ -12,11 +12,11 @@ use sea_orm::{
 };
 
 use super::candidates::{conflicts, ConflictKind, Probe};
-use super::keys;
 use super::lanes;
 use super::register::is_unique_violation;
 use super::service::{products_of, record, reload};
 use super::workflow::{self, Action, Side, EDITABLE, MAX_RESUBMISSIONS};
+use super::{conflict_scores, keys};
 use crate::auth::Actor;
 use crate::db::{settle, Db, Outcome};
 use crate::error::AppResult;
@@ -281,6 +281,7 @@ pub async fn act(
         let updated = reload(&txn, registration.id).await?;
         if moves_lanes {
             keys::index_registration(&txn, &updated).await?;
+            conflict_scores::reassess_around(&txn, &updated).await?;
         }
         record(
             &txn,
@@ -337,6 +338,7 @@ pub async fn expire_lapsed(db: &Db) -> AppResult<u64> {
                 ..registration.clone()
             };
             keys::index_registration(&txn, &expired_now).await?;
+            conflict_scores::reassess_around(&txn, &expired_now).await?;
             record(
                 &txn,
                 &registration,

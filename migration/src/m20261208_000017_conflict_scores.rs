@@ -1,0 +1,59 @@
+//! `dealRegistrations(filter: {hasConflicts})`: whether a registration conflicts depends on
+//! every other registration and account around it, too much to evaluate per row of a list.
+//! `conflict_score` keeps, for an active registration, the best score among the parties it
+//! may conflict with (0 when none, NULL while not yet assessed or not active); the service
+//! keeps it current and the list compares it with the program's bands from an index.
+
+use sea_orm_migration::prelude::*;
+
+use crate::helpers::index;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(DealRegistrations::Table)
+                    .add_column(ColumnDef::new(DealRegistrations::ConflictScore).double())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "idx_registrations_conflict_score",
+                DealRegistrations::Table,
+                &["conflict_score"],
+                false,
+            ))
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_registrations_conflict_score")
+                    .table(DealRegistrations::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(DealRegistrations::Table)
+                    .drop_column(DealRegistrations::ConflictScore)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum DealRegistrations {
+    Table,
+    ConflictScore,
+}
