@@ -464,6 +464,59 @@ fn pick(probe: &Probe, keys: &[String], holders: &HashMap<&str, Vec<Owner>>) -> 
     ranked.into_iter().map(|(owner, _)| owner).collect()
 }
 
+/// How many hold the keys too common to list their holders, remembered for a while by
+/// each replica. Counting them was most of a check's work in the database: at 200,000
+/// registrations a check's 13 keys read 1,859 index entries, 1,754 of them for two keys
+/// ("food" and its sound) whose holders are never listed, and only their weight is used,
+/// which stops changing from about 800 holders (`rarity_from_postings`). A key is
+/// remembered only above `PER_CUSTOMER_KEY` holders, where no holder is ever listed, so
+/// nothing a check finds depends on it; its weight may lag by `FRESH` seconds of growth.
+mod common {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+
+    use lru::LruCache;
+
+    /// How long a count is used.
+    const FRESH: Duration = Duration::from_secs(60);
+    /// Common keys remembered (each a key and a count: a few MB at most).
+    const KEPT: usize = 20_000;
+
+    static COUNTS: LazyLock<Mutex<LruCache<String, (u64, Instant)>>> = LazyLock::new(|| {
+        Mutex::new(LruCache::new(
+            std::num::NonZeroUsize::new(KEPT).expect("KEPT is not zero"),
+        ))
+    });
+
+    /// The remembered counts among `keys` still fresh.
+    pub(super) fn known(keys: &[String]) -> HashMap<String, u64> {
+        let Ok(mut counts) = COUNTS.lock() else {
+            return HashMap::new();
+        };
+        keys.iter()
+            .filter_map(|key| {
+                let (count, at) = *counts.get(key)?;
+                (at.elapsed() < FRESH).then(|| (key.clone(), count))
+            })
+            .collect()
+    }
+
+    /// Remembers the keys of `read` held by more than `PER_CUSTOMER_KEY`.
+    pub(super) fn remember(read: &HashMap<String, u64>) {
+        let common = read
+            .iter()
+            .filter(|(_, count)| **count > super::PER_CUSTOMER_KEY as u64);
+        let Ok(mut counts) = COUNTS.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        for (key, count) in common {
+            counts.put(key.clone(), (*count, now));
+        }
+    }
+}
+
 /// How many hold each key, who holds the keys few hold, and the program's bands.
 struct Postings {
     counts: HashMap<String, u64>,
@@ -472,18 +525,29 @@ struct Postings {
 }
 
 impl Postings {
+    /// The postings of `keys`: those of common keys from memory when known, the others
+    /// from the database.
     async fn read(db: &impl ConnectionTrait, keys: &[String]) -> AppResult<Postings> {
-        let rows = read_postings(db, keys).await?;
+        let mut counts = common::known(keys);
+        let asked: Vec<String> = keys
+            .iter()
+            .filter(|key| !counts.contains_key(*key))
+            .cloned()
+            .collect();
+        let rows = read_postings(db, &asked).await?;
+        // Without a row there is no candidate, and nothing to decide by the bands.
         let bands = parse_bands(rows.first().and_then(|row| row.bands.as_deref()));
-        let mut counts: HashMap<String, u64> = HashMap::new();
         let mut counted: HashSet<(&str, i32)> = HashSet::new();
+        let mut read: HashMap<String, u64> = HashMap::new();
         for row in &rows {
             // Each row of a key repeats its count for that table; registrations and accounts
             // add up.
             if counted.insert((row.key.as_str(), row.account)) {
-                *counts.entry(row.key.clone()).or_default() += row.postings.max(0) as u64;
+                *read.entry(row.key.clone()).or_default() += row.postings.max(0) as u64;
             }
         }
+        common::remember(&read);
+        counts.extend(read);
         Ok(Postings {
             counts,
             rows,
