@@ -375,8 +375,10 @@ const KEYED_TOKENS: usize = 8;
 
 /// The indexed keys candidates are found by. Two customers that `compare` could match
 /// share one at least:
-/// - `e:` each token and, from five letters, each token with one letter deleted (a typing
-///   error leaves two spellings that share a deletion: "globex"/"glbex");
+/// - `e:` each token and, from five letters, each of the two longest tokens with one letter
+///   deleted (a typing error leaves two spellings that share a deletion: "globex"/"glbex").
+///   The deletions were most of a name's keys, and so of a check's lookups; a typo in a
+///   shorter word is still found by the longer words, the sounds and the joined name;
 /// - `p:` each token's Double Metaphone code, after scanning confusions are folded;
 /// - `j:` the tokens joined ("sunpeak"), `a:` initials of a name of several words and a
 ///   single short word (acronyms);
@@ -386,9 +388,10 @@ pub fn blocking_keys(customer: &Customer) -> Vec<String> {
     let mut keys = Vec::new();
     for form in customer.names.iter().take(3) {
         let tokens = &form[..form.len().min(KEYED_TOKENS)];
-        for token in tokens {
+        let longest = longest_two(tokens);
+        for (i, token) in tokens.iter().enumerate() {
             keys.push(format!("e:{token}"));
-            if token.len() >= 5 {
+            if token.len() >= 5 && longest.contains(&i) {
                 keys.extend(deletions(token).map(|d| format!("e:{d}")));
             }
             let spelt = names::spelling(token);
@@ -429,6 +432,16 @@ pub fn blocking_keys(customer: &Customer) -> Vec<String> {
     keys.dedup();
     keys.retain(|key| key.len() <= 200);
     keys
+}
+
+/// The positions of the two longest tokens (the first of equals).
+fn longest_two(tokens: &[String]) -> [usize; 2] {
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(tokens[i].len()), i));
+    [
+        order.first().copied().unwrap_or(usize::MAX),
+        order.get(1).copied().unwrap_or(usize::MAX),
+    ]
 }
 
 fn deletions(token: &str) -> impl Iterator<Item = String> + '_ {
