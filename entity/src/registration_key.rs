@@ -8,6 +8,8 @@ pub struct Model {
     pub key: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub registration_id: i64,
+    /// The registration's partner (none in keys written before migration 17).
+    pub partner_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,11 @@
 //! `conflict_score` keeps, for an active registration, the best score among the parties it
 //! may conflict with (0 when none, NULL while not yet assessed or not active); the service
 //! keeps it current and the list compares it with the program's bands from an index.
+//!
+//! `registration_keys.partner_id`: a check compares a limited number of candidates, best
+//! first, and another registration of the probe's own partner can never conflict with it;
+//! without the partner beside the key, a partner's own registrations of a customer took
+//! the places of other partners' (the keys are written again at start-up, with it).
 
 use sea_orm_migration::prelude::*;
 
@@ -14,6 +19,14 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(RegistrationKeys::Table)
+                    .add_column(ColumnDef::new(RegistrationKeys::PartnerId).big_integer())
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()
@@ -48,8 +61,22 @@ impl MigrationTrait for Migration {
                     .drop_column(DealRegistrations::ConflictScore)
                     .to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(RegistrationKeys::Table)
+                    .drop_column(RegistrationKeys::PartnerId)
+                    .to_owned(),
+            )
             .await
     }
+}
+
+#[derive(DeriveIden)]
+enum RegistrationKeys {
+    Table,
+    PartnerId,
 }
 
 #[derive(DeriveIden)]

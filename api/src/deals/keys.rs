@@ -13,7 +13,7 @@ use crate::error::AppResult;
 
 /// The version of `blocking_keys` the stored keys were made by: when it changes, they are
 /// made again when the server starts.
-const KEYS_VERSION: &str = "3";
+const KEYS_VERSION: &str = "4";
 const KEYS_VERSION_SETTING: &str = "customer-keys-version";
 
 /// Writes `registration`'s keys if it is active, removes them if not. Call it in the
@@ -44,6 +44,7 @@ async fn insert_registration_keys(
                 .map(move |key| registration_key::ActiveModel {
                     key: Set(key),
                     registration_id: Set(registration.id),
+                    partner_id: Set(Some(registration.partner_id)),
                 })
         })
         .collect();
