@@ -195,7 +195,7 @@ pub async fn assess_many(
     if probes.is_empty() {
         return Ok(vec![]);
     }
-    let candidates = Candidates::of(db, probes, &[]).await?;
+    let candidates = Candidates::of(db, probes, &[], &[]).await?;
     Ok(candidates
         .judge(probes)
         .into_iter()
@@ -213,17 +213,47 @@ pub async fn conflicts_of_registrations(
     Ok(assessed.into_iter().map(|a| a.conflicts).collect())
 }
 
+/// The conflicts of registrations listed in the API. An active registration whose kept
+/// score (`conflict_scores`) is below the bands has none and is not compared again: most of
+/// a list's rows, whose candidates were most of its cost. The bands come with the keys'
+/// postings, so the statements are the same whatever the rows.
+pub async fn conflicts_of_listed(
+    db: &impl ConnectionTrait,
+    stored: &[deal_registration::Model],
+) -> AppResult<Vec<Vec<Conflict>>> {
+    let kept: Vec<Option<f64>> = stored
+        .iter()
+        .map(|r| {
+            ACTIVE
+                .contains(&r.status)
+                .then_some(r.conflict_score)
+                .flatten()
+        })
+        .collect();
+    let assessed = assess_stored(db, stored, &kept).await?;
+    Ok(assessed.into_iter().map(|a| a.conflicts).collect())
+}
+
 /// `conflicts_of_registrations` with each registration's best score.
 pub async fn assess_registrations(
     db: &impl ConnectionTrait,
     stored: &[deal_registration::Model],
+) -> AppResult<Vec<Assessment>> {
+    assess_stored(db, stored, &[]).await
+}
+
+/// Assesses `stored`, skipping those whose `kept` score is below the bands.
+async fn assess_stored(
+    db: &impl ConnectionTrait,
+    stored: &[deal_registration::Model],
+    kept: &[Option<f64>],
 ) -> AppResult<Vec<Assessment>> {
     if stored.is_empty() {
         return Ok(vec![]);
     }
     let mut probes: Vec<Probe> = stored.iter().map(Probe::without_products).collect();
     let ids: Vec<i64> = stored.iter().map(|r| r.id).collect();
-    let candidates = Candidates::of(db, &probes, &ids).await?;
+    let candidates = Candidates::of(db, &probes, &ids, kept).await?;
     for probe in &mut probes {
         let own = probe.id.and_then(|id| candidates.products.get(&id));
         probe.products = own.cloned().unwrap_or_default();
@@ -318,17 +348,33 @@ fn key_strength(key: &str) -> u32 {
 }
 
 impl Candidates {
-    async fn of(db: &impl ConnectionTrait, probes: &[Probe], also: &[i64]) -> AppResult<Self> {
+    /// `kept`: per probe, a score below which it is known to have no conflict (none: compare).
+    async fn of(
+        db: &impl ConnectionTrait,
+        probes: &[Probe],
+        also: &[i64],
+        kept: &[Option<f64>],
+    ) -> AppResult<Self> {
         let keyed: Vec<Vec<String>> = probes.iter().map(|p| blocking_keys(&p.customer)).collect();
         let mut keys: Vec<String> = keyed.iter().flatten().cloned().collect();
         keys.sort();
         keys.dedup();
         let found = Postings::read(db, &keys).await?;
         let holders = found.holders();
+        let quiet = |i: usize| {
+            kept.get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|score| score < found.bands.possible_at)
+        };
         let picked: Vec<Vec<Owner>> = probes
             .iter()
             .zip(&keyed)
-            .map(|(probe, keys)| pick(probe, keys, &holders))
+            .enumerate()
+            .map(|(i, (probe, keys))| match quiet(i) {
+                true => Vec::new(),
+                false => pick(probe, keys, &holders),
+            })
             .collect();
         let mut registration_ids: Vec<i64> = also.to_vec();
         let mut account_ids: Vec<i64> = Vec::new();

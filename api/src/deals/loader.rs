@@ -1,8 +1,5 @@
 //! Conflicts of many registrations in one batch: a list of registrations with their
-//! conflicts costs the same number of queries for five rows as for fifty. An active
-//! registration whose kept score (`conflict_scores`) is below the bands has none, and is
-//! not compared again: most of a review queue's page, whose comparisons were most of its
-//! cost.
+//! conflicts costs the same number of queries for five rows as for fifty.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -11,8 +8,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use entity::deal_registration;
 
-use super::candidates::{bands, conflicts_of_registrations, Conflict};
-use super::service::ACTIVE;
+use super::candidates::{conflicts_of_listed, Conflict};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::loaders::Made;
@@ -49,21 +45,10 @@ impl Loader<ProbeKey> for ConflictLoader {
         keys: &[ProbeKey],
     ) -> Result<HashMap<ProbeKey, Vec<Conflict>>, Self::Error> {
         let load = async {
-            let possible_at = match keys.iter().any(|k| k.0.conflict_score.is_some()) {
-                true => bands(&self.db).await?.possible_at,
-                false => f64::NEG_INFINITY,
-            };
-            let (quiet, compared): (Vec<&ProbeKey>, Vec<&ProbeKey>) = keys.iter().partition(|k| {
-                ACTIVE.contains(&k.0.status)
-                    && k.0.conflict_score.is_some_and(|score| score < possible_at)
-            });
             let registrations: Vec<deal_registration::Model> =
-                compared.iter().map(|k| (*k.0).clone()).collect();
-            let found = conflicts_of_registrations(&self.db, &registrations).await?;
-            let mut answers: HashMap<ProbeKey, Vec<Conflict>> =
-                compared.into_iter().cloned().zip(found).collect();
-            answers.extend(quiet.into_iter().map(|k| (k.clone(), Vec::new())));
-            Ok::<_, AppError>(answers)
+                keys.iter().map(|k| (*k.0).clone()).collect();
+            let found = conflicts_of_listed(&self.db, &registrations).await?;
+            Ok::<_, AppError>(keys.iter().cloned().zip(found).collect())
         };
         load.await.map_err(Arc::new)
     }
