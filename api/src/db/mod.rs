@@ -38,9 +38,19 @@ pub fn in_texts(backend: DbBackend, column: SimpleExpr, values: &[String]) -> Si
     in_json_list(backend, column, json_list(values), "TEXT")
 }
 
-/// `column IN` the ids `values`, bound as one JSON array (see [`in_texts`]).
+/// `column IN` the ids `values`, bound as one value (see [`in_texts`]). On PostgreSQL it is
+/// an array (`= ANY`): the planner takes a set from JSON for 100 rows, so it read a small
+/// table whole rather than look up a few ids (a conflict check's 14 accounts among 1,517:
+/// 0.55 ms against 0.12 ms).
 pub fn in_ids(backend: DbBackend, column: SimpleExpr, values: &[i64]) -> SimpleExpr {
-    in_json_list(backend, column, json_list(values), "BIGINT")
+    match backend {
+        DbBackend::Postgres => {
+            let listed: Vec<String> = values.iter().map(i64::to_string).collect();
+            let array = Value::from(format!("{{{}}}", listed.join(",")));
+            Expr::cust_with_exprs("$1 = ANY(CAST($2 AS BIGINT[]))", [column, array.into()])
+        }
+        _ => in_json_list(backend, column, json_list(values), "BIGINT"),
+    }
 }
 
 /// `column IN` the elements of the JSON array `list`, each read on PostgreSQL as `element`.
