@@ -5,38 +5,28 @@
 //! - Candidates for any number of probes (one registration, a dry run of 50, a page of the
 //!   review queue) are two or three statements: the keys' postings, then the rows of the
 //!   best candidates with their products or domains.
-//! - Every key is counted (its rarity), but only keys held by at most `PER_KEY` customers
-//!   list their holders (domain and joined-name keys up to 500), so a common word ("solutions")
-//!   cannot make a lookup read the whole program; each probe then compares at most
-//!   `PER_PROBE` candidates, those sharing the most (and the strongest) keys first.
+//! - Every key is counted (its rarity), but only keys held by few customers list their
+//!   holders (`postings`), so a common word ("solutions") cannot make a lookup read the
+//!   whole program; each probe then compares at most `PER_PROBE` candidates of other
+//!   partners, those sharing the most (and the strongest) keys first.
 //! - The keys of a registration exist while it is active (written and removed with its
 //!   status, in the same transaction); an account's while it exists (`keys`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{AccountOwnership, DealStatus};
-use entity::{account, deal_registration, setting};
-use sea_orm::sea_query::{
-    Alias, Condition, Expr, JoinType, OnConflict, Query, SelectStatement, SimpleExpr, UnionType,
-};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Set};
+use entity::{account, deal_registration};
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr, UnionType};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, FromQueryResult};
 
 use super::matching::{self, blocking_keys, compare, Bands, Customer, Decision, Verdict};
+use super::postings::Postings;
+pub use super::postings::{bands, set_bands};
 use super::service::ACTIVE;
 use crate::db;
 use crate::error::{AppError, AppResult};
-
-/// A key held by more customers than this finds no candidates (it still weighs as common):
-/// one customer's registrations are far fewer, and the holders of common words and sounds
-/// were most of what a check read (at 200 holders, a 50-prospect check at 200,000
-/// registrations read so many rows that it took 60 ms).
-const PER_KEY: i64 = 30;
-
-/// A domain or joined-name key names one customer: its holders are listed up to this many
-/// (more active registrations of one customer than this find it by its other keys only).
-const PER_CUSTOMER_KEY: i64 = 500;
 
 /// Candidates compared per probe, best first, other partners' only. 50 made a review page
 /// read and compare up to 2,500 registrations, most of them sharing one sound; the corpus
@@ -303,7 +293,7 @@ pub async fn registrations_near_account(
 
 /// Who holds a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Owner {
+pub(super) enum Owner {
     Registration(i64),
     Account(i64),
 }
@@ -497,9 +487,9 @@ impl Candidates {
 
 /// Who holds a key: a registration (with its partner) or an account.
 #[derive(Debug, Clone, Copy)]
-struct Holder {
-    owner: Owner,
-    partner: Option<i64>,
+pub(super) struct Holder {
+    pub(super) owner: Owner,
+    pub(super) partner: Option<i64>,
 }
 
 /// The owners `probe`'s keys found, those sharing the most (and strongest) keys first, at
@@ -525,241 +515,12 @@ fn pick(probe: &Probe, keys: &[String], holders: &HashMap<&str, Vec<Holder>>) ->
     ranked.into_iter().map(|(owner, _)| owner).collect()
 }
 
-/// How many hold the keys too common to list their holders, remembered for a while by
-/// each replica. Counting them was most of a check's work in the database: at 200,000
-/// registrations a check's 13 keys read 1,859 index entries, 1,754 of them for two keys
-/// ("food" and its sound) whose holders are never listed, and only their weight is used,
-/// which stops changing from about 800 holders (`rarity_from_postings`). A key is
-/// remembered only above `PER_CUSTOMER_KEY` holders, where no holder is ever listed, so
-/// nothing a check finds depends on it; its weight may lag by `FRESH` seconds of growth.
-mod common {
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-    use std::time::{Duration, Instant};
-
-    use lru::LruCache;
-
-    /// How long a count is used.
-    const FRESH: Duration = Duration::from_secs(60);
-    /// Common keys remembered (each a key and a count: a few MB at most).
-    const KEPT: usize = 20_000;
-
-    static COUNTS: LazyLock<Mutex<LruCache<String, (u64, Instant)>>> = LazyLock::new(|| {
-        Mutex::new(LruCache::new(
-            std::num::NonZeroUsize::new(KEPT).expect("KEPT is not zero"),
-        ))
-    });
-
-    /// The remembered counts among `keys` still fresh.
-    pub(super) fn known(keys: &[String]) -> HashMap<String, u64> {
-        let Ok(mut counts) = COUNTS.lock() else {
-            return HashMap::new();
-        };
-        keys.iter()
-            .filter_map(|key| {
-                let (count, at) = *counts.get(key)?;
-                (at.elapsed() < FRESH).then(|| (key.clone(), count))
-            })
-            .collect()
-    }
-
-    /// Remembers the keys of `read` held by more than `PER_CUSTOMER_KEY`.
-    pub(super) fn remember(read: &HashMap<String, u64>) {
-        let common = read
-            .iter()
-            .filter(|(_, count)| **count > super::PER_CUSTOMER_KEY as u64);
-        let Ok(mut counts) = COUNTS.lock() else {
-            return;
-        };
-        let now = Instant::now();
-        for (key, count) in common {
-            counts.put(key.clone(), (*count, now));
-        }
-    }
-}
-
-/// How many hold each key, who holds the keys few hold, and the program's bands.
-struct Postings {
-    counts: HashMap<String, u64>,
-    rows: Vec<Posting>,
-    bands: Bands,
-}
-
-impl Postings {
-    /// The postings of `keys`: those of common keys from memory when known, the others
-    /// from the database.
-    async fn read(db: &impl ConnectionTrait, keys: &[String]) -> AppResult<Postings> {
-        let mut counts = common::known(keys);
-        let asked: Vec<String> = keys
-            .iter()
-            .filter(|key| !counts.contains_key(*key))
-            .cloned()
-            .collect();
-        let rows = read_postings(db, &asked).await?;
-        // Without a row there is no candidate, and nothing to decide by the bands.
-        let bands = parse_bands(rows.first().and_then(|row| row.bands.as_deref()));
-        let mut counted: HashSet<(&str, i32)> = HashSet::new();
-        let mut read: HashMap<String, u64> = HashMap::new();
-        for row in &rows {
-            // Each row of a key repeats its count for that table; registrations and accounts
-            // add up.
-            if counted.insert((row.key.as_str(), row.account)) {
-                *read.entry(row.key.clone()).or_default() += row.postings.max(0) as u64;
-            }
-        }
-        common::remember(&read);
-        counts.extend(read);
-        Ok(Postings {
-            counts,
-            rows,
-            bands,
-        })
-    }
-
-    /// The listed holders of each key, with a registration's partner.
-    fn holders(&self) -> HashMap<&str, Vec<Holder>> {
-        let mut holders: HashMap<&str, Vec<Holder>> = HashMap::new();
-        for row in &self.rows {
-            let Some(id) = row.id else {
-                continue;
-            };
-            let owner = if row.account == 1 {
-                Owner::Account(id)
-            } else {
-                Owner::Registration(id)
-            };
-            let holder = Holder {
-                owner,
-                partner: row.partner,
-            };
-            holders.entry(row.key.as_str()).or_default().push(holder);
-        }
-        holders
-    }
-}
-
 /// Products two registrations share.
 pub fn shared_products(a: &[i64], b: &[i64]) -> Vec<i64> {
     let mut shared: Vec<i64> = a.iter().copied().filter(|p| b.contains(p)).collect();
     shared.sort_unstable();
     shared.dedup();
     shared
-}
-
-#[derive(Debug, FromQueryResult)]
-struct Posting {
-    key: String,
-    /// None for a key too common to list its holders.
-    id: Option<i64>,
-    /// A registration's partner.
-    partner: Option<i64>,
-    account: i32,
-    postings: i64,
-    /// The stored bands, on every row (read once by the database).
-    bands: Option<String>,
-}
-
-/// How many hold each key and, for keys held by at most `PER_KEY` (a domain or joined-name
-/// key: `PER_CUSTOMER_KEY`), who; with the program's bands (they matter only when there is a
-/// candidate, so they cost no statement of their own). The keys are bound as one JSON
-/// list: the statement's text is the same for one probe or a page of them.
-async fn read_postings(db: &impl ConnectionTrait, keys: &[String]) -> AppResult<Vec<Posting>> {
-    if keys.is_empty() {
-        return Ok(vec![]);
-    }
-    let backend = db.get_database_backend();
-    let mut query = postings_of(backend, "registration_keys", "registration_id", 0, keys);
-    query.union(
-        UnionType::All,
-        postings_of(backend, "account_keys", "account_id", 1, keys),
-    );
-    Ok(Posting::find_by_statement(backend.build(&query))
-        .all(db)
-        .await?)
-}
-
-/// The keys of `table` counted (an index-only count per key), then joined to their holders
-/// where they are few. Numbering every key's holders with a window function instead made
-/// SQLite sort all of them: 160 ms for a check of 50 prospects at 200,000 registrations,
-/// most of it in its sorter, for common words whose holders are never used.
-fn postings_of(
-    backend: DbBackend,
-    table: &str,
-    owner: &str,
-    account: i32,
-    keys: &[String],
-) -> SelectStatement {
-    let (counted, holder) = (Alias::new("counted"), Alias::new("holder"));
-    let key = Alias::new("key");
-    let counts = Query::select()
-        .column(key.clone())
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("postings"))
-        .from(Alias::new(table))
-        .and_where(db::in_texts(backend, Expr::col(key.clone()).into(), keys))
-        .group_by_col(key.clone())
-        .to_owned();
-    // Keys held by few list every holder; a domain or joined-name key (one customer's)
-    // lists up to `PER_CUSTOMER_KEY`. A correlated subquery picking a contested key's oldest
-    // holders instead made PostgreSQL plan the join as a loop over every key's holders:
-    // `registerDeal` took 420 ms (median, 32 clients) at 200,000 registrations.
-    let listed = Expr::cust(format!(
-        r#"("counted"."postings" <= {PER_KEY} OR (("counted"."key" LIKE 'd:%' OR "counted"."key" LIKE 'j:%') AND "counted"."postings" <= {PER_CUSTOMER_KEY}))"#
-    ));
-    let mut query = Query::select()
-        .expr_as(Expr::col((counted.clone(), key.clone())), Alias::new("key"))
-        .expr_as(
-            Expr::col((holder.clone(), Alias::new(owner))),
-            Alias::new("id"),
-        )
-        .expr_as(
-            match account {
-                0 => Expr::col((holder.clone(), Alias::new("partner_id"))).into(),
-                _ => Expr::cust("CAST(NULL AS BIGINT)"),
-            },
-            Alias::new("partner"),
-        )
-        .expr_as(Expr::val(account), Alias::new("account"))
-        .expr_as(
-            Expr::col((counted.clone(), Alias::new("postings"))),
-            Alias::new("postings"),
-        )
-        .expr_as(
-            Expr::cust(format!(
-                r#"(SELECT "value" FROM "settings" WHERE "key" = '{BANDS_SETTING}')"#
-            )),
-            Alias::new("bands"),
-        )
-        .from_subquery(counts, counted.clone())
-        .to_owned();
-    let same_key = Expr::col((holder.clone(), key.clone())).equals((counted, key));
-    if backend == DbBackend::Postgres {
-        // Each key's holders looked up by themselves, the count checked first (PostgreSQL
-        // skips the lookup of a common key). As a plain join, once the holders' partner
-        // was read beside them (not in the key's index), PostgreSQL estimated the keys
-        // bound as JSON at 100 and hashed the whole table instead: 25 ms a check at
-        // 200,000 registrations, against 0.2 ms. The LIMIT (no key lists more) keeps
-        // the planner from folding the subquery back into that join.
-        let mut columns = vec![Alias::new(owner)];
-        if account == 0 {
-            columns.push(Alias::new("partner_id"));
-        }
-        let holders = Query::select()
-            .columns(columns.into_iter().map(|c| (holder.clone(), c)))
-            .from_as(Alias::new(table), holder.clone())
-            .and_where(same_key)
-            .and_where(listed)
-            .limit(PER_CUSTOMER_KEY as u64)
-            .to_owned();
-        query.join_lateral(JoinType::LeftJoin, holders, holder, Expr::cust("TRUE"));
-    } else {
-        query.join_as(
-            JoinType::LeftJoin,
-            Alias::new(table),
-            holder,
-            Condition::all().add(same_key).add(listed),
-        );
-    }
-    query
 }
 
 /// One candidate: a registration (`account` 0) or an account (1), the other kind's columns
@@ -936,46 +697,6 @@ pub(super) fn account_customers(
         .iter()
         .map(|domain| Customer::shared(name, Some(domain), country))
         .collect()
-}
-
-// ---- bands ----
-
-const BANDS_SETTING: &str = "conflict-bands";
-
-/// The program's score bands as stored (`setConflictBands`), or the defaults.
-fn parse_bands(stored: Option<&str>) -> Bands {
-    stored
-        .and_then(|value| serde_json::from_str::<(f64, f64)>(value).ok())
-        .map(|(match_at, possible_at)| Bands {
-            match_at,
-            possible_at,
-        })
-        .unwrap_or_default()
-}
-
-/// The program's score bands.
-pub async fn bands(db: &impl ConnectionTrait) -> AppResult<Bands> {
-    let stored = setting::Entity::find_by_id(BANDS_SETTING).one(db).await?;
-    Ok(parse_bands(stored.as_ref().map(|s| s.value.as_str())))
-}
-
-/// Stores new bands: every replica's next check uses them (they are read with the
-/// candidates, in the same statement).
-pub async fn set_bands(db: &impl ConnectionTrait, bands: Bands) -> AppResult<()> {
-    let value = serde_json::to_string(&(bands.match_at, bands.possible_at))
-        .map_err(|e| AppError::internal(e.to_string()))?;
-    setting::Entity::insert(setting::ActiveModel {
-        key: Set(BANDS_SETTING.to_owned()),
-        value: Set(value),
-    })
-    .on_conflict(
-        OnConflict::column(setting::Column::Key)
-            .update_column(setting::Column::Value)
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

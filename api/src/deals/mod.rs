@@ -11,6 +11,7 @@ pub mod lanes;
 mod loader;
 pub mod matching;
 pub mod policy;
+mod postings;
 mod register;
 mod registrations;
 mod review;
