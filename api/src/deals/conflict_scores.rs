@@ -6,8 +6,9 @@
 //! assesses again, in its own transaction, the registration and those its keys find:
 //! - a submission stores the score its own conflict check found (a newer submission has
 //!   no priority over anyone, so nobody else's conflicts change);
-//! - any other status change, an edit of the customer, and a new account assess the
-//!   registrations around the party again;
+//! - any other status change (a review, an expiry) and a new account assess the
+//!   registrations around the party again (a customer is edited only in a draft or a
+//!   returned registration, which claims nothing);
 //! - rows without a score (an upgrade, `seed`) are assessed at start-up.
 //!
 //! What drifts: how common a word is (its weight) moves as the program grows; a score is
