@@ -1527,6 +1527,23 @@ async fn has_conflicts_follows_competition_accounts_and_the_bands() {
         "the later one conflicts"
     );
     assert_eq!(found(false).await, ["Hooli XYZ", "Kramerica Industries"]);
+    // A partner finds its own conflicting registrations (a `MATCH` here), nobody else's.
+    let mine = |email: &'static str| {
+        let app = &app;
+        async move {
+            let filter = json!({ "hasConflicts": true, "submittedFrom": started.to_rfc3339() });
+            let response = app
+                .gql_as(
+                    email,
+                    "query($f: DealRegistrationFilter) { dealRegistrations(filter: $f) { totalCount } }",
+                    json!({ "f": filter }),
+                )
+                .await;
+            response["data"]["dealRegistrations"]["totalCount"].clone()
+        }
+    };
+    assert_eq!(mine(DAVE_SUMMIT).await, 1);
+    assert_eq!(mine(ALICE_NORTHWIND).await, 0);
 
     // A named direct account makes Kramerica's registration conflict.
     let me = app.gql_as(REP, "{ me { id } }", json!({})).await;

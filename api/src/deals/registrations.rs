@@ -46,9 +46,10 @@ pub struct DealRegistrationFilter {
     pub closed_before: Option<DateTime<Utc>>,
     /// Touching a named direct account of this direct rep (the owner rep).
     pub owner_id: Option<ID>,
-    /// Active (submitted, under review or approved) and conflicting with another party,
-    /// `MATCH` or `POSSIBLE` under the current bands (`true`); or not (`false`: every other
-    /// registration, drafts and closed ones included).
+    /// Active (submitted, under review or approved) and conflicting with another party under
+    /// the current bands (`true`): `MATCH` or `POSSIBLE` for vendor staff, `MATCH` for
+    /// partners (who see no possible conflicts); or not (`false`: every other registration,
+    /// drafts and closed ones included).
     pub has_conflicts: Option<bool>,
 }
 
@@ -68,11 +69,11 @@ impl DealRegistrationFilter {
     }
 
     /// `select` narrowed by every field given. An id that names nothing matches nothing.
-    /// `possible_at`: the bands' lower bound, when `has_conflicts` is given.
+    /// `conflicting_from`: the score a conflict starts at, when `has_conflicts` is given.
     fn apply(
         &self,
         mut select: Select<deal_registration::Entity>,
-        possible_at: f64,
+        conflicting_from: f64,
     ) -> Result<Select<deal_registration::Entity>, AppError> {
         use deal_registration::Column as C;
         if let Some(status) = self.status {
@@ -113,14 +114,14 @@ impl DealRegistrationFilter {
             select = select.filter(policy::touches_accounts_of(rep));
         }
         // The score is kept for active registrations only (`conflict_scores`).
-        let conflicting = C::ConflictScore.gte(possible_at);
+        let conflicting = C::ConflictScore.gte(conflicting_from);
         match self.has_conflicts {
             Some(true) => select = select.filter(conflicting),
             Some(false) => {
                 select = select.filter(
                     Condition::any()
                         .add(C::ConflictScore.is_null())
-                        .add(C::ConflictScore.lt(possible_at)),
+                        .add(C::ConflictScore.lt(conflicting_from)),
                 )
             }
             None => {}
@@ -172,11 +173,21 @@ pub async fn list(
     let db = ctx.data::<Db>()?;
     let filter = filter.unwrap_or_default();
     let mut select = policy::visible_select(db, &actor).await.extend()?;
-    let possible_at = match filter.has_conflicts {
-        Some(_) => candidates::bands(db).await.extend()?.possible_at,
+    // Partners see `MATCH` conflicts only (`possibleConflicts` is empty for them), so for
+    // them a conflict starts at the match band.
+    let conflicting_from = match filter.has_conflicts {
+        Some(_) => {
+            let bands = candidates::bands(db).await.extend()?;
+            match policy::sees_internal(&actor) {
+                true => bands.possible_at,
+                false => bands.match_at,
+            }
+        }
         None => 0.0,
     };
-    select = filter.apply(select, possible_at).map_err(|e| e.extend())?;
+    select = filter
+        .apply(select, conflicting_from)
+        .map_err(|e| e.extend())?;
     if let Some(partner) = partner {
         select = select.filter(deal_registration::Column::PartnerId.eq(partner));
     }
