@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 use super::candidates::{account_customers, customer_of};
 use super::matching::blocking_keys;
+use super::postings::store_setting;
 use super::service::ACTIVE;
 use crate::error::AppResult;
 
@@ -174,18 +175,7 @@ pub async fn prepare_keys(db: &impl ConnectionTrait) -> AppResult<u64> {
         insert_account_keys(db, &batch).await?;
     }
     if stored.as_deref() != Some(KEYS_VERSION) {
-        let row = setting::ActiveModel {
-            key: Set(KEYS_VERSION_SETTING.to_owned()),
-            value: Set(KEYS_VERSION.to_owned()),
-        };
-        setting::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(setting::Column::Key)
-                    .update_column(setting::Column::Value)
-                    .to_owned(),
-            )
-            .exec(db)
-            .await?;
+        store_setting(db, KEYS_VERSION_SETTING, KEYS_VERSION).await?;
     }
     Ok(made)
 }

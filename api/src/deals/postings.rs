@@ -278,9 +278,18 @@ pub async fn bands(db: &impl ConnectionTrait) -> AppResult<Bands> {
 pub async fn set_bands(db: &impl ConnectionTrait, bands: Bands) -> AppResult<()> {
     let value = serde_json::to_string(&(bands.match_at, bands.possible_at))
         .map_err(|e| AppError::internal(e.to_string()))?;
+    store_setting(db, BANDS_SETTING, &value).await
+}
+
+/// Writes setting `key` (the matcher's bands, its keys' version), replacing what was there.
+pub(super) async fn store_setting(
+    db: &impl ConnectionTrait,
+    key: &str,
+    value: &str,
+) -> AppResult<()> {
     setting::Entity::insert(setting::ActiveModel {
-        key: Set(BANDS_SETTING.to_owned()),
-        value: Set(value),
+        key: Set(key.to_owned()),
+        value: Set(value.to_owned()),
     })
     .on_conflict(
         OnConflict::column(setting::Column::Key)
