@@ -837,6 +837,23 @@ async fn check_conflicts_is_a_batch_dry_run() {
         before,
         "a dry run registers nothing"
     );
+
+    // A well-formed id of no product is refused, as registerDeal refuses it, not answered
+    // with "no conflict".
+    let missing = partnergraph::relay::global_id("Product", 999_999).to_string();
+    let refused = app
+        .gql_as(BOB_TIERTWO, "mutation($i: [CheckConflictsInput!]!) { checkConflicts(input: $i) { hasConflict userErrors { field code } } }", json!({ "i": [
+            { "customerName": "GLOBEX corp", "productIds": [missing] },
+            { "customerName": "GLOBEX corp", "productIds": [cloud] }
+        ] }))
+        .await;
+    let answers = &refused["data"]["checkConflicts"];
+    assert_eq!(
+        answers[0]["userErrors"],
+        json!([{ "field": "productIds.0", "code": "NOT_FOUND" }]),
+        "{refused}"
+    );
+    assert_eq!(answers[1]["hasConflict"], true, "{refused}");
 }
 
 #[tokio::test]

@@ -180,7 +180,12 @@ impl DealConflict {
 }
 
 /// A dry run's input as a probe, or what is wrong with it (as `registerDeal` would say).
-fn check_probe(actor: &Actor, item: &CheckConflictsInput) -> (Option<Probe>, Vec<UserError>) {
+/// `active`: the active products among those every input names.
+fn check_probe(
+    actor: &Actor,
+    item: &CheckConflictsInput,
+    active: &[i64],
+) -> (Option<Probe>, Vec<UserError>) {
     let mut errors = Vec::new();
     let (web, country) = super::register::customer_fields(
         &item.customer_name,
@@ -197,7 +202,7 @@ fn check_probe(actor: &Actor, item: &CheckConflictsInput) -> (Option<Probe>, Vec
     }
     let mut products = Vec::new();
     for (i, id) in item.product_ids.iter().enumerate() {
-        match local_id(id, PRODUCT_KIND) {
+        match local_id(id, PRODUCT_KIND).filter(|id| active.contains(id)) {
             Some(id) => products.push(id),
             None => errors.push(UserError::new(
                 &format!("productIds.{i}"),
@@ -337,10 +342,23 @@ impl ConflictMutation {
             return Err(AppError::BadUserInput("at most 50 checks per call".into()).extend());
         }
         let db = ctx.data::<Db>()?;
+        // A product that does not exist (or no longer sold) is refused as `registerDeal`
+        // refuses it, not taken as "no shared product, no conflict".
+        let named: Vec<i64> = input
+            .iter()
+            .flat_map(|item| &item.product_ids)
+            .filter_map(|id| local_id(id, PRODUCT_KIND))
+            .collect();
+        let active = match named.is_empty() {
+            true => Vec::new(),
+            false => super::register::active_products(db, &crate::loaders::distinct(named))
+                .await
+                .extend()?,
+        };
         let mut probes = Vec::new();
         let mut checks: Vec<(String, Vec<UserError>)> = Vec::with_capacity(input.len());
         for item in input {
-            let (probe, errors) = check_probe(&actor, &item);
+            let (probe, errors) = check_probe(&actor, &item, &active);
             probes.extend(probe);
             checks.push((item.customer_name, errors));
         }

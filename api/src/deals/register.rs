@@ -206,7 +206,7 @@ static ACTIVE_PRODUCTS: Shapes = Shapes::new();
 const KEPT_PRODUCTS: usize = 8;
 
 /// Which of `ids` are active products.
-async fn active_products(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<i64>> {
+pub(super) async fn active_products(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<i64>> {
     let build = || {
         product::Entity::find()
             .select_only()
