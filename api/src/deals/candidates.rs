@@ -178,10 +178,7 @@ pub async fn assess(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Asses
 }
 
 /// `conflicts_of_many` with each probe's best score.
-pub async fn assess_many(
-    db: &impl ConnectionTrait,
-    probes: &[Probe],
-) -> AppResult<Vec<Assessment>> {
+async fn assess_many(db: &impl ConnectionTrait, probes: &[Probe]) -> AppResult<Vec<Assessment>> {
     if probes.is_empty() {
         return Ok(vec![]);
     }
@@ -191,16 +188,6 @@ pub async fn assess_many(
         .into_iter()
         .map(Assessment::of)
         .collect())
-}
-
-/// The conflicts of stored registrations (lists in the API): their own products are read
-/// with the candidates'.
-pub async fn conflicts_of_registrations(
-    db: &impl ConnectionTrait,
-    stored: &[deal_registration::Model],
-) -> AppResult<Vec<Vec<Conflict>>> {
-    let assessed = assess_registrations(db, stored).await?;
-    Ok(assessed.into_iter().map(|a| a.conflicts).collect())
 }
 
 /// The conflicts of registrations listed in the API. An active registration whose kept
@@ -224,7 +211,8 @@ pub async fn conflicts_of_listed(
     Ok(assessed.into_iter().map(|a| a.conflicts).collect())
 }
 
-/// `conflicts_of_registrations` with each registration's best score.
+/// The conflicts of stored registrations with each one's best score: their own products are
+/// read with the candidates'.
 pub async fn assess_registrations(
     db: &impl ConnectionTrait,
     stored: &[deal_registration::Model],
@@ -255,40 +243,60 @@ async fn assess_stored(
         .collect())
 }
 
-/// The registrations `probe`'s keys find (its own excluded), best first: those whose
-/// conflicts may change when it does. One statement.
+/// The registrations `probe`'s keys find (its own excluded), by id: those whose conflicts
+/// may change when it does. One statement.
 pub async fn registrations_near(db: &impl ConnectionTrait, probe: &Probe) -> AppResult<Vec<i64>> {
-    let keys = blocking_keys(&probe.customer);
-    let postings = Postings::read(db, &keys).await?;
-    Ok(pick(probe, &keys, &postings.holders())
-        .into_iter()
-        .filter_map(|owner| match owner {
-            Owner::Registration(id) => Some(id),
-            Owner::Account(_) => None,
-        })
-        .collect())
+    registrations_near_all(db, std::slice::from_ref(probe)).await
 }
 
 /// The registrations an account's keys find (at most `PER_PROBE` per customer it stands
-/// for, one for each of its domains). One statement per customer.
+/// for, one for each of its domains). One statement.
 pub async fn registrations_near_account(
     db: &impl ConnectionTrait,
     customers: &[Arc<Customer>],
 ) -> AppResult<Vec<i64>> {
-    let mut found = Vec::new();
-    for customer in customers {
-        let probe = Probe {
+    let probes: Vec<Probe> = customers
+        .iter()
+        .map(|customer| Probe {
             id: None,
             partner_id: 0,
             customer: customer.clone(),
             products: vec![],
             submitted_at: None,
-        };
-        found.extend(registrations_near(db, &probe).await?);
-    }
+        })
+        .collect();
+    registrations_near_all(db, &probes).await
+}
+
+/// The registrations any of `probes`' keys find, each probe picking its own: one statement.
+async fn registrations_near_all(
+    db: &impl ConnectionTrait,
+    probes: &[Probe],
+) -> AppResult<Vec<i64>> {
+    let (keyed, keys) = keys_of(probes);
+    let postings = Postings::read(db, &keys).await?;
+    let holders = postings.holders();
+    let mut found: Vec<i64> = probes
+        .iter()
+        .zip(&keyed)
+        .flat_map(|(probe, keys)| pick(probe, keys, &holders))
+        .filter_map(|owner| match owner {
+            Owner::Registration(id) => Some(id),
+            Owner::Account(_) => None,
+        })
+        .collect();
     found.sort_unstable();
     found.dedup();
     Ok(found)
+}
+
+/// Each probe's blocking keys, and all of them once.
+fn keys_of(probes: &[Probe]) -> (Vec<Vec<String>>, Vec<String>) {
+    let keyed: Vec<Vec<String>> = probes.iter().map(|p| blocking_keys(&p.customer)).collect();
+    let mut keys: Vec<String> = keyed.iter().flatten().cloned().collect();
+    keys.sort();
+    keys.dedup();
+    (keyed, keys)
 }
 
 /// Who holds a key.
@@ -345,10 +353,7 @@ impl Candidates {
         also: &[i64],
         kept: &[Option<f64>],
     ) -> AppResult<Self> {
-        let keyed: Vec<Vec<String>> = probes.iter().map(|p| blocking_keys(&p.customer)).collect();
-        let mut keys: Vec<String> = keyed.iter().flatten().cloned().collect();
-        keys.sort();
-        keys.dedup();
+        let (keyed, keys) = keys_of(probes);
         let found = Postings::read(db, &keys).await?;
         let holders = found.holders();
         let quiet = |i: usize| {
