@@ -12,6 +12,7 @@ mod graphql_http;
 mod incentives;
 mod integrations;
 mod matching;
+mod metrics;
 mod partners;
 mod performance;
 mod program;

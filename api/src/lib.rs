@@ -15,6 +15,7 @@ pub mod http;
 pub mod incentives;
 pub mod integrations;
 pub mod loaders;
+pub mod metrics;
 pub mod money;
 pub mod partners;
 pub mod recruitment;

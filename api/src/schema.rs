@@ -51,6 +51,7 @@ pub struct Query(
     ApiKeyQuery,
     WebhookQuery,
     ImportQuery,
+    crate::metrics::MetricsQuery,
 );
 
 #[derive(MergedObject, Default)]

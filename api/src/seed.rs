@@ -640,6 +640,7 @@ fn registration(
         contested_at: Set(None),
         review_lane: Set(None),
         conflict_score: Set(None),
+        decided_at: Set(approved.or(decided.filter(|_| status == DealStatus::Rejected))),
         version: Set(1),
         created_at: Set(created),
         updated_at: Set(closed.or(decided).or(submitted).unwrap_or(created)),

@@ -40,6 +40,8 @@ pub struct Model {
     /// The best score among the parties an active registration may conflict with (0 when
     /// none; none while not assessed, or not active): `hasConflicts` compares it with the bands.
     pub conflict_score: Option<f64>,
+    /// When it was first approved or rejected.
+    pub decided_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -170,3 +170,49 @@ pub enum AccountOwnership {
     #[sea_orm(string_value = "OPEN")]
     Open,
 }
+
+/// A direct opportunity's stage: four open stages, then won or lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum OpportunityStage {
+    #[sea_orm(string_value = "PROSPECTING")]
+    Prospecting,
+    #[sea_orm(string_value = "QUALIFICATION")]
+    Qualification,
+    #[sea_orm(string_value = "PROPOSAL")]
+    Proposal,
+    #[sea_orm(string_value = "NEGOTIATION")]
+    Negotiation,
+    #[sea_orm(string_value = "WON")]
+    Won,
+    #[sea_orm(string_value = "LOST")]
+    Lost,
+}
+
+/// What a partner did for a direct opportunity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum InfluenceRole {
+    #[sea_orm(string_value = "REFERRAL")]
+    Referral,
+    #[sea_orm(string_value = "CO_SELL")]
+    CoSell,
+    #[sea_orm(string_value = "IMPLEMENTATION")]
+    Implementation,
+    #[sea_orm(string_value = "FULFILLMENT")]
+    Fulfillment,
+    #[sea_orm(string_value = "SUPPORT")]
+    Support,
+}
+
+/// A partner health score's band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum HealthBand {
+    #[sea_orm(string_value = "HEALTHY")]
+    Healthy,
+    #[sea_orm(string_value = "WATCH")]
+    Watch,
+    #[sea_orm(string_value = "AT_RISK")]
+    AtRisk,
+}

@@ -20,6 +20,7 @@ mod m20261207_000014_integrations;
 mod m20261207_000015_customer_keys;
 mod m20261207_000016_registration_filters;
 mod m20261208_000017_conflict_scores;
+mod m20261209_000018_channel_metrics;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_customer_keys::Migration),
             Box::new(m20261207_000016_registration_filters::Migration),
             Box::new(m20261208_000017_conflict_scores::Migration),
+            Box::new(m20261209_000018_channel_metrics::Migration),
         ]
     }
 }

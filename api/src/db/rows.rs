@@ -251,6 +251,7 @@ impl ReadRow for deal_registration::Model {
             contested_at: row.get(C::ContestedAt)?,
             review_lane: row.get(C::ReviewLane)?,
             conflict_score: row.get(C::ConflictScore)?,
+            decided_at: row.get(C::DecidedAt)?,
             version: row.get(C::Version)?,
             created_at: row.get(C::CreatedAt)?,
             updated_at: row.get(C::UpdatedAt)?,

@@ -247,6 +247,12 @@ pub async fn act(
             Action::MarkLost => model.closed_at = Set(Some(now)),
             _ => {}
         }
+        if matches!(to, DealStatus::Approved | DealStatus::Rejected)
+            && registration.decided_at.is_none()
+        {
+            // The first decision's time: what the program's time to decision measures.
+            model.decided_at = Set(Some(now));
+        }
         if matches!(
             to,
             DealStatus::Won | DealStatus::Lost | DealStatus::Cancelled | DealStatus::Expired

@@ -1,0 +1,268 @@
+//! Channel metrics: figures recomputed by hand on a fixture built through the API, and
+//! checked against the registrations the API lists.
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+const FIGURES: &str = "sourcedRevenue { amount currency } influencedRevenue { amount currency }
+    directRevenue { amount currency } totalRevenue { amount currency }
+    registrationsSubmitted registrationsApproved registrationsRejected registrationsWon
+    registrationsLost approvalRate winRate medianDaysToDecision medianDaysToClose
+    averageWonDealSize { amount currency } activePartners producingPartners activationRate
+    timeToFirstDeal { partnersJoined partnersWithDeal medianDays p75Days
+                      cohorts { cohort partnersJoined partnersWithDeal medianDays p75Days } }
+    previouslyProducingPartners retainedPartners retentionRate
+    contentViews contentDownloads courseCompletions activeCertifications";
+
+pub async fn metrics(app: &TestApp, token: &str, input: Value) -> Value {
+    let query = format!(
+        "query($i: ChannelMetricsInput!) {{ channelMetrics(input: $i) {{ {FIGURES}
+           groups(first: 100) {{ totalCount edges {{ node {{ key label from to {FIGURES} }} }} }} }} }}"
+    );
+    let response = app.gql(Some(token), &query, json!({ "i": input })).await;
+    assert!(response["errors"].is_null(), "{response}");
+    response["data"]["channelMetrics"].clone()
+}
+
+/// A signed partner with one user; its id and that user's token.
+async fn new_partner(app: &TestApp, manager: &str, name: &str, started: &str) -> (String, String) {
+    let created = app
+        .gql(
+            Some(manager),
+            "mutation($i: CreatePartnerInput!){ createPartner(input: $i){ partner { id } userErrors { message } } }",
+            json!({ "i": { "name": name, "type": "RESELLER", "status": "ACTIVE", "region": "APAC",
+                           "partnershipStartedOn": started } }),
+        )
+        .await;
+    let id = created["data"]["createPartner"]["partner"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let email = format!("{}@metrics.example", name.to_lowercase().replace(' ', "-"));
+    let user = app
+        .gql(
+            Some(manager),
+            "mutation($i: CreateUserInput!){ createUser(input: $i){ userErrors { message } } }",
+            json!({ "i": { "email": email, "name": name, "role": "PARTNER", "partnerId": id,
+                           "password": "a-good-long-password" } }),
+        )
+        .await;
+    assert_eq!(
+        user["data"]["createUser"]["userErrors"],
+        json!([]),
+        "{user}"
+    );
+    let token = login_on(&app.router, &email, "a-good-long-password").await;
+    (id, token)
+}
+
+/// A submitted registration of `customer`, approved by the manager.
+pub async fn approved(
+    app: &TestApp,
+    partner: &str,
+    manager: &str,
+    customer: &str,
+    currency: &str,
+) -> String {
+    let product = product_id(app, "PartnerGraph Cloud").await;
+    let registered = app
+        .gql(
+            Some(partner),
+            "mutation($i: RegisterDealInput!){ registerDeal(input: $i){ dealRegistration { id } userErrors { message } } }",
+            json!({ "i": { "customerName": customer, "productIds": [product], "submit": true,
+                           "expectedCloseDate": "2027-06-30",
+                           "estimatedValue": { "amount": "1000", "currency": currency } } }),
+        )
+        .await;
+    let id = registered["data"]["registerDeal"]["dealRegistration"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let approval = app
+        .gql(
+            Some(manager),
+            "mutation($i: ApproveDealInput!){ approveDealRegistration(input: $i){ userErrors { message } } }",
+            json!({ "i": { "id": id } }),
+        )
+        .await;
+    assert_eq!(
+        approval["data"]["approveDealRegistration"]["userErrors"],
+        json!([]),
+        "{approval}"
+    );
+    id
+}
+
+/// Marks an approved registration won for `amount` at `closed_at`.
+pub async fn won(app: &TestApp, partner: &str, id: &str, amount: &str, currency: &str, at: &str) {
+    let won = app
+        .gql(
+            Some(partner),
+            "mutation($i: MarkDealWonInput!){ markDealWon(input: $i){ userErrors { message } } }",
+            json!({ "i": { "id": id, "closedAmount": { "amount": amount, "currency": currency },
+                           "closedAt": at } }),
+        )
+        .await;
+    assert_eq!(won["data"]["markDealWon"]["userErrors"], json!([]), "{won}");
+}
+
+fn money(list: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|m| {
+            (
+                m["currency"].as_str().unwrap().to_owned(),
+                m["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn figures_match_a_hand_built_program() {
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    let (p1, t1) = new_partner(&app, &manager, "Metrics One", "2025-01-15").await;
+    let (p2, t2) = new_partner(&app, &manager, "Metrics Two", "2025-02-10").await;
+    let (p3, _) = new_partner(&app, &manager, "Metrics Three", "2025-03-01").await;
+    let a = approved(&app, &t1, &manager, "Quokka Logistics", "USD").await;
+    won(&app, &t1, &a, "1000.00", "USD", "2025-03-10T12:00:00Z").await;
+    let b = approved(&app, &t1, &manager, "Wombat Analytics", "USD").await;
+    won(&app, &t1, &b, "500.25", "USD", "2025-04-05T09:00:00Z").await;
+    let c = approved(&app, &t2, &manager, "Numbat Freight", "EUR").await;
+    won(&app, &t2, &c, "2000.00", "EUR", "2025-04-20T09:00:00Z").await;
+    let d = approved(&app, &t2, &manager, "Bilby Foods", "EUR").await;
+    let lost = app
+        .gql(
+            Some(&t2),
+            "mutation($i: DealActionInput!){ markDealLost(input: $i){ userErrors { message } } }",
+            json!({ "i": { "id": d } }),
+        )
+        .await;
+    assert_eq!(lost["data"]["markDealLost"]["userErrors"], json!([]));
+    let ours = json!({ "partnerIds": [p1, p2, p3] });
+
+    // Q2 2025: P1 and P2 each won once; P1 also produced in Q1, P2 did not.
+    let q2 = metrics(
+        &app,
+        &manager,
+        json!({ "from": "2025-04-01T00:00:00Z", "to": "2025-07-01T00:00:00Z", "filter": ours }),
+    )
+    .await;
+    assert_eq!(
+        money(&q2["sourcedRevenue"]),
+        vec![
+            ("EUR".into(), "2000.00".into()),
+            ("USD".into(), "500.25".into())
+        ]
+    );
+    assert_eq!(q2["registrationsWon"], 2);
+    assert_eq!(q2["activePartners"], 3);
+    assert_eq!(q2["producingPartners"], 2);
+    assert_eq!(q2["activationRate"], 0.6667);
+    assert_eq!(q2["previouslyProducingPartners"], 1);
+    assert_eq!(q2["retainedPartners"], 1);
+    assert_eq!(q2["retentionRate"], 1.0);
+    // A filter names partners: direct revenue is not theirs to show.
+    assert!(q2["directRevenue"].is_null());
+    assert_eq!(q2["totalRevenue"], q2["sourcedRevenue"]);
+    // Submitted and decided today, not in 2025.
+    assert_eq!(q2["registrationsSubmitted"], 0);
+    assert!(q2["approvalRate"].is_null());
+
+    // Q1 2025's joiners: 54 days (P1) and 69 days (P2) to a first deal, P3 none yet.
+    let q1 = metrics(
+        &app,
+        &manager,
+        json!({ "from": "2025-01-01T00:00:00Z", "to": "2025-04-01T00:00:00Z", "filter": ours }),
+    )
+    .await;
+    let ttfd = &q1["timeToFirstDeal"];
+    assert_eq!(ttfd["partnersJoined"], 3);
+    assert_eq!(ttfd["partnersWithDeal"], 2);
+    assert_eq!(ttfd["medianDays"], 61.5);
+    assert_eq!(ttfd["p75Days"], 69.0);
+    assert_eq!(ttfd["cohorts"][0]["cohort"], "2025-Q1");
+    // All three signed before April; only P1 won in the quarter.
+    assert_eq!(q1["activePartners"], 3);
+    assert_eq!(q1["producingPartners"], 1);
+    assert_eq!(
+        money(&q1["averageWonDealSize"]),
+        vec![("USD".into(), "1000.00".into())]
+    );
+
+    // The year by month: each month's revenue, and the months add up to the year's.
+    let year = metrics(
+        &app,
+        &manager,
+        json!({ "from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "filter": ours,
+                "groupBy": "MONTH" }),
+    )
+    .await;
+    let months = year["groups"]["edges"].as_array().unwrap();
+    assert_eq!(year["groups"]["totalCount"], 12);
+    assert_eq!(months[2]["node"]["key"], "2025-03");
+    assert_eq!(
+        money(&months[2]["node"]["sourcedRevenue"]),
+        vec![("USD".into(), "1000.00".into())]
+    );
+    assert_eq!(months[3]["node"]["registrationsWon"], 2);
+    // April's producers (P1, P2) against March's (P1).
+    assert_eq!(months[3]["node"]["previouslyProducingPartners"], 1);
+    assert_eq!(months[3]["node"]["retainedPartners"], 1);
+    assert_eq!(year["registrationsWon"], 3);
+    assert_eq!(
+        money(&year["sourcedRevenue"]),
+        vec![
+            ("EUR".into(), "2000.00".into()),
+            ("USD".into(), "1500.25".into())
+        ]
+    );
+
+    // Now: four submissions, four approvals, one loss; the close days of a deal closed
+    // before it was submitted count as 0.
+    let now = metrics(
+        &app,
+        &manager,
+        json!({ "from": "2026-01-01T00:00:00Z", "to": "2027-06-01T00:00:00Z", "filter": ours }),
+    )
+    .await;
+    assert_eq!(now["registrationsSubmitted"], 4);
+    assert_eq!(now["registrationsApproved"], 4);
+    assert_eq!(now["approvalRate"], 1.0);
+    assert_eq!(now["registrationsLost"], 1);
+    assert_eq!(now["winRate"], 0.0);
+    assert_eq!(now["medianDaysToDecision"], 0.0);
+    assert_eq!(now["medianDaysToClose"], 0.0);
+}
+
+#[tokio::test]
+async fn channel_metrics_refuse_bad_periods_and_direct_reps() {
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    let query = "query($i: ChannelMetricsInput!) { channelMetrics(input: $i) { activePartners } }";
+    for input in [
+        json!({ "from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z" }),
+        json!({ "from": "2000-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z" }),
+        json!({ "from": "2016-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "groupBy": "MONTH" }),
+        json!({ "from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z",
+                "filter": { "regions": ["r".repeat(101)] } }),
+        json!({ "from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z",
+                "filter": { "partnerIds": ["not-an-id"] } }),
+    ] {
+        let refused = app.gql(Some(&manager), query, json!({ "i": input })).await;
+        assert_eq!(
+            error_code(&refused).as_deref(),
+            Some("BAD_USER_INPUT"),
+            "{refused}"
+        );
+    }
+    let period = json!({ "i": { "from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z" } });
+    let rep = app.login(REP).await;
+    let refused = app.gql(Some(&rep), query, period.clone()).await;
+    assert_eq!(error_code(&refused).as_deref(), Some("FORBIDDEN"));
+    let anonymous = app.gql(None, query, period).await;
+    assert_eq!(error_code(&anonymous).as_deref(), Some("UNAUTHENTICATED"));
+}
