@@ -1119,10 +1119,17 @@ async fn won_deals_feed_tier_progress_and_time_to_first_deal() {
     assert_eq!(actual("WON_DEALS"), "1");
     assert_eq!(actual("APPROVED_REGISTRATIONS"), "1");
 
+    // The demo's history: TierTwo's first deal closed six weeks after it joined.
     let tiertwo = partner_id(&app, "TierTwo").await;
-    let none = app
+    let first = app
         .gql_as(BOB_TIERTWO, query, json!({ "id": tiertwo }))
         .await;
+    assert_eq!(
+        first["data"]["partner"]["timeToFirstDealDays"], 42,
+        "{first}"
+    );
+    let fabrikam = partner_id(&app, "Fabrikam Integrators").await;
+    let none = app.gql_as(MANAGER, query, json!({ "id": fabrikam })).await;
     assert!(none["data"]["partner"]["timeToFirstDealDays"].is_null());
 }
 

@@ -266,3 +266,175 @@ async fn channel_metrics_refuse_bad_periods_and_direct_reps() {
     let anonymous = app.gql(None, query, period).await;
     assert_eq!(error_code(&anonymous).as_deref(), Some("UNAUTHENTICATED"));
 }
+
+/// Σ closed amounts per currency of the won registrations closed in [from, to), read back
+/// through `dealRegistrations` as the manager sees them (every page).
+async fn won_through_registrations(
+    app: &TestApp,
+    token: &str,
+    from: &str,
+    to: &str,
+    partner: Option<&str>,
+) -> (
+    std::collections::BTreeMap<String, rust_decimal::Decimal>,
+    std::collections::BTreeSet<String>,
+) {
+    use std::str::FromStr;
+    let mut sums = std::collections::BTreeMap::new();
+    let mut partners = std::collections::BTreeSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .gql(
+                Some(token),
+                "query($f: DealRegistrationFilter, $after: String){ dealRegistrations(first: 100, after: $after, filter: $f) {
+                   pageInfo { hasNextPage endCursor }
+                   edges { node { closedAmount { amount currency } partner { id } } } } }",
+                json!({ "f": { "statuses": ["WON"], "closedFrom": from, "closedBefore": to,
+                               "partnerId": partner }, "after": after }),
+            )
+            .await;
+        let list = &page["data"]["dealRegistrations"];
+        for edge in list["edges"].as_array().unwrap_or_else(|| panic!("{page}")) {
+            let m = &edge["node"]["closedAmount"];
+            *sums
+                .entry(m["currency"].as_str().unwrap().to_owned())
+                .or_insert(rust_decimal::Decimal::ZERO) +=
+                rust_decimal::Decimal::from_str(m["amount"].as_str().unwrap()).unwrap();
+            partners.insert(edge["node"]["partner"]["id"].as_str().unwrap().to_owned());
+        }
+        if list["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = list["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    (sums, partners)
+}
+
+fn as_sums(list: &Value) -> std::collections::BTreeMap<String, rust_decimal::Decimal> {
+    use std::str::FromStr;
+    money(list)
+        .into_iter()
+        .map(|(c, a)| (c, rust_decimal::Decimal::from_str(&a).unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn sourced_revenue_and_activation_recompute_from_the_registrations() {
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    let (from, to) = ("2025-06-01T00:00:00Z", "2030-01-01T00:00:00Z");
+    let period = json!({ "from": from, "to": to });
+    let figures = metrics(&app, &manager, period.clone()).await;
+    let (sums, producing) = won_through_registrations(&app, &manager, from, to, None).await;
+    assert!(!sums.is_empty(), "the demo has won deals in the period");
+    assert_eq!(as_sums(&figures["sourcedRevenue"]), sums);
+    assert_eq!(figures["producingPartners"], producing.len());
+    // Active: every partner signed before the period's end (the demo has no prospects or
+    // terminated partners).
+    let partners = app
+        .gql(
+            Some(&manager),
+            "{ partners(first: 100) { edges { node { partnershipStartedOn status } } } }",
+            json!({}),
+        )
+        .await;
+    let active = partners["data"]["partners"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["node"]["status"] != "PROSPECT" && !e["node"]["partnershipStartedOn"].is_null()
+        })
+        .count();
+    assert_eq!(figures["activePartners"], active);
+    let rate = (producing.len() as f64 / active as f64 * 10_000.0).round() / 10_000.0;
+    assert_eq!(figures["activationRate"], rate);
+    // The direct and influenced revenue of the demo's opportunities.
+    assert_eq!(
+        money(&figures["directRevenue"]),
+        vec![("USD".into(), "18000.00".into())]
+    );
+    assert_eq!(
+        money(&figures["influencedRevenue"]),
+        vec![("USD".into(), "185000.00".into())]
+    );
+
+    // A new win grows sourced revenue by exactly its amount.
+    let alice = app.login(ALICE_NORTHWIND).await;
+    let id = approved(&app, &alice, &manager, "Echidna Robotics", "USD").await;
+    won(
+        &app,
+        &alice,
+        &id,
+        "1234.56",
+        "USD",
+        &chrono::Utc::now().to_rfc3339(),
+    )
+    .await;
+    let after = metrics(&app, &manager, period).await;
+    let mut grown = as_sums(&figures["sourcedRevenue"]);
+    *grown.get_mut("USD").unwrap() += rust_decimal::Decimal::new(123_456, 2);
+    assert_eq!(as_sums(&after["sourcedRevenue"]), grown);
+}
+
+#[tokio::test]
+async fn a_partner_sees_only_its_own_organisation() {
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    let period = json!({ "from": "2025-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z" });
+    let northwind = partner_id(&app, "Northwind").await;
+    let alice = app.login(ALICE_NORTHWIND).await;
+    let own = metrics(&app, &alice, period.clone()).await;
+    let mut filtered = period.clone();
+    filtered["filter"] = json!({ "partnerIds": [northwind] });
+    let seen_by_manager = metrics(&app, &manager, filtered).await;
+    assert_eq!(own, seen_by_manager);
+    assert_eq!(own["activePartners"], 1);
+    assert!(own["directRevenue"].is_null());
+    // Asking for another partner by filter shows nothing of it.
+    let summit = partner_id(&app, "Summit Distribution").await;
+    let mut probing = period.clone();
+    probing["filter"] = json!({ "partnerIds": [summit] });
+    let probed = metrics(&app, &alice, probing).await;
+    assert_eq!(probed["activePartners"], 0);
+    assert_eq!(probed["sourcedRevenue"], json!([]));
+    // A distributor sees itself and its tier two.
+    let dave = app.login(DAVE_SUMMIT).await;
+    let tree = metrics(&app, &dave, period.clone()).await;
+    let mut ids = vec![summit];
+    for name in ["TierTwo", "Alpine Referrals"] {
+        ids.push(partner_id(&app, name).await);
+    }
+    let mut theirs = period;
+    theirs["filter"] = json!({ "partnerIds": ids });
+    assert_eq!(tree, metrics(&app, &manager, theirs).await);
+}
+
+#[tokio::test]
+async fn groups_by_tier_and_partner_add_up_to_the_whole() {
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    let period = json!({ "from": "2025-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z" });
+    let whole = metrics(&app, &manager, period.clone()).await;
+    for by in ["TIER", "TYPE", "REGION", "PARTNER"] {
+        let mut input = period.clone();
+        input["groupBy"] = json!(by);
+        let grouped = metrics(&app, &manager, input).await;
+        let edges = grouped["groups"]["edges"].as_array().unwrap();
+        let won: i64 = edges
+            .iter()
+            .map(|e| e["node"]["registrationsWon"].as_i64().unwrap())
+            .sum();
+        let active: i64 = edges
+            .iter()
+            .map(|e| e["node"]["activePartners"].as_i64().unwrap())
+            .sum();
+        assert_eq!(won, whole["registrationsWon"].as_i64().unwrap(), "{by}");
+        assert_eq!(active, whole["activePartners"].as_i64().unwrap(), "{by}");
+        assert!(
+            edges.iter().all(|e| e["node"]["directRevenue"].is_null()),
+            "{by}"
+        );
+    }
+}

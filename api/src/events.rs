@@ -33,10 +33,14 @@ pub enum EventType {
     RebateAccrued,
     MdfClaimPaid,
     PartnerTierChanged,
+    /// For channel managers only: a partner's health moved to another band.
+    PartnerHealthChanged,
+    OpportunityWon,
+    OpportunityInfluenceAdded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 16] = [
         EventType::DealSubmitted,
         EventType::DealApproved,
         EventType::DealRejected,
@@ -50,6 +54,9 @@ impl EventType {
         EventType::RebateAccrued,
         EventType::MdfClaimPaid,
         EventType::PartnerTierChanged,
+        EventType::PartnerHealthChanged,
+        EventType::OpportunityWon,
+        EventType::OpportunityInfluenceAdded,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +74,9 @@ impl EventType {
             EventType::RebateAccrued => "rebate.accrued",
             EventType::MdfClaimPaid => "mdf.claim_paid",
             EventType::PartnerTierChanged => "partner.tier_changed",
+            EventType::PartnerHealthChanged => "partner.health_changed",
+            EventType::OpportunityWon => "direct_opportunity.won",
+            EventType::OpportunityInfluenceAdded => "direct_opportunity.influence_added",
         }
     }
 
@@ -80,14 +90,20 @@ impl EventType {
             EventType::ContentPublished | EventType::ContentUpdated => "Content",
             EventType::RebateAccrued => "LedgerEntry",
             EventType::MdfClaimPaid => "MdfClaim",
-            EventType::PartnerTierChanged => "Partner",
+            EventType::PartnerTierChanged | EventType::PartnerHealthChanged => "Partner",
+            EventType::OpportunityWon | EventType::OpportunityInfluenceAdded => "DirectOpportunity",
             _ => "DealRegistration",
         }
     }
 
     /// Events only vendor staff receive (they name other partners).
     pub fn is_internal(self) -> bool {
-        self == EventType::DealConflictDetected
+        matches!(
+            self,
+            EventType::DealConflictDetected
+                | EventType::PartnerHealthChanged
+                | EventType::OpportunityWon
+        )
     }
 
     pub fn is_deal(self) -> bool {

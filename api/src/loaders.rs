@@ -657,3 +657,31 @@ pub fn distinct(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
     ids.dedup();
     ids
 }
+
+pub struct InfluencesByOpportunity;
+impl Grouping for InfluencesByOpportunity {
+    type Entity = entity::opportunity_influence::Entity;
+    fn column() -> entity::opportunity_influence::Column {
+        entity::opportunity_influence::Column::OpportunityId
+    }
+    fn key(model: &entity::opportunity_influence::Model) -> i64 {
+        model.opportunity_id
+    }
+    fn sort(rows: &mut [entity::opportunity_influence::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct HistoryByOpportunity;
+impl Grouping for HistoryByOpportunity {
+    type Entity = entity::direct_opportunity_history::Entity;
+    fn column() -> entity::direct_opportunity_history::Column {
+        entity::direct_opportunity_history::Column::OpportunityId
+    }
+    fn key(model: &entity::direct_opportunity_history::Model) -> i64 {
+        model.opportunity_id
+    }
+    fn sort(rows: &mut [entity::direct_opportunity_history::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}

@@ -52,6 +52,8 @@ pub struct Query(
     WebhookQuery,
     ImportQuery,
     crate::metrics::MetricsQuery,
+    crate::opportunities::OpportunityQuery,
+    crate::health::HealthQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -72,6 +74,8 @@ pub struct Mutation(
     ApiKeyMutation,
     WebhookMutation,
     ImportMutation,
+    crate::opportunities::OpportunityMutation,
+    crate::health::HealthMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -96,6 +100,7 @@ pub enum Node {
     ApiKey(ApiKey),
     WebhookEndpoint(WebhookEndpoint),
     ImportJob(ImportJob),
+    DirectOpportunity(crate::opportunities::DirectOpportunity),
 }
 
 const MAX_NODES: usize = 100;
@@ -170,6 +175,12 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .await
             .extend()?
             .map(|j| Node::ImportJob(ImportJob::new(j))),
+        crate::opportunities::NODE_KIND => {
+            crate::opportunities::service::find_visible(db, &actor, local)
+                .await
+                .extend()?
+                .map(|o| Node::DirectOpportunity(crate::opportunities::DirectOpportunity(o)))
+        }
         webhooks::NODE_KIND => webhooks::endpoints::find(db, &actor, local)
             .await
             .ok()

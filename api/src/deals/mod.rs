@@ -29,7 +29,8 @@ pub use loader::ConflictLoader;
 pub use registrations::{list as list_registrations, DealRegistrationFilter};
 pub use types::find_for;
 pub use types::{
-    DealMutation, DealQuery, DealRegistration, DealType, Product, NODE_KIND, PRODUCT_KIND,
+    Account, DealMutation, DealQuery, DealRegistration, DealType, Product, ACCOUNT_KIND, NODE_KIND,
+    PRODUCT_KIND,
 };
 
 /// `deal_registrations.status = '…'` with the status written into the SQL, not bound. The

@@ -5,10 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::setting;
-use sea_orm::sea_query::{
-    Alias, Condition, Expr, JoinType, OnConflict, Query, SelectStatement, UnionType,
-};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Set};
+use sea_orm::sea_query::{Alias, Condition, Expr, JoinType, Query, SelectStatement, UnionType};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult};
 
 use super::candidates::{Holder, Owner};
 use super::matching::Bands;
@@ -281,22 +279,4 @@ pub async fn set_bands(db: &impl ConnectionTrait, bands: Bands) -> AppResult<()>
     store_setting(db, BANDS_SETTING, &value).await
 }
 
-/// Writes setting `key` (the matcher's bands, its keys' version), replacing what was there.
-pub(super) async fn store_setting(
-    db: &impl ConnectionTrait,
-    key: &str,
-    value: &str,
-) -> AppResult<()> {
-    setting::Entity::insert(setting::ActiveModel {
-        key: Set(key.to_owned()),
-        value: Set(value.to_owned()),
-    })
-    .on_conflict(
-        OnConflict::column(setting::Column::Key)
-            .update_column(setting::Column::Value)
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
-}
+pub(super) use crate::settings::store as store_setting;

@@ -92,7 +92,7 @@ impl Product {
     }
 }
 
-pub struct Account(pub(super) account::Model);
+pub struct Account(pub account::Model);
 
 #[Object]
 impl Account {

@@ -298,20 +298,32 @@ pub async fn completions(
     window: &Window,
     scope: &Scope,
 ) -> AppResult<Vec<(i64, i64)>> {
+    let select = course_completion::Entity::find()
+        .filter(in_window(course_completion::Column::CompletedAt, window));
+    per_user_partner(db, select, course_completion::Column::UserId, scope).await
+}
+
+/// The rows of `select` (a table of users' doings, `user_id` its user) counted per
+/// partner of those users.
+async fn per_user_partner<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    user_id: E::Column,
+    scope: &Scope,
+) -> AppResult<Vec<(i64, i64)>> {
     let backend = db.get_database_backend();
     let partner_of = Expr::col((user::Entity, user::Column::PartnerId));
-    let select = course_completion::Entity::find()
+    let select = select
         .select_only()
         .column_as(partner_of.clone(), "p")
         .column_as(count(), "n")
         .join(
             JoinType::InnerJoin,
-            course_completion::Entity::belongs_to(user::Entity)
-                .from(course_completion::Column::UserId)
+            E::belongs_to(user::Entity)
+                .from(user_id)
                 .to(user::Column::Id)
                 .into(),
         )
-        .filter(in_window(course_completion::Column::CompletedAt, window))
         .filter(partner_of.clone().is_not_null())
         .group_by(partner_of.clone());
     Ok(scope
@@ -327,32 +339,14 @@ pub async fn certifications_at(
     at: DateTime<Utc>,
     scope: &Scope,
 ) -> AppResult<Vec<(i64, i64)>> {
-    let backend = db.get_database_backend();
-    let partner_of = Expr::col((user::Entity, user::Column::PartnerId));
     let select = certification::Entity::find()
-        .select_only()
-        .column_as(partner_of.clone(), "p")
-        .column_as(count(), "n")
-        .join(
-            JoinType::InnerJoin,
-            certification::Entity::belongs_to(user::Entity)
-                .from(certification::Column::UserId)
-                .to(user::Column::Id)
-                .into(),
-        )
         .filter(certification::Column::AwardedAt.lt(at))
         .filter(
             certification::Column::ExpiresAt
                 .is_null()
                 .or(certification::Column::ExpiresAt.gte(at)),
-        )
-        .filter(partner_of.clone().is_not_null())
-        .group_by(partner_of.clone());
-    Ok(scope
-        .narrow(backend, select, partner_of.into())
-        .into_tuple()
-        .all(db)
-        .await?)
+        );
+    per_user_partner(db, select, certification::Column::UserId, scope).await
 }
 
 /// Direct opportunities won in the window: id, currency, amount.
@@ -438,4 +432,36 @@ pub async fn producing(
         .into_tuple()
         .all(db)
         .await?)
+}
+
+/// Each partner's last won registration closed in the window.
+pub async fn last_wins(
+    db: &impl ConnectionTrait,
+    window: &Window,
+    scope: &Scope,
+) -> AppResult<Vec<(i64, DateTime<Utc>)>> {
+    let backend = db.get_database_backend();
+    let select = deal::Entity::find()
+        .select_only()
+        .column(deal::Column::PartnerId)
+        .column_as(Expr::cust("MAX(closed_at)"), "last")
+        .filter(in_window(deal::Column::ClosedAt, window))
+        .filter(crate::deals::status_is(DealStatus::Won))
+        .group_by(deal::Column::PartnerId);
+    Ok(scope
+        .narrow(backend, select, col(deal::Column::PartnerId))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Logins (sessions started) of partner users in the window, per partner.
+pub async fn logins(
+    db: &impl ConnectionTrait,
+    window: &Window,
+    scope: &Scope,
+) -> AppResult<Vec<(i64, i64)>> {
+    use entity::session;
+    let select = session::Entity::find().filter(in_window(session::Column::CreatedAt, window));
+    per_user_partner(db, select, session::Column::UserId, scope).await
 }

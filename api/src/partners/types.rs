@@ -295,6 +295,27 @@ impl Partner {
             .map(|at| (at.date_naive() - started).num_days() as i32))
     }
 
+    /// Its health score with each factor's contribution (vendor staff; null while it is not
+    /// measured: onboarding, terminated).
+    async fn health(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::health::PartnerHealth>> {
+        crate::health::health_field(ctx, &self.0).await
+    }
+
+    /// Its daily health snapshots, oldest first (vendor staff).
+    async fn health_history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<crate::relay::RelayConnection<crate::health::HealthSnapshot>> {
+        crate::health::history_field(ctx, &self.0, PageArgs::new(first, after, last, before)).await
+    }
+
     async fn onboarding(&self, ctx: &Context<'_>) -> async_graphql::Result<Onboarding> {
         let db = ctx.data::<Db>()?;
         onboarding_of(ctx, db, self.0.id).await

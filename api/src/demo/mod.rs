@@ -1,6 +1,8 @@
 //! `serve --demo`: a small, believable partner program seeded into an empty database,
 //! through the same services the API uses. Later domains add their own demo data here.
 
+mod history;
+
 use chrono::{Duration, Utc};
 use entity::enums::{ContentKind, PartnerStatus, PartnerType, Role};
 use entity::{partner, user};
@@ -816,6 +818,8 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     seed_content(db, &manager).await?;
     seed_deals(db, &manager, &users).await?;
     seed_incentives(db, &manager, &users, &partner_ids).await?;
+    let started: Vec<i64> = PARTNERS.iter().map(|p| p.started_days_ago).collect();
+    history::seed(db, &partner_ids, &started, &users[1], &password_hash).await?;
     Ok(true)
 }
 

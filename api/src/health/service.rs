@@ -1,0 +1,264 @@
+//! Partner health: the model managers set, scores computed as of a moment for many
+//! partners at once, and the daily snapshot job (once a day however many replicas run it)
+//! that keeps each partner's history and announces band changes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::{HealthBand, PartnerStatus};
+use entity::{partner, partner_health_snapshot as snapshot, setting};
+use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
+use serde_json::json;
+
+use super::model::{self, Band, Health, HealthModel};
+use super::signals;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::events::{emit, EventType, NewEvent};
+use crate::metrics::facts::Scope;
+use crate::relay::{UserError, UserErrorCode};
+
+const MODEL_SETTING: &str = "health_model";
+const SNAPSHOT_CLAIM: &str = "health_snapshot_day";
+/// How far back `atRiskPartners` looks for the health a factor moved from.
+pub const COMPARE_DAYS: i64 = 30;
+
+pub async fn model(db: &impl ConnectionTrait) -> AppResult<HealthModel> {
+    Ok(crate::settings::read(db, MODEL_SETTING)
+        .await?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// Replaces the model; scores follow at once (they are computed when read).
+pub async fn set_model(
+    db: &impl ConnectionTrait,
+    new: HealthModel,
+) -> AppResult<Result<HealthModel, Vec<UserError>>> {
+    let problems = new.problems();
+    if !problems.is_empty() {
+        return Ok(Err(problems
+            .into_iter()
+            .map(|(field, message)| UserError::new(field, UserErrorCode::Invalid, message))
+            .collect()));
+    }
+    let json = serde_json::to_string(&new).map_err(AppError::internal)?;
+    crate::settings::store(db, MODEL_SETTING, &json).await?;
+    Ok(Ok(new))
+}
+
+/// Whether a partner has a health: signed and not gone (onboarding partners are not yet
+/// measured, terminated ones no longer).
+pub fn is_measured(status: PartnerStatus) -> bool {
+    matches!(status, PartnerStatus::Active | PartnerStatus::Dormant)
+}
+
+/// The health of every measured partner in `scope` as of `at`.
+pub async fn health_of(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    at: DateTime<Utc>,
+    model: &HealthModel,
+) -> AppResult<HashMap<i64, Health>> {
+    let mut partners = partner::Entity::find()
+        .select_only()
+        .column(partner::Column::Id)
+        .filter(partner::Column::Status.is_in([PartnerStatus::Active, PartnerStatus::Dormant]));
+    if let Scope::Only(ids) = scope {
+        partners = partners.filter(crate::db::in_ids(
+            db.get_database_backend(),
+            Expr::col(partner::Column::Id).into(),
+            ids,
+        ));
+    }
+    let ids: Vec<i64> = partners.into_tuple().all(db).await?;
+    let signals = signals::read(db, scope, at).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let s = signals.get(&id).cloned().unwrap_or_default();
+            (id, model::score(&s, model))
+        })
+        .collect())
+}
+
+pub fn stored_band(band: Band) -> HealthBand {
+    match band {
+        Band::Healthy => HealthBand::Healthy,
+        Band::Watch => HealthBand::Watch,
+        Band::AtRisk => HealthBand::AtRisk,
+    }
+}
+
+/// The health a snapshot kept.
+pub fn kept(row: &snapshot::Model) -> Option<Health> {
+    serde_json::from_str(&row.factors)
+        .ok()
+        .map(|factors| Health {
+            score: rust_decimal::Decimal::new(i64::from(row.score_hundredths), 2),
+            band: match row.band {
+                HealthBand::Healthy => Band::Healthy,
+                HealthBand::Watch => Band::Watch,
+                HealthBand::AtRisk => Band::AtRisk,
+            },
+            factors,
+        })
+}
+
+/// Each partner's latest snapshot from before `day`.
+async fn latest_before(
+    db: &impl ConnectionTrait,
+    day: NaiveDate,
+) -> AppResult<HashMap<i64, snapshot::Model>> {
+    let s2 = Alias::new("s2");
+    let latest = Query::select()
+        .expr(Func::max(Expr::col((s2.clone(), snapshot::Column::Day))))
+        .from_as(snapshot::Entity, s2.clone())
+        .and_where(
+            Expr::col((s2.clone(), snapshot::Column::PartnerId))
+                .equals((snapshot::Entity, snapshot::Column::PartnerId)),
+        )
+        .and_where(Expr::col((s2, snapshot::Column::Day)).lt(day))
+        .to_owned();
+    let latest = Expr::col((snapshot::Entity, snapshot::Column::Day)).in_subquery(latest);
+    Ok(snapshot::Entity::find()
+        .filter(latest)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.partner_id, s))
+        .collect())
+}
+
+/// The health each of `partner_ids` had on its latest snapshot at least `COMPARE_DAYS`
+/// before `today` (none for a partner without one that old).
+pub async fn earlier(
+    db: &impl ConnectionTrait,
+    partner_ids: &[i64],
+    today: NaiveDate,
+) -> AppResult<HashMap<i64, (NaiveDate, Health)>> {
+    if partner_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let cutoff = today - chrono::Duration::days(COMPARE_DAYS);
+    let mut found: HashMap<i64, (NaiveDate, Health)> = HashMap::new();
+    for row in latest_before(db, cutoff + chrono::Duration::days(1)).await? {
+        if partner_ids.contains(&row.0) {
+            if let Some(health) = kept(&row.1) {
+                found.insert(row.0, (row.1.day, health));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Writes `day`'s snapshot of every measured partner as of `at`, and an event for each
+/// partner whose band differs from its previous snapshot's. A partner that already has a
+/// snapshot for `day` keeps it. Returns how many were written.
+pub async fn write_snapshot(
+    db: &impl ConnectionTrait,
+    day: NaiveDate,
+    at: DateTime<Utc>,
+) -> AppResult<usize> {
+    let model = model(db).await?;
+    let healths = health_of(db, &Scope::All, at, &model).await?;
+    let previous = latest_before(db, day).await?;
+    let mut written = 0;
+    let mut ids: Vec<&i64> = healths.keys().collect();
+    ids.sort();
+    for id in ids {
+        let health = &healths[id];
+        let inserted = snapshot::Entity::insert(snapshot::ActiveModel {
+            partner_id: Set(*id),
+            day: Set(day),
+            score_hundredths: Set((health.score * rust_decimal::Decimal::from(100))
+                .round()
+                .try_into()
+                .unwrap_or(0)),
+            band: Set(stored_band(health.band)),
+            factors: Set(serde_json::to_string(&health.factors).map_err(AppError::internal)?),
+            created_at: Set(at),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([snapshot::Column::PartnerId, snapshot::Column::Day])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        if inserted == 0 {
+            continue;
+        }
+        written += 1;
+        let band = stored_band(health.band);
+        if let Some(before) = previous.get(id).filter(|p| p.band != band) {
+            emit(
+                db,
+                NewEvent {
+                    ty: EventType::PartnerHealthChanged,
+                    subject_id: *id,
+                    partner_id: Some(*id),
+                    data: json!({
+                        "id": crate::relay::global_id(crate::partners::NODE_KIND, *id).to_string(),
+                        "from": sea_orm::ActiveEnum::to_value(&before.band),
+                        "to": sea_orm::ActiveEnum::to_value(&band),
+                        "score": health.score,
+                        "day": day,
+                    }),
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(written)
+}
+
+/// Today's snapshot, if no replica took it yet: the claim (a compare-and-set on a
+/// setting) and the rows commit together, so a replica that fails leaves it to the next.
+/// `None` when another replica already took the day.
+pub async fn snapshot(db: &Db, at: DateTime<Utc>) -> AppResult<Option<usize>> {
+    let day = at.date_naive();
+    setting::Entity::insert(setting::ActiveModel {
+        key: Set(SNAPSHOT_CLAIM.to_owned()),
+        value: Set(String::new()),
+    })
+    .on_conflict(
+        OnConflict::column(setting::Column::Key)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let txn = crate::db::begin_write(db).await?;
+    let claimed = setting::Entity::update_many()
+        .col_expr(setting::Column::Value, Expr::value(day.to_string()))
+        .filter(setting::Column::Key.eq(SNAPSHOT_CLAIM))
+        .filter(setting::Column::Value.lt(day.to_string()))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(None);
+    }
+    let written = write_snapshot(&txn, day, at).await?;
+    txn.commit().await?;
+    Ok(Some(written))
+}
+
+/// Takes the day's snapshot every `period` (the first at once) until the process ends.
+pub fn spawn_snapshot_job(db: Db, period: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        loop {
+            ticker.tick().await;
+            match snapshot(&db, Utc::now()).await {
+                Ok(Some(n)) => tracing::info!(partners = n, "partner health snapshot taken"),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "partner health snapshot failed"),
+            }
+        }
+    });
+}

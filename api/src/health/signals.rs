@@ -1,0 +1,80 @@
+//! The health signals of many partners at once, as of a moment: one grouped read per
+//! signal and window (the metrics' own fact reads), whatever the number of partners.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::ContentEventKind;
+
+use super::model::Signals;
+use crate::error::AppResult;
+use crate::metrics::facts::{self, Scope};
+use crate::metrics::formulas::Window;
+
+fn days_before(at: DateTime<Utc>, from: i64, to: i64) -> Window {
+    Window {
+        from: at - Duration::days(from),
+        to: at - Duration::days(to),
+    }
+}
+
+/// Every partner's signals as of `at` (partners with none get the default: all zero).
+pub async fn read(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: &Scope,
+    at: DateTime<Utc>,
+) -> AppResult<HashMap<i64, Signals>> {
+    let mut all: HashMap<i64, Signals> = HashMap::new();
+    let recent = days_before(at, 90, 0);
+    let before = days_before(at, 180, 90);
+    for (p, n) in facts::submitted(db, &recent, scope).await? {
+        all.entry(p).or_default().registrations_recent = n as u64;
+    }
+    for (p, n) in facts::submitted(db, &before, scope).await? {
+        all.entry(p).or_default().registrations_before = n as u64;
+    }
+    let engaged = |kind: &ContentEventKind| kind != &ContentEventKind::Share;
+    for (p, kind, n) in facts::content(db, &recent, scope).await? {
+        if engaged(&kind) {
+            all.entry(p).or_default().engagement_recent += n as u64;
+        }
+    }
+    for (p, kind, n) in facts::content(db, &before, scope).await? {
+        if engaged(&kind) {
+            all.entry(p).or_default().engagement_before += n as u64;
+        }
+    }
+    for (p, n) in facts::completions(db, &days_before(at, 180, 0), scope).await? {
+        all.entry(p).or_default().completions = n as u64;
+    }
+    let held_now: HashMap<i64, i64> = facts::certifications_at(db, at, scope)
+        .await?
+        .into_iter()
+        .collect();
+    let held_later: HashMap<i64, i64> =
+        facts::certifications_at(db, at + Duration::days(60), scope)
+            .await?
+            .into_iter()
+            .collect();
+    for (p, n) in &held_now {
+        let signals = all.entry(*p).or_default();
+        signals.certifications = *n as u64;
+        signals.certifications_expiring =
+            (n - held_later.get(p).copied().unwrap_or(0)).max(0) as u64;
+    }
+    for (p, last) in facts::last_wins(db, &days_before(at, 730, 0), scope).await? {
+        all.entry(p).or_default().days_since_last_win = Some((at - last).num_days().max(0));
+    }
+    for (p, won, _, n, _) in facts::closed(db, &days_before(at, 365, 0), scope).await? {
+        if won {
+            all.entry(p).or_default().wins_last_year += n as u64;
+        }
+    }
+    for (p, n) in facts::logins(db, &days_before(at, 30, 0), scope).await? {
+        all.entry(p).or_default().logins_recent = n as u64;
+    }
+    for (p, n) in facts::logins(db, &days_before(at, 60, 30), scope).await? {
+        all.entry(p).or_default().logins_before = n as u64;
+    }
+    Ok(all)
+}
