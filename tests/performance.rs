@@ -111,8 +111,11 @@ async fn the_review_queue_costs_the_same_statements_for_five_rows_as_for_fifty()
         "the first page already holds both kinds of conflict"
     );
     assert!(conflicts > 0);
-    assert_eq!(
-        few, many,
+    // Fifty rows take no more statements than five. Five may take one more: the partners
+    // their conflicts name are read in a second batch when they are not among the page's
+    // own (with fifty rows of forty partners, they all are).
+    assert!(
+        many <= few && few <= many + 1,
         "first: 5 took {few} statements, first: 50 took {many}"
     );
 }
@@ -161,8 +164,11 @@ async fn a_partner_portal_home_page_costs_the_same_statements_for_any_page_size(
     assert_eq!(nodes(&small, "dealRegistrations").len(), 5);
     assert_eq!(nodes(&large, "dealRegistrations").len(), 50);
     assert!(nodes(&large, "contents").len() > 5);
-    assert_eq!(
-        few, many,
+    // Fifty rows take no more statements than five. Five may take one more: the partners
+    // their conflicts name are read in a second batch when they are not among the page's
+    // own (with fifty rows of forty partners, they all are).
+    assert!(
+        many <= few && few <= many + 1,
         "first: 5 took {few} statements, first: 50 took {many}"
     );
 }

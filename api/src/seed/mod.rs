@@ -1,11 +1,15 @@
 //! `partnergraph seed`: a realistic program at scale, for benchmarks and load tests.
 //!
-//! On top of the demo program (tiers, products, the demo logins) it generates partners with
-//! users, end customers, named accounts, registrations with products and history, content and
-//! a rebate program. The shape is heavy-tailed like a real channel: partner activity follows a
-//! power law (a few partners register most deals), some customers are registered by several
-//! partners (so conflicts occur), and most registrations are closed history. The same seed
-//! value gives the same data. Rows are written in multi-row batches with explicit ids.
+//! On top of the demo program (tiers, products, the demo logins, its past year) it generates
+//! partners with users, end customers, named accounts, registrations with products and
+//! history, content, the partners' content use and logins, and a rebate program. The shape
+//! is heavy-tailed like a real channel: partner activity follows a power law (a few partners
+//! register most deals), some customers are registered by several partners (so conflicts
+//! occur), most registrations are closed history, and partners are steady, growing or going
+//! dark (`activity`). The same seed value gives the same data. Rows are written in multi-row
+//! batches with explicit ids.
+
+mod activity;
 
 use std::collections::HashSet;
 
@@ -295,6 +299,7 @@ struct GeneratedPartner {
     domain: String,
     first_user: i64,
     first_email: String,
+    trend: activity::Trend,
 }
 
 async fn seed_partners(
@@ -410,6 +415,7 @@ async fn seed_partners(
             first_email: format!("user1@{domain}"),
             domain,
             first_user: first,
+            trend: activity::trend_of(i),
         });
     }
     let user_count = users.len();
@@ -529,7 +535,7 @@ fn registration(
     claimed: &mut HashSet<(String, i64)>,
     now: DateTime<Utc>,
 ) {
-    let age_days = rng.gen_range(0..730);
+    let age_days = activity::age_days(rng, partner.trend, 730);
     let created = now - Duration::seconds(age_days * DAY_SECONDS + rng.gen_range(0..DAY_SECONDS));
     let suffix = LEGAL.choose(rng).copied().unwrap_or("");
     let name = format!("{} {suffix}", buyer.name).trim().to_owned();
@@ -856,6 +862,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> AppResult<S
     crate::deals::conflict_scores::assess_unassessed(db).await?;
     reset_sequences(db).await?;
     rows += seed_content(db, &mut rng, options, &program).await?;
+    rows += activity::seed_activity(db, &mut rng, options, &partners).await?;
     let rebate_program_id = seed_rebates(db, &program).await?;
     // After a bulk load, as after any large import: fresh planner statistics, and on
     // PostgreSQL a visibility map, without which index-only scans (counts) visit every row
