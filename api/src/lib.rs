@@ -2,6 +2,10 @@
 //!
 //! `build_state` + `http::router` give the whole server; `main.rs` only parses the CLI.
 
+// The merged query root's resolver nests one future per domain; with the metrics, health
+// and opportunities roots, laying it out in a release build passes the default 128.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod cli;
 pub mod config;

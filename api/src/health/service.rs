@@ -108,10 +108,11 @@ pub fn kept(row: &snapshot::Model) -> Option<Health> {
         })
 }
 
-/// Each partner's latest snapshot from before `day`.
+/// Each partner's (or each of `only`'s) latest snapshot from before `day`.
 async fn latest_before(
     db: &impl ConnectionTrait,
     day: NaiveDate,
+    only: Option<&[i64]>,
 ) -> AppResult<HashMap<i64, snapshot::Model>> {
     let s2 = Alias::new("s2");
     let latest = Query::select()
@@ -124,8 +125,15 @@ async fn latest_before(
         .and_where(Expr::col((s2, snapshot::Column::Day)).lt(day))
         .to_owned();
     let latest = Expr::col((snapshot::Entity, snapshot::Column::Day)).in_subquery(latest);
-    Ok(snapshot::Entity::find()
-        .filter(latest)
+    let mut select = snapshot::Entity::find().filter(latest);
+    if let Some(ids) = only {
+        select = select.filter(crate::db::in_ids(
+            db.get_database_backend(),
+            Expr::col((snapshot::Entity, snapshot::Column::PartnerId)).into(),
+            ids,
+        ));
+    }
+    Ok(select
         .all(db)
         .await?
         .into_iter()
@@ -145,11 +153,11 @@ pub async fn earlier(
     }
     let cutoff = today - chrono::Duration::days(COMPARE_DAYS);
     let mut found: HashMap<i64, (NaiveDate, Health)> = HashMap::new();
-    for row in latest_before(db, cutoff + chrono::Duration::days(1)).await? {
-        if partner_ids.contains(&row.0) {
-            if let Some(health) = kept(&row.1) {
-                found.insert(row.0, (row.1.day, health));
-            }
+    for (id, row) in
+        latest_before(db, cutoff + chrono::Duration::days(1), Some(partner_ids)).await?
+    {
+        if let Some(health) = kept(&row) {
+            found.insert(id, (row.day, health));
         }
     }
     Ok(found)
@@ -165,7 +173,7 @@ pub async fn write_snapshot(
 ) -> AppResult<usize> {
     let model = model(db).await?;
     let healths = health_of(db, &Scope::All, at, &model).await?;
-    let previous = latest_before(db, day).await?;
+    let previous = latest_before(db, day, None).await?;
     let mut written = 0;
     let mut ids: Vec<&i64> = healths.keys().collect();
     ids.sort();

@@ -27,32 +27,32 @@ pub async fn read(
     let mut all: HashMap<i64, Signals> = HashMap::new();
     let recent = days_before(at, 90, 0);
     let before = days_before(at, 180, 90);
-    for (p, n) in facts::submitted(db, &recent, scope).await? {
+    for (p, n) in facts::submitted(db, &recent, scope, true).await? {
         all.entry(p).or_default().registrations_recent = n as u64;
     }
-    for (p, n) in facts::submitted(db, &before, scope).await? {
+    for (p, n) in facts::submitted(db, &before, scope, true).await? {
         all.entry(p).or_default().registrations_before = n as u64;
     }
     let engaged = |kind: &ContentEventKind| kind != &ContentEventKind::Share;
-    for (p, kind, n) in facts::content(db, &recent, scope).await? {
+    for (p, kind, n) in facts::content(db, &recent, scope, true).await? {
         if engaged(&kind) {
             all.entry(p).or_default().engagement_recent += n as u64;
         }
     }
-    for (p, kind, n) in facts::content(db, &before, scope).await? {
+    for (p, kind, n) in facts::content(db, &before, scope, true).await? {
         if engaged(&kind) {
             all.entry(p).or_default().engagement_before += n as u64;
         }
     }
-    for (p, n) in facts::completions(db, &days_before(at, 180, 0), scope).await? {
+    for (p, n) in facts::completions(db, &days_before(at, 180, 0), scope, true).await? {
         all.entry(p).or_default().completions = n as u64;
     }
-    let held_now: HashMap<i64, i64> = facts::certifications_at(db, at, scope)
+    let held_now: HashMap<i64, i64> = facts::certifications_at(db, at, scope, true)
         .await?
         .into_iter()
         .collect();
     let held_later: HashMap<i64, i64> =
-        facts::certifications_at(db, at + Duration::days(60), scope)
+        facts::certifications_at(db, at + Duration::days(60), scope, true)
             .await?
             .into_iter()
             .collect();
@@ -62,13 +62,11 @@ pub async fn read(
         signals.certifications_expiring =
             (n - held_later.get(p).copied().unwrap_or(0)).max(0) as u64;
     }
-    for (p, last) in facts::last_wins(db, &days_before(at, 730, 0), scope).await? {
-        all.entry(p).or_default().days_since_last_win = Some((at - last).num_days().max(0));
-    }
-    for (p, won, _, n, _) in facts::closed(db, &days_before(at, 365, 0), scope).await? {
-        if won {
-            all.entry(p).or_default().wins_last_year += n as u64;
-        }
+    let year_ago = at - Duration::days(365);
+    for (p, last, recent) in facts::wins(db, &days_before(at, 730, 0), year_ago, scope).await? {
+        let signals = all.entry(p).or_default();
+        signals.days_since_last_win = Some((at - last).num_days().max(0));
+        signals.wins_last_year = recent.max(0) as u64;
     }
     for (p, n) in facts::logins(db, &days_before(at, 30, 0), scope).await? {
         all.entry(p).or_default().logins_recent = n as u64;

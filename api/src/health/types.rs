@@ -6,14 +6,14 @@ use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, ResultE
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{partner, partner_health_snapshot as snapshot};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::model::{self, Band, Health, HealthModel};
 use super::service;
 use crate::auth::{actor, Role, RoleGuard};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::loaders::{loader, Made};
+use crate::loaders::{load_one, loader, Made};
 use crate::metrics::facts::Scope;
 use crate::partners::Partner;
 use crate::relay::{paginate, paginate_loaded, PageArgs, RelayConnection, UserError};
@@ -182,18 +182,86 @@ pub async fn history_field(
     .extend()
 }
 
-/// A partner in trouble, and the factor that moved most.
-#[derive(SimpleObject)]
+/// A partner in trouble, and the factor that moved most. The list ranks every measured
+/// partner; only a page's rows read their partner and earlier snapshot (in one batch each).
 pub struct AtRiskPartner {
-    pub partner: Partner,
-    pub health: PartnerHealth,
+    partner_id: i64,
+    health: Health,
+    computed_at: DateTime<Utc>,
+}
+
+impl AtRiskPartner {
+    async fn earlier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Earlier>>> {
+        loader::<i64, EarlierLoader>(ctx)
+            .await?
+            .load_one(self.partner_id)
+            .await
+            .map_err(|e| e.extend())
+    }
+
+    async fn moved(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<(String, Option<Decimal>, Option<NaiveDate>)> {
+        let earlier = self.earlier(ctx).await?;
+        let (name, change) = model::moved_most(&self.health, earlier.as_ref().map(|e| &e.1));
+        Ok((name, change, earlier.map(|e| e.0)))
+    }
+}
+
+#[Object]
+impl AtRiskPartner {
+    async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Partner> {
+        load_one::<partner::Entity>(ctx, self.partner_id)
+            .await?
+            .map(Partner)
+            .ok_or_else(|| AppError::NotFound("partner".into()).extend())
+    }
+    async fn health(&self) -> PartnerHealth {
+        PartnerHealth::of(&self.health, self.computed_at)
+    }
     /// The factor whose contribution fell most since `comparedWith` (without an earlier
     /// snapshot: the factor that costs the most points now).
-    pub factor_moved_most: String,
+    async fn factor_moved_most(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.moved(ctx).await?.0)
+    }
     /// Its change in points since `comparedWith` (null without an earlier snapshot).
-    pub change: Option<Decimal>,
+    async fn change(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
+        Ok(self.moved(ctx).await?.1)
+    }
     /// The snapshot day compared with (the latest at least 30 days old).
-    pub compared_with: Option<NaiveDate>,
+    async fn compared_with(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NaiveDate>> {
+        Ok(self.moved(ctx).await?.2)
+    }
+}
+
+/// A partner's health on its latest snapshot at least 30 days old, and that day.
+pub struct Earlier(NaiveDate, Health);
+
+/// The earlier snapshots of a page of partners, in one read.
+pub struct EarlierLoader {
+    db: Db,
+}
+
+impl Loader<i64> for EarlierLoader {
+    type Value = Arc<Earlier>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Arc<Earlier>>, Self::Error> {
+        let found = service::earlier(&self.db, keys, Utc::now().date_naive())
+            .await
+            .map_err(Arc::new)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, (day, health))| (id, Arc::new(Earlier(day, health))))
+            .collect())
+    }
+}
+
+impl Made<i64> for EarlierLoader {
+    fn new(db: &Db) -> Self {
+        EarlierLoader { db: db.clone() }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -263,41 +331,19 @@ impl HealthQuery {
         let bands = bands.unwrap_or_else(|| vec![HealthBand::AtRisk, HealthBand::Watch]);
         let now = Utc::now();
         let ranked = ranked(db, now, &bands).await.extend()?;
-        let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
-        let mut earlier = service::earlier(db, &ids, now.date_naive())
-            .await
-            .extend()?;
-        let mut partners: HashMap<i64, partner::Model> = partner::Entity::find()
-            .filter(crate::db::in_ids(
-                db.get_database_backend(),
-                sea_orm::sea_query::Expr::col(partner::Column::Id).into(),
-                &ids,
-            ))
-            .all(db)
-            .await
-            .map_err(AppError::from)
-            .extend()?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
         // The rank is the cursor: positions in the worst-first order.
         let rows: Vec<(i64, AtRiskPartner)> = ranked
             .into_iter()
             .enumerate()
-            .filter_map(|(rank, (id, health))| {
-                let partner = partners.remove(&id)?;
-                let before = earlier.remove(&id);
-                let (name, change) = model::moved_most(&health, before.as_ref().map(|b| &b.1));
-                Some((
+            .map(|(rank, (partner_id, health))| {
+                (
                     rank as i64 + 1,
                     AtRiskPartner {
-                        partner: Partner(partner),
-                        health: PartnerHealth::of(&health, now),
-                        factor_moved_most: name,
-                        change,
-                        compared_with: before.map(|b| b.0),
+                        partner_id,
+                        health,
+                        computed_at: now,
                     },
-                ))
+                )
             })
             .collect();
         paginate_loaded(

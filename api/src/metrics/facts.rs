@@ -2,6 +2,8 @@
 //! index that starts with the window's timestamp (migration 18), answering a few rows per
 //! partner, never a row per deal. Durations come back as histograms of whole days or hours.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{ContentEventKind, DealStatus, OpportunityStage, PartnerStatus, PartnerType};
 use entity::{
@@ -9,10 +11,10 @@ use entity::{
     direct_opportunity as opportunity, opportunity_influence as influence, partner,
     partner_vertical, user,
 };
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, Func, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    Select,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, Select,
 };
 
 use super::formulas::Window;
@@ -66,20 +68,48 @@ pub async fn partners(db: &impl ConnectionTrait) -> AppResult<Vec<PartnerFacts>>
     for (id, vertical) in verticals {
         by_partner.entry(id).or_default().push(vertical);
     }
-    let rows = partner::Entity::find().all(db).await?;
+    // The columns the metrics group and count by, not whole rows (a third less to decode
+    // for 20,000 partners).
+    type Row = (
+        i64,
+        String,
+        Option<i64>,
+        PartnerType,
+        Option<String>,
+        PartnerStatus,
+        Option<NaiveDate>,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = partner::Entity::find()
+        .select_only()
+        .column(partner::Column::Id)
+        .column(partner::Column::Name)
+        .column(partner::Column::TierId)
+        .column(partner::Column::PartnerType)
+        .column(partner::Column::Region)
+        .column(partner::Column::Status)
+        .column(partner::Column::PartnershipStartedOn)
+        .column(partner::Column::StatusChangedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
     Ok(rows
         .into_iter()
-        .map(|p| PartnerFacts {
-            id: p.id,
-            name: p.name,
-            tier_id: p.tier_id,
-            partner_type: p.partner_type,
-            region: p.region,
-            verticals: by_partner.remove(&p.id).unwrap_or_default(),
-            status: p.status,
-            started_on: p.partnership_started_on,
-            status_changed_at: p.status_changed_at,
-        })
+        .map(
+            |(id, name, tier_id, partner_type, region, status, started_on, status_changed_at)| {
+                PartnerFacts {
+                    id,
+                    name,
+                    tier_id,
+                    partner_type,
+                    region,
+                    verticals: by_partner.remove(&id).unwrap_or_default(),
+                    status,
+                    started_on,
+                    status_changed_at,
+                }
+            },
+        )
         .collect())
 }
 
@@ -113,140 +143,117 @@ fn sum(column: &str) -> SimpleExpr {
     Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
 }
 
-/// Won and lost registrations closed in the window: partner, won, currency, count, Σ closed.
+/// A histogram read: (partner or 0 when not by partner, value, count).
+pub type Bins = Vec<(i64, i64, i64)>;
+
+/// Won and lost registrations closed in the window: (partner, won, currency, count, Σ
+/// closed), and the histogram of whole days from submission to close, in one pass.
+/// Only won and lost registrations have a close time, so the window alone selects them: a
+/// status condition makes SQLite walk the status index over every won deal instead of the
+/// window's range (233 ms against 43 ms for a year of a 200,000-registration program).
 pub async fn closed(
     db: &impl ConnectionTrait,
     window: &Window,
     scope: &Scope,
-) -> AppResult<Vec<(i64, bool, String, i64, i64)>> {
+    by_partner: bool,
+) -> AppResult<(Vec<(i64, bool, String, i64, i64)>, Bins)> {
     let backend = db.get_database_backend();
-    let select = deal::Entity::find()
-        .select_only()
-        .column(deal::Column::PartnerId)
-        .column_as(
-            Expr::cust("CASE WHEN status = 'WON' THEN 1 ELSE 0 END"),
-            "won",
-        )
-        .column(deal::Column::Currency)
-        .column_as(count(), "n")
-        .column_as(sum("closed_amount_minor"), "amount")
-        .filter(in_window(deal::Column::ClosedAt, window))
-        .filter(deal::Column::Status.is_in([DealStatus::Won, DealStatus::Lost]))
-        .group_by(deal::Column::PartnerId)
-        .group_by(Expr::cust("CASE WHEN status = 'WON' THEN 1 ELSE 0 END"))
-        .group_by(deal::Column::Currency);
-    let rows: Vec<(i64, i32, String, i64, i64)> = scope
+    let days = elapsed(backend, "submitted_at", "closed_at", 86_400);
+    let select = partner_first(
+        deal::Entity::find(),
+        col(deal::Column::PartnerId),
+        by_partner,
+    )
+    .column(deal::Column::Status)
+    .column(deal::Column::Currency)
+    .column_as(days.clone(), "days")
+    .column_as(count(), "n")
+    .column_as(sum("closed_amount_minor"), "amount")
+    .filter(in_window(deal::Column::ClosedAt, window))
+    .group_by(deal::Column::Status)
+    .group_by(deal::Column::Currency)
+    .group_by(days);
+    let rows: Vec<(i64, DealStatus, String, Option<i64>, i64, i64)> = scope
         .narrow(backend, select, col(deal::Column::PartnerId))
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
+    let mut sums: BTreeMap<(i64, bool, String), (i64, i64)> = BTreeMap::new();
+    let mut bins = Bins::new();
+    for (p, status, currency, days, n, amount) in rows {
+        if !matches!(status, DealStatus::Won | DealStatus::Lost) {
+            continue;
+        }
+        let won = status == DealStatus::Won;
+        let entry = sums.entry((p, won, currency)).or_default();
+        entry.0 += n;
+        entry.1 += amount;
+        if let Some(days) = days {
+            bins.push((p, days, n));
+        }
+    }
+    let closed = sums
         .into_iter()
-        .map(|(p, won, c, n, a)| (p, won == 1, c, n, a))
-        .collect())
+        .map(|((p, won, currency), (n, amount))| (p, won, currency, n, amount))
+        .collect();
+    Ok((closed, bins))
 }
 
-/// A histogram read: (partner or 0 when not by partner, value, count).
-type Bins = Vec<(i64, i64, i64)>;
-
-async fn histogram<E: EntityTrait>(
-    db: &impl ConnectionTrait,
+/// The partner column `p` first (grouped by it), or 0 for all partners together: a report
+/// of the whole program needs no row per partner (a year's content events by partner are
+/// 40,000 rows and 92 ms on SQLite at 200,000 registrations; together, two rows and 37 ms).
+fn partner_first<E: EntityTrait>(
     select: Select<E>,
     partner: SimpleExpr,
-    value: SimpleExpr,
     by_partner: bool,
-    scope: &Scope,
-) -> AppResult<Bins> {
-    let backend = db.get_database_backend();
-    let mut select = select.select_only();
+) -> Select<E> {
+    let select = select.select_only();
     if by_partner {
-        select = select
-            .column_as(partner.clone(), "p")
-            .group_by(partner.clone());
+        select.column_as(partner.clone(), "p").group_by(partner)
     } else {
-        select = select.column_as(Expr::cust("CAST(0 AS BIGINT)"), "p");
+        select.column_as(Expr::cust("CAST(0 AS BIGINT)"), "p")
     }
-    let select = select
-        .column_as(value.clone(), "v")
-        .column_as(count(), "n")
-        .group_by(value);
-    let rows: Vec<(i64, i64, i64)> = scope
-        .narrow(backend, select, partner)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows)
 }
 
-/// Days from submission to close of the registrations won or lost in the window.
-pub async fn close_days(
-    db: &impl ConnectionTrait,
-    window: &Window,
-    scope: &Scope,
-    by_partner: bool,
-) -> AppResult<Bins> {
-    let backend = db.get_database_backend();
-    let select = deal::Entity::find()
-        .filter(in_window(deal::Column::ClosedAt, window))
-        .filter(deal::Column::Status.is_in([DealStatus::Won, DealStatus::Lost]))
-        .filter(deal::Column::SubmittedAt.is_not_null());
-    let days = elapsed(backend, "submitted_at", "closed_at", 86_400);
-    histogram(
-        db,
-        select,
-        col(deal::Column::PartnerId),
-        days,
-        by_partner,
-        scope,
-    )
-    .await
-}
-
-/// Registrations first decided in the window: partner, approved, count.
+/// Registrations first decided in the window: (partner, approved, count), and the
+/// histogram of whole hours from submission to that decision, in one pass.
 pub async fn decided(
     db: &impl ConnectionTrait,
     window: &Window,
     scope: &Scope,
-) -> AppResult<Vec<(i64, bool, i64)>> {
+    by_partner: bool,
+) -> AppResult<(Vec<(i64, bool, i64)>, Bins)> {
     let backend = db.get_database_backend();
     let approved = Expr::cust("CASE WHEN approved_at IS NULL THEN 0 ELSE 1 END");
-    let select = deal::Entity::find()
-        .select_only()
-        .column(deal::Column::PartnerId)
-        .column_as(approved.clone(), "approved")
-        .column_as(count(), "n")
-        .filter(in_window(deal::Column::DecidedAt, window))
-        .group_by(deal::Column::PartnerId)
-        .group_by(approved);
-    let rows: Vec<(i64, i32, i64)> = scope
+    let hours = elapsed(backend, "submitted_at", "decided_at", 3_600);
+    let select = partner_first(
+        deal::Entity::find(),
+        col(deal::Column::PartnerId),
+        by_partner,
+    )
+    .column_as(approved.clone(), "approved")
+    .column_as(hours.clone(), "hours")
+    .column_as(count(), "n")
+    .filter(in_window(deal::Column::DecidedAt, window))
+    .group_by(approved)
+    .group_by(hours);
+    let rows: Vec<(i64, i32, Option<i64>, i64)> = scope
         .narrow(backend, select, col(deal::Column::PartnerId))
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(p, a, n)| (p, a == 1, n)).collect())
-}
-
-/// Hours from submission to the first decision of registrations decided in the window.
-pub async fn decision_hours(
-    db: &impl ConnectionTrait,
-    window: &Window,
-    scope: &Scope,
-    by_partner: bool,
-) -> AppResult<Bins> {
-    let backend = db.get_database_backend();
-    let select = deal::Entity::find()
-        .filter(in_window(deal::Column::DecidedAt, window))
-        .filter(deal::Column::SubmittedAt.is_not_null());
-    let hours = elapsed(backend, "submitted_at", "decided_at", 3_600);
-    histogram(
-        db,
-        select,
-        col(deal::Column::PartnerId),
-        hours,
-        by_partner,
-        scope,
-    )
-    .await
+    let mut counts: BTreeMap<(i64, bool), i64> = BTreeMap::new();
+    let mut bins = Bins::new();
+    for (p, approved, hours, n) in rows {
+        *counts.entry((p, approved == 1)).or_default() += n;
+        if let Some(hours) = hours {
+            bins.push((p, hours, n));
+        }
+    }
+    Ok((
+        counts.into_iter().map(|((p, a), n)| (p, a, n)).collect(),
+        bins,
+    ))
 }
 
 /// Registrations submitted in the window, per partner.
@@ -254,14 +261,16 @@ pub async fn submitted(
     db: &impl ConnectionTrait,
     window: &Window,
     scope: &Scope,
+    by_partner: bool,
 ) -> AppResult<Vec<(i64, i64)>> {
     let backend = db.get_database_backend();
-    let select = deal::Entity::find()
-        .select_only()
-        .column(deal::Column::PartnerId)
-        .column_as(count(), "n")
-        .filter(in_window(deal::Column::SubmittedAt, window))
-        .group_by(deal::Column::PartnerId);
+    let select = partner_first(
+        deal::Entity::find(),
+        col(deal::Column::PartnerId),
+        by_partner,
+    )
+    .column_as(count(), "n")
+    .filter(in_window(deal::Column::SubmittedAt, window));
     Ok(scope
         .narrow(backend, select, col(deal::Column::PartnerId))
         .into_tuple()
@@ -274,17 +283,19 @@ pub async fn content(
     db: &impl ConnectionTrait,
     window: &Window,
     scope: &Scope,
+    by_partner: bool,
 ) -> AppResult<Vec<(i64, ContentEventKind, i64)>> {
     let backend = db.get_database_backend();
-    let select = content_event::Entity::find()
-        .select_only()
-        .column(content_event::Column::PartnerId)
-        .column(content_event::Column::Kind)
-        .column_as(count(), "n")
-        .filter(in_window(content_event::Column::CreatedAt, window))
-        .filter(content_event::Column::PartnerId.is_not_null())
-        .group_by(content_event::Column::PartnerId)
-        .group_by(content_event::Column::Kind);
+    let select = partner_first(
+        content_event::Entity::find(),
+        col(content_event::Column::PartnerId),
+        by_partner,
+    )
+    .column(content_event::Column::Kind)
+    .column_as(count(), "n")
+    .filter(in_window(content_event::Column::CreatedAt, window))
+    .filter(content_event::Column::PartnerId.is_not_null())
+    .group_by(content_event::Column::Kind);
     Ok(scope
         .narrow(backend, select, col(content_event::Column::PartnerId))
         .into_tuple()
@@ -297,10 +308,18 @@ pub async fn completions(
     db: &impl ConnectionTrait,
     window: &Window,
     scope: &Scope,
+    by_partner: bool,
 ) -> AppResult<Vec<(i64, i64)>> {
     let select = course_completion::Entity::find()
         .filter(in_window(course_completion::Column::CompletedAt, window));
-    per_user_partner(db, select, course_completion::Column::UserId, scope).await
+    per_user_partner(
+        db,
+        select,
+        course_completion::Column::UserId,
+        scope,
+        by_partner,
+    )
+    .await
 }
 
 /// The rows of `select` (a table of users' doings, `user_id` its user) counted per
@@ -310,12 +329,11 @@ async fn per_user_partner<E: EntityTrait>(
     select: Select<E>,
     user_id: E::Column,
     scope: &Scope,
+    by_partner: bool,
 ) -> AppResult<Vec<(i64, i64)>> {
     let backend = db.get_database_backend();
     let partner_of = Expr::col((user::Entity, user::Column::PartnerId));
-    let select = select
-        .select_only()
-        .column_as(partner_of.clone(), "p")
+    let select = partner_first(select, partner_of.clone().into(), by_partner)
         .column_as(count(), "n")
         .join(
             JoinType::InnerJoin,
@@ -324,8 +342,7 @@ async fn per_user_partner<E: EntityTrait>(
                 .to(user::Column::Id)
                 .into(),
         )
-        .filter(partner_of.clone().is_not_null())
-        .group_by(partner_of.clone());
+        .filter(partner_of.clone().is_not_null());
     Ok(scope
         .narrow(backend, select, partner_of.into())
         .into_tuple()
@@ -338,6 +355,7 @@ pub async fn certifications_at(
     db: &impl ConnectionTrait,
     at: DateTime<Utc>,
     scope: &Scope,
+    by_partner: bool,
 ) -> AppResult<Vec<(i64, i64)>> {
     let select = certification::Entity::find()
         .filter(certification::Column::AwardedAt.lt(at))
@@ -346,7 +364,7 @@ pub async fn certifications_at(
                 .is_null()
                 .or(certification::Column::ExpiresAt.gte(at)),
         );
-    per_user_partner(db, select, certification::Column::UserId, scope).await
+    per_user_partner(db, select, certification::Column::UserId, scope, by_partner).await
 }
 
 /// Direct opportunities won in the window: id, currency, amount.
@@ -414,7 +432,8 @@ pub async fn first_wins(
         .await?)
 }
 
-/// The partners with a won registration closed in the window.
+/// The partners with a won registration closed in the window (the window's range, not
+/// the status index: see `closed`).
 pub async fn producing(
     db: &impl ConnectionTrait,
     window: &Window,
@@ -424,9 +443,11 @@ pub async fn producing(
     let select = deal::Entity::find()
         .select_only()
         .column(deal::Column::PartnerId)
-        .distinct()
         .filter(in_window(deal::Column::ClosedAt, window))
-        .filter(crate::deals::status_is(DealStatus::Won));
+        .group_by(deal::Column::PartnerId)
+        .having(Expr::cust(
+            "SUM(CASE WHEN status = 'WON' THEN 1 ELSE 0 END) > 0",
+        ));
     Ok(scope
         .narrow(backend, select, col(deal::Column::PartnerId))
         .into_tuple()
@@ -434,20 +455,36 @@ pub async fn producing(
         .await?)
 }
 
-/// Each partner's last won registration closed in the window.
-pub async fn last_wins(
+/// Each partner with a won registration closed in the window: its last win, and how many
+/// it won since `since` (one pass over the window's range, as `closed`).
+pub async fn wins(
     db: &impl ConnectionTrait,
     window: &Window,
+    since: DateTime<Utc>,
     scope: &Scope,
-) -> AppResult<Vec<(i64, DateTime<Utc>)>> {
+) -> AppResult<Vec<(i64, DateTime<Utc>, i64)>> {
     let backend = db.get_database_backend();
+    let won = || Expr::col(deal::Column::Status).eq(DealStatus::Won.to_value());
+    let last = Func::max(
+        Expr::case(won(), Expr::col(deal::Column::ClosedAt))
+            .finally(Expr::val(None::<DateTime<Utc>>)),
+    );
+    let recent = Func::sum(
+        Expr::case(won().and(Expr::col(deal::Column::ClosedAt).gte(since)), 1).finally(0),
+    );
     let select = deal::Entity::find()
         .select_only()
         .column(deal::Column::PartnerId)
-        .column_as(Expr::cust("MAX(closed_at)"), "last")
+        .column_as(SimpleExpr::from(last), "last")
+        .column_as(
+            SimpleExpr::from(Func::cast_as(recent, Alias::new("BIGINT"))),
+            "recent",
+        )
         .filter(in_window(deal::Column::ClosedAt, window))
-        .filter(crate::deals::status_is(DealStatus::Won))
-        .group_by(deal::Column::PartnerId);
+        .group_by(deal::Column::PartnerId)
+        .having(Expr::cust(
+            "SUM(CASE WHEN status = 'WON' THEN 1 ELSE 0 END) > 0",
+        ));
     Ok(scope
         .narrow(backend, select, col(deal::Column::PartnerId))
         .into_tuple()
@@ -463,5 +500,5 @@ pub async fn logins(
 ) -> AppResult<Vec<(i64, i64)>> {
     use entity::session;
     let select = session::Entity::find().filter(in_window(session::Column::CreatedAt, window));
-    per_user_partner(db, select, session::Column::UserId, scope).await
+    per_user_partner(db, select, session::Column::UserId, scope, true).await
 }

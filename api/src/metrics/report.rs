@@ -142,6 +142,8 @@ struct WindowFacts {
     certifications: Vec<(i64, i64)>,
     won_opportunities: Vec<(i64, String, i64)>,
     influences: Vec<(i64, i64)>,
+    /// The partners with a won registration in the window.
+    producing: BTreeSet<i64>,
     producing_before: BTreeSet<i64>,
 }
 
@@ -154,15 +156,27 @@ impl WindowFacts {
     ) -> AppResult<WindowFacts> {
         let won_opportunities = facts::won_opportunities(db, window).await?;
         let ids: Vec<i64> = won_opportunities.iter().map(|o| o.0).collect();
+        let (closed, close_days) = facts::closed(db, window, scope, by_partner).await?;
+        let (decided, decision_hours) = facts::decided(db, window, scope, by_partner).await?;
+        // Rows of the whole program come without partners: its producers are read apart.
+        let producing = if by_partner {
+            closed.iter().filter(|r| r.1).map(|r| r.0).collect()
+        } else {
+            facts::producing(db, window, scope)
+                .await?
+                .into_iter()
+                .collect()
+        };
         Ok(WindowFacts {
-            closed: facts::closed(db, window, scope).await?,
-            close_days: facts::close_days(db, window, scope, by_partner).await?,
-            decided: facts::decided(db, window, scope).await?,
-            decision_hours: facts::decision_hours(db, window, scope, by_partner).await?,
-            submitted: facts::submitted(db, window, scope).await?,
-            content: facts::content(db, window, scope).await?,
-            completions: facts::completions(db, window, scope).await?,
-            certifications: facts::certifications_at(db, window.to, scope).await?,
+            closed,
+            producing,
+            close_days,
+            decided,
+            decision_hours,
+            submitted: facts::submitted(db, window, scope, by_partner).await?,
+            content: facts::content(db, window, scope, by_partner).await?,
+            completions: facts::completions(db, window, scope, by_partner).await?,
+            certifications: facts::certifications_at(db, window.to, scope, by_partner).await?,
             influences: facts::influences_of(db, &ids).await?,
             won_opportunities,
             producing_before: BTreeSet::new(),
@@ -170,11 +184,77 @@ impl WindowFacts {
     }
 
     fn won_partners(&self) -> BTreeSet<i64> {
-        self.closed
+        self.producing.clone()
+    }
+
+    /// The facts of each group of partners (`groups[i]` holds the partners of group `i`), in
+    /// one pass over the rows: summing a group then reads its own rows, not every row (a
+    /// report by partner has thousands of groups). Opportunities, a few hundred, go to all.
+    fn split(&self, groups: &[BTreeSet<i64>]) -> Vec<WindowFacts> {
+        let mut of: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (i, ids) in groups.iter().enumerate() {
+            for id in ids {
+                of.entry(*id).or_default().push(i);
+            }
+        }
+        let mut parts: Vec<WindowFacts> = groups
             .iter()
-            .filter(|row| row.1)
-            .map(|row| row.0)
-            .collect()
+            .map(|_| WindowFacts {
+                won_opportunities: self.won_opportunities.clone(),
+                influences: self.influences.clone(),
+                ..WindowFacts::default()
+            })
+            .collect();
+        spread(&self.closed, |r| r.0, &of, &mut parts, |f| &mut f.closed);
+        spread(
+            &self.close_days,
+            |r| r.0,
+            &of,
+            &mut parts,
+            |f| &mut f.close_days,
+        );
+        spread(&self.decided, |r| r.0, &of, &mut parts, |f| &mut f.decided);
+        spread(
+            &self.decision_hours,
+            |r| r.0,
+            &of,
+            &mut parts,
+            |f| &mut f.decision_hours,
+        );
+        spread(
+            &self.submitted,
+            |r| r.0,
+            &of,
+            &mut parts,
+            |f| &mut f.submitted,
+        );
+        spread(&self.content, |r| r.0, &of, &mut parts, |f| &mut f.content);
+        spread(
+            &self.completions,
+            |r| r.0,
+            &of,
+            &mut parts,
+            |f| &mut f.completions,
+        );
+        spread(
+            &self.certifications,
+            |r| r.0,
+            &of,
+            &mut parts,
+            |f| &mut f.certifications,
+        );
+        let each = |partner: i64| of.get(&partner).cloned().unwrap_or_default();
+        for partner in &self.producing {
+            for i in each(*partner) {
+                parts[i].producing.insert(*partner);
+            }
+        }
+        for partner in &self.producing_before {
+            for i in each(*partner) {
+                parts[i].producing_before.insert(*partner);
+            }
+        }
+        parts
     }
 
     /// The facts of consecutive windows as one (certifications are those held at the end).
@@ -192,11 +272,27 @@ impl WindowFacts {
             all.won_opportunities
                 .extend(part.won_opportunities.iter().cloned());
             all.influences.extend(part.influences.iter().copied());
+            all.producing.extend(part.producing.iter().copied());
         }
         if let Some(last) = parts.last() {
             all.certifications = last.certifications.clone();
         }
         all
+    }
+}
+
+/// Copies each row to the facts of the groups its partner is in.
+fn spread<T: Clone>(
+    rows: &[T],
+    partner: fn(&T) -> i64,
+    groups_of: &HashMap<i64, Vec<usize>>,
+    parts: &mut [WindowFacts],
+    field: fn(&mut WindowFacts) -> &mut Vec<T>,
+) {
+    for row in rows {
+        for i in groups_of.get(&partner(row)).into_iter().flatten() {
+            field(&mut parts[*i]).push(row.clone());
+        }
     }
 }
 
@@ -216,9 +312,15 @@ fn sum_figures(
     first_wins: &HashMap<i64, DateTime<Utc>>,
     with_direct: bool,
 ) -> Figures {
-    let has = |p: i64| members.ids.contains(&p);
+    // The whole program's rows are already narrowed to the scope (and may carry no partner).
+    let has = |p: i64| members.whole || members.ids.contains(&p);
     let mut f = Figures::default();
-    let mut producing = BTreeSet::new();
+    let producing: BTreeSet<i64> = facts
+        .producing
+        .iter()
+        .copied()
+        .filter(|p| has(*p))
+        .collect();
     for (p, won, currency, n, amount) in &facts.closed {
         if !has(*p) {
             continue;
@@ -227,7 +329,6 @@ fn sum_figures(
             f.sourced.add(currency, *amount);
             *f.won_by_currency.entry(currency.clone()).or_default() += *n as u64;
             f.won += *n as u64;
-            producing.insert(*p);
         } else {
             f.lost += *n as u64;
         }
@@ -235,7 +336,7 @@ fn sum_figures(
     let bins = |rows: &[(i64, i64, i64)]| {
         let mut h = Histogram::default();
         for (p, value, n) in rows {
-            if members.whole || has(*p) {
+            if has(*p) {
                 // A close or decision recorded before the submission counts as none.
                 h.add((*value).max(0), *n as u64);
             }
@@ -492,18 +593,17 @@ pub async fn report(
                     }
                 }
             }
-            members
-                .into_iter()
-                .map(|(key, ids)| Group {
+            let (keys, ids): (Vec<GroupKey>, Vec<BTreeSet<i64>>) = members.into_iter().unzip();
+            let parts = whole.split(&ids);
+            keys.into_iter()
+                .zip(ids.iter().zip(&parts))
+                .map(|(key, (ids, part))| Group {
                     key,
                     window: period,
                     figures: sum_figures(
-                        &whole,
+                        part,
                         &period,
-                        &Members {
-                            ids: &ids,
-                            whole: false,
-                        },
+                        &Members { ids, whole: false },
                         &partners,
                         &first_wins,
                         false,
