@@ -244,17 +244,24 @@ pub fn score(signals: &Signals, model: &HealthModel) -> Health {
                 baseline,
                 normalized: (normalized * 10_000.0).round() / 10_000.0,
                 weight,
-                contribution: Decimal::from_f64(points).unwrap_or_default().round_dp(2),
+                contribution: two_places(Decimal::from_f64(points).unwrap_or_default()),
                 explanation,
             }
         })
         .collect();
-    let score: Decimal = factors.iter().map(|f| f.contribution).sum();
+    let score = two_places(factors.iter().map(|f| f.contribution).sum());
     Health {
         band: band_of(score, model),
         score,
         factors,
     }
+}
+
+/// Rounded and shown to two decimals (`45.00`, not `45`).
+fn two_places(value: Decimal) -> Decimal {
+    let mut rounded = value.round_dp(2);
+    rounded.rescale(2);
+    rounded
 }
 
 pub fn band_of(score: Decimal, model: &HealthModel) -> Band {
@@ -325,7 +332,7 @@ mod tests {
     #[test]
     fn a_thriving_partner_scores_100_and_is_healthy() {
         let health = score(&thriving(), &HealthModel::default());
-        assert_eq!(health.score, Decimal::from(100));
+        assert_eq!(health.score.to_string(), "100.00");
         assert_eq!(health.band, Band::Healthy);
     }
 
