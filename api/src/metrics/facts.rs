@@ -432,27 +432,14 @@ pub async fn first_wins(
         .await?)
 }
 
-/// The partners with a won registration closed in the window (the window's range, not
-/// the status index: see `closed`).
+/// The partners with a won registration closed in the window.
 pub async fn producing(
     db: &impl ConnectionTrait,
     window: &Window,
     scope: &Scope,
 ) -> AppResult<Vec<i64>> {
-    let backend = db.get_database_backend();
-    let select = deal::Entity::find()
-        .select_only()
-        .column(deal::Column::PartnerId)
-        .filter(in_window(deal::Column::ClosedAt, window))
-        .group_by(deal::Column::PartnerId)
-        .having(Expr::cust(
-            "SUM(CASE WHEN status = 'WON' THEN 1 ELSE 0 END) > 0",
-        ));
-    Ok(scope
-        .narrow(backend, select, col(deal::Column::PartnerId))
-        .into_tuple()
-        .all(db)
-        .await?)
+    let found = wins(db, window, window.from, scope).await?;
+    Ok(found.into_iter().map(|(partner, _, _)| partner).collect())
 }
 
 /// Each partner with a won registration closed in the window: its last win, and how many
