@@ -24,54 +24,65 @@ pub async fn read(
     scope: &Scope,
     at: DateTime<Utc>,
 ) -> AppResult<HashMap<i64, Signals>> {
-    let mut all: HashMap<i64, Signals> = HashMap::new();
     let recent = days_before(at, 90, 0);
     let before = days_before(at, 180, 90);
-    for (p, n) in facts::submitted(db, &recent, scope, true).await? {
+    let year_ago = at - Duration::days(365);
+    let half_year = days_before(at, 180, 0);
+    let two_years = days_before(at, 730, 0);
+    let month = days_before(at, 30, 0);
+    let month_before = days_before(at, 60, 30);
+    // Independent reads, run at once on the pool's connections.
+    let (submitted_recent, submitted_before, content_recent, content_before, completions) = tokio::try_join!(
+        facts::submitted(db, &recent, scope, true),
+        facts::submitted(db, &before, scope, true),
+        facts::content(db, &recent, scope, true),
+        facts::content(db, &before, scope, true),
+        facts::completions(db, &half_year, scope, true),
+    )?;
+    let (held_now, held_later, wins, logins_recent, logins_before) = tokio::try_join!(
+        facts::certifications_at(db, at, scope, true),
+        facts::certifications_at(db, at + Duration::days(60), scope, true),
+        facts::wins(db, &two_years, year_ago, scope),
+        facts::logins(db, &month, scope),
+        facts::logins(db, &month_before, scope),
+    )?;
+    let mut all: HashMap<i64, Signals> = HashMap::new();
+    for (p, n) in submitted_recent {
         all.entry(p).or_default().registrations_recent = n as u64;
     }
-    for (p, n) in facts::submitted(db, &before, scope, true).await? {
+    for (p, n) in submitted_before {
         all.entry(p).or_default().registrations_before = n as u64;
     }
     let engaged = |kind: &ContentEventKind| kind != &ContentEventKind::Share;
-    for (p, kind, n) in facts::content(db, &recent, scope, true).await? {
+    for (p, kind, n) in content_recent {
         if engaged(&kind) {
             all.entry(p).or_default().engagement_recent += n as u64;
         }
     }
-    for (p, kind, n) in facts::content(db, &before, scope, true).await? {
+    for (p, kind, n) in content_before {
         if engaged(&kind) {
             all.entry(p).or_default().engagement_before += n as u64;
         }
     }
-    for (p, n) in facts::completions(db, &days_before(at, 180, 0), scope, true).await? {
+    for (p, n) in completions {
         all.entry(p).or_default().completions = n as u64;
     }
-    let held_now: HashMap<i64, i64> = facts::certifications_at(db, at, scope, true)
-        .await?
-        .into_iter()
-        .collect();
-    let held_later: HashMap<i64, i64> =
-        facts::certifications_at(db, at + Duration::days(60), scope, true)
-            .await?
-            .into_iter()
-            .collect();
-    for (p, n) in &held_now {
-        let signals = all.entry(*p).or_default();
-        signals.certifications = *n as u64;
+    let held_later: HashMap<i64, i64> = held_later.into_iter().collect();
+    for (p, n) in held_now {
+        let signals = all.entry(p).or_default();
+        signals.certifications = n as u64;
         signals.certifications_expiring =
-            (n - held_later.get(p).copied().unwrap_or(0)).max(0) as u64;
+            (n - held_later.get(&p).copied().unwrap_or(0)).max(0) as u64;
     }
-    let year_ago = at - Duration::days(365);
-    for (p, last, recent) in facts::wins(db, &days_before(at, 730, 0), year_ago, scope).await? {
+    for (p, last, recent) in wins {
         let signals = all.entry(p).or_default();
         signals.days_since_last_win = Some((at - last).num_days().max(0));
         signals.wins_last_year = recent.max(0) as u64;
     }
-    for (p, n) in facts::logins(db, &days_before(at, 30, 0), scope).await? {
+    for (p, n) in logins_recent {
         all.entry(p).or_default().logins_recent = n as u64;
     }
-    for (p, n) in facts::logins(db, &days_before(at, 60, 30), scope).await? {
+    for (p, n) in logins_before {
         all.entry(p).or_default().logins_before = n as u64;
     }
     Ok(all)

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{ContentEventKind, PartnerStatus};
+use futures_util::{StreamExt, TryStreamExt};
 use sea_orm::ActiveEnum;
 
 use super::facts::{self, PartnerFacts, Scope};
@@ -154,29 +155,38 @@ impl WindowFacts {
         scope: &Scope,
         by_partner: bool,
     ) -> AppResult<WindowFacts> {
-        let won_opportunities = facts::won_opportunities(db, window).await?;
+        // The reads are independent: run at once on the pool's connections, a report waits
+        // for the slowest, not for their sum.
+        let (won_opportunities, (closed, close_days), (decided, decision_hours)) = tokio::try_join!(
+            facts::won_opportunities(db, window),
+            facts::closed(db, window, scope, by_partner),
+            facts::decided(db, window, scope, by_partner),
+        )?;
+        let (submitted, content, completions, certifications, producing) = tokio::try_join!(
+            facts::submitted(db, window, scope, by_partner),
+            facts::content(db, window, scope, by_partner),
+            facts::completions(db, window, scope, by_partner),
+            facts::certifications_at(db, window.to, scope, by_partner),
+            // Rows of the whole program come without partners: its producers are read apart.
+            async {
+                if by_partner {
+                    Ok(closed.iter().filter(|r| r.1).map(|r| r.0).collect())
+                } else {
+                    facts::producing(db, window, scope).await
+                }
+            },
+        )?;
         let ids: Vec<i64> = won_opportunities.iter().map(|o| o.0).collect();
-        let (closed, close_days) = facts::closed(db, window, scope, by_partner).await?;
-        let (decided, decision_hours) = facts::decided(db, window, scope, by_partner).await?;
-        // Rows of the whole program come without partners: its producers are read apart.
-        let producing = if by_partner {
-            closed.iter().filter(|r| r.1).map(|r| r.0).collect()
-        } else {
-            facts::producing(db, window, scope)
-                .await?
-                .into_iter()
-                .collect()
-        };
         Ok(WindowFacts {
             closed,
-            producing,
+            producing: producing.into_iter().collect(),
             close_days,
             decided,
             decision_hours,
-            submitted: facts::submitted(db, window, scope, by_partner).await?,
-            content: facts::content(db, window, scope, by_partner).await?,
-            completions: facts::completions(db, window, scope, by_partner).await?,
-            certifications: facts::certifications_at(db, window.to, scope, by_partner).await?,
+            submitted,
+            content,
+            completions,
+            certifications,
             influences: facts::influences_of(db, &ids).await?,
             won_opportunities,
             producing_before: BTreeSet::new(),
@@ -517,10 +527,14 @@ pub async fn report(
         Some(GroupBy::Month) => formulas::months(period),
         _ => vec![period],
     };
-    let mut parts = Vec::with_capacity(windows.len());
-    for window in &windows {
-        parts.push(WindowFacts::read(db, window, &scope, by_partner).await?);
-    }
+    // Two windows at a time (each runs its reads at once): a monthly series keeps both
+    // cores busy without queueing dozens of statements on the pool.
+    let scope_ref = &scope;
+    let mut parts: Vec<WindowFacts> = futures_util::stream::iter(windows.iter().copied())
+        .map(|window| async move { WindowFacts::read(db, &window, scope_ref, by_partner).await })
+        .buffered(2)
+        .try_collect()
+        .await?;
     // Each window's producing partners before it: the previous month's (read for the
     // first), or the equal span before the period.
     let first_before = match group_by {
