@@ -11,7 +11,9 @@ use entity::{
     account, content, content_event, deal_history, deal_registration, deal_registration_product,
     product, session, user,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use crate::auth::Actor;
 use crate::db::Db;
@@ -272,16 +274,11 @@ async fn insert_activity(
         }
         for n in 0..story.logins[month] {
             let at = slot + Duration::hours(i64::from(n) * 67 % 700);
-            sessions.push(session::ActiveModel {
-                user_id: Set(user_id),
-                refresh_token_hash: Set(format!("demo-history-{partner_id}-{month}-{n}")),
-                previous_token_hash: Set(None),
-                expires_at: Set(at + Duration::days(1)),
-                revoked_at: Set(Some(at + Duration::hours(2))),
-                created_at: Set(at),
-                last_used_at: Set(at + Duration::hours(1)),
-                ..Default::default()
-            });
+            sessions.push(ended_login(
+                user_id,
+                at,
+                format!("demo-history-{partner_id}-{month}-{n}"),
+            ));
         }
     }
     if !events.is_empty() {
@@ -295,6 +292,32 @@ async fn insert_activity(
             .await?;
     }
     Ok(())
+}
+
+/// A login of `user_id` at `at` that ended two hours later: past portal activity. `tag`
+/// makes its (never usable) token hash unique.
+pub(crate) fn ended_login(user_id: i64, at: DateTime<Utc>, tag: String) -> session::ActiveModel {
+    session::ActiveModel {
+        user_id: Set(user_id),
+        refresh_token_hash: Set(tag),
+        previous_token_hash: Set(None),
+        expires_at: Set(at + Duration::days(1)),
+        revoked_at: Set(Some(at + Duration::hours(2))),
+        created_at: Set(at),
+        last_used_at: Set(at + Duration::hours(1)),
+        ..Default::default()
+    }
+}
+
+/// The content partners may read (past views and downloads are of these).
+pub(crate) async fn partner_content_ids(db: &impl ConnectionTrait) -> AppResult<Vec<i64>> {
+    Ok(content::Entity::find()
+        .filter(content::Column::InternalOnly.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect())
 }
 
 /// The history of the demo program (after its partners, users, content and products).
@@ -312,13 +335,7 @@ pub async fn seed(
         .await?
         .ok_or_else(|| AppError::internal("the demo has products"))?
         .id;
-    let content_ids: Vec<i64> = content::Entity::find()
-        .filter(content::Column::InternalOnly.eq(false))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let content_ids = partner_content_ids(db).await?;
     for story in &STORIES {
         let partner_id = partner_ids[story.partner];
         let active = story.logins.iter().any(|n| *n > 0);

@@ -1,7 +1,7 @@
 //! `serve --demo`: a small, believable partner program seeded into an empty database,
 //! through the same services the API uses. Later domains add their own demo data here.
 
-mod history;
+pub(crate) mod history;
 
 use chrono::{Duration, Utc};
 use entity::enums::{ContentKind, PartnerStatus, PartnerType, Role};

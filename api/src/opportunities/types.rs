@@ -325,6 +325,21 @@ async fn visible(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<opp
     service::find_visible(db, &actor, local).await.extend()
 }
 
+/// The opportunity (one the caller sees) and partner an influence input names, or the
+/// payload refusing it.
+async fn influence_target(
+    ctx: &Context<'_>,
+    input: &OpportunityInfluenceInput,
+) -> async_graphql::Result<Result<(opportunity::Model, i64), DirectOpportunityPayload>> {
+    let Some(current) = visible(ctx, &input.opportunity_id).await? else {
+        return Ok(Err(refused("opportunityId", "no such opportunity")));
+    };
+    match local_id(&input.partner_id, crate::partners::NODE_KIND) {
+        Some(partner_id) => Ok(Ok((current, partner_id))),
+        None => Ok(Err(refused("partnerId", "no partner with this id"))),
+    }
+}
+
 #[derive(Default)]
 pub struct OpportunityMutation;
 
@@ -397,11 +412,9 @@ impl OpportunityMutation {
     ) -> async_graphql::Result<DirectOpportunityPayload> {
         let actor = actor(ctx)?;
         let db = ctx.data::<Db>()?;
-        let Some(current) = visible(ctx, &input.opportunity_id).await? else {
-            return Ok(refused("opportunityId", "no such opportunity"));
-        };
-        let Some(partner_id) = local_id(&input.partner_id, crate::partners::NODE_KIND) else {
-            return Ok(refused("partnerId", "no partner with this id"));
+        let (current, partner_id) = match influence_target(ctx, &input).await? {
+            Ok(target) => target,
+            Err(refusal) => return Ok(refusal),
         };
         let Some(role) = input.role else {
             return Ok(DirectOpportunityPayload {
@@ -428,10 +441,10 @@ impl OpportunityMutation {
     ) -> async_graphql::Result<DirectOpportunityPayload> {
         let actor = actor(ctx)?;
         let db = ctx.data::<Db>()?;
-        let Some(current) = visible(ctx, &input.opportunity_id).await? else {
-            return Ok(refused("opportunityId", "no such opportunity"));
+        let (current, partner_id) = match influence_target(ctx, &input).await? {
+            Ok(target) => target,
+            Err(refusal) => return Ok(refusal),
         };
-        let partner_id = local_id(&input.partner_id, crate::partners::NODE_KIND).unwrap_or(-1);
         if !service::remove_influence(db, &actor, &current, partner_id)
             .await
             .extend()?

@@ -4,11 +4,11 @@
 //! logins are generated for every partner in proportion to its activity.
 
 use chrono::{DateTime, Duration, Utc};
+use entity::content_event;
 use entity::enums::ContentEventKind;
-use entity::{content, content_event, session};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 
 use super::{bar, insert_all, GeneratedPartner, SeedOptions, DAY_SECONDS};
 use crate::error::AppResult;
@@ -56,13 +56,7 @@ pub async fn seed_activity(
     options: &SeedOptions,
     partners: &[GeneratedPartner],
 ) -> AppResult<u64> {
-    let contents: Vec<i64> = content::Entity::find()
-        .filter(content::Column::InternalOnly.eq(false))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let contents = crate::demo::history::partner_content_ids(db).await?;
     if contents.is_empty() || partners.is_empty() {
         return Ok(0);
     }
@@ -90,16 +84,11 @@ pub async fn seed_activity(
         }
         for n in 0..(views / 3).max(2) {
             let at = moment(rng, now, partner.trend, 120);
-            sessions.push(session::ActiveModel {
-                user_id: Set(partner.first_user),
-                refresh_token_hash: Set(format!("seed-{}-{n}", partner.id)),
-                previous_token_hash: Set(None),
-                expires_at: Set(at + Duration::days(1)),
-                revoked_at: Set(Some(at + Duration::hours(2))),
-                created_at: Set(at),
-                last_used_at: Set(at + Duration::hours(1)),
-                ..Default::default()
-            });
+            sessions.push(crate::demo::history::ended_login(
+                partner.first_user,
+                at,
+                format!("seed-{}-{n}", partner.id),
+            ));
         }
     }
     let progress = bar(options, "activity", (events.len() + sessions.len()) as u64);
