@@ -242,3 +242,101 @@ async fn two_replicas_take_one_snapshot_a_day_and_band_changes_are_events() {
         "Contoso went HEALTHY → WATCH → AT_RISK: {changes} events"
     );
 }
+
+/// Every measured partner's (score, registrationTrend value) in `atRiskPartners`, and the
+/// moment the list's health is as of.
+async fn ranked_everyone(
+    app: &TestApp,
+    token: &str,
+) -> (Vec<(String, Decimal, f64)>, chrono::DateTime<chrono::Utc>) {
+    let response = app
+        .gql(
+            Some(token),
+            "{ atRiskPartners(first: 100, bands: [HEALTHY, WATCH, AT_RISK]) { edges { node {
+                 partner { name } health { score computedAt factors { name value } } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = response["data"]["atRiskPartners"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"))
+        .clone();
+    let as_of = edges[0]["node"]["health"]["computedAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rows = edges
+        .iter()
+        .map(|e| {
+            let h = &e["node"]["health"];
+            let trend = h["factors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["name"] == "registrationTrend")
+                .unwrap()["value"]
+                .as_f64()
+                .unwrap();
+            (
+                e["node"]["partner"]["name"].as_str().unwrap().to_owned(),
+                dec(&h["score"]),
+                trend,
+            )
+        })
+        .collect();
+    (rows, as_of)
+}
+
+#[tokio::test]
+async fn at_risk_partners_rank_kept_signals_that_two_replicas_refresh_once() {
+    use partnergraph::health::refresh::run_once;
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    let (live, _) = ranked_everyone(&app, &manager).await;
+
+    let other = app.replica_state(test_auth_config()).await;
+    let now = chrono::Utc::now();
+    let period = std::time::Duration::from_secs(300);
+    let (a, b) = tokio::join!(
+        run_once(&app.state.db, now, period),
+        run_once(&other.db, now, period)
+    );
+    let taken: Vec<usize> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(taken.len(), 1, "exactly one replica refreshes: {taken:?}");
+    let (kept, as_of) = ranked_everyone(&app, &manager).await;
+    assert_eq!(kept, live, "kept signals rank as the live ones did");
+    assert!((as_of - now).num_milliseconds().abs() <= 1, "{as_of} {now}");
+
+    // A new registration shows in a partner's own health at once, and in the ranking at the
+    // next refresh.
+    let alice = app.login(ALICE_NORTHWIND).await;
+    crate::metrics::approved(&app, &alice, &manager, "Quokka Analytics", "USD").await;
+    let trend_of = |rows: &[(String, Decimal, f64)]| {
+        rows.iter()
+            .find(|r| r.0 == "Northwind")
+            .map(|r| r.2)
+            .unwrap()
+    };
+    let (still, _) = ranked_everyone(&app, &manager).await;
+    assert_eq!(trend_of(&still), trend_of(&kept));
+    let later = now + chrono::Duration::seconds(301);
+    assert!(run_once(&other.db, later, period).await.unwrap().is_some());
+    let (refreshed, _) = ranked_everyone(&app, &manager).await;
+    assert_eq!(trend_of(&refreshed), trend_of(&kept) + 1.0);
+
+    // A new model applies to the kept signals at once.
+    let changed = app
+        .gql(
+            Some(&manager),
+            "mutation { setHealthModel(input: { weights: { registrationTrend: 0 } }) { userErrors { field } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(changed["data"]["setHealthModel"]["userErrors"], json!([]));
+    let (reweighed, _) = ranked_everyone(&app, &manager).await;
+    assert_ne!(
+        reweighed.iter().map(|r| r.1).collect::<Vec<_>>(),
+        refreshed.iter().map(|r| r.1).collect::<Vec<_>>()
+    );
+}

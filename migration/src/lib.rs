@@ -21,6 +21,7 @@ mod m20261207_000015_customer_keys;
 mod m20261207_000016_registration_filters;
 mod m20261208_000017_conflict_scores;
 mod m20261209_000018_channel_metrics;
+mod m20261210_000019_kept_metrics;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_registration_filters::Migration),
             Box::new(m20261208_000017_conflict_scores::Migration),
             Box::new(m20261209_000018_channel_metrics::Migration),
+            Box::new(m20261210_000019_kept_metrics::Migration),
         ]
     }
 }

@@ -811,6 +811,18 @@ fn counting(count: Arc<AtomicU64>) -> impl Fn(&sea_orm::metric::Info<'_>) + Send
     }
 }
 
+/// Makes the other transactions that write `table` wait until this one ends (on SQLite a
+/// write transaction already does). Raw SQL because sea-orm has no table lock; the kept
+/// metric months need it so that a trigger forgetting a month cannot slip between the
+/// month's read and its keeping (`metrics::months`).
+pub async fn hold_off_writers(txn: &WriteTxn, table: &'static str) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
+            .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! daily snapshot per partner for its history.
 
 pub mod model;
+pub mod refresh;
 pub mod service;
 pub mod signals;
 mod types;

@@ -63,6 +63,27 @@ pub async fn health_of(
     at: DateTime<Utc>,
     model: &HealthModel,
 ) -> AppResult<HashMap<i64, Health>> {
+    let (ids, signals) = tokio::try_join!(measured(db, scope), signals::read(db, scope, at))?;
+    Ok(scored(ids, &signals, model))
+}
+
+/// The health of every measured partner, from the kept signals when they are fresh (then
+/// as of their refresh), else as of `now`; and the moment it is as of.
+pub async fn program_health(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    model: &HealthModel,
+) -> AppResult<(DateTime<Utc>, HashMap<i64, Health>)> {
+    let Some(as_of) = super::refresh::fresh_as_of(db, now).await? else {
+        return Ok((now, health_of(db, &Scope::All, now, model).await?));
+    };
+    let (ids, signals) =
+        tokio::try_join!(measured(db, &Scope::All), super::refresh::kept_signals(db))?;
+    Ok((as_of, scored(ids, &signals, model)))
+}
+
+/// The measured partners in `scope`.
+async fn measured(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<Vec<i64>> {
     let mut partners = partner::Entity::find()
         .select_only()
         .column(partner::Column::Id)
@@ -74,15 +95,19 @@ pub async fn health_of(
             ids,
         ));
     }
-    let ids: Vec<i64> = partners.into_tuple().all(db).await?;
-    let signals = signals::read(db, scope, at).await?;
-    Ok(ids
-        .into_iter()
-        .map(|id| {
-            let s = signals.get(&id).cloned().unwrap_or_default();
-            (id, model::score(&s, model))
-        })
-        .collect())
+    Ok(partners.into_tuple().all(db).await?)
+}
+
+/// Each partner's score from its signals (none: all zero).
+fn scored(
+    ids: Vec<i64>,
+    signals: &HashMap<i64, model::Signals>,
+    model: &HealthModel,
+) -> HashMap<i64, Health> {
+    let none = model::Signals::default();
+    ids.into_iter()
+        .map(|id| (id, model::score(signals.get(&id).unwrap_or(&none), model)))
+        .collect()
 }
 
 pub fn stored_band(band: Band) -> HealthBand {

@@ -329,8 +329,7 @@ impl HealthQuery {
     ) -> async_graphql::Result<RelayConnection<AtRiskPartner>> {
         let db = ctx.data::<Db>()?;
         let bands = bands.unwrap_or_else(|| vec![HealthBand::AtRisk, HealthBand::Watch]);
-        let now = Utc::now();
-        let ranked = ranked(db, now, &bands).await.extend()?;
+        let (computed_at, ranked) = ranked(db, Utc::now(), &bands).await.extend()?;
         // The rank is the cursor: positions in the worst-first order.
         let rows: Vec<(i64, AtRiskPartner)> = ranked
             .into_iter()
@@ -341,7 +340,7 @@ impl HealthQuery {
                     AtRiskPartner {
                         partner_id,
                         health,
-                        computed_at: now,
+                        computed_at,
                     },
                 )
             })
@@ -356,20 +355,21 @@ impl HealthQuery {
     }
 }
 
-/// Measured partners in `bands`, worst first (ties by id).
+/// Measured partners in `bands`, worst first (ties by id), and the moment their health
+/// is as of.
 async fn ranked(
     db: &Db,
     now: DateTime<Utc>,
     bands: &[HealthBand],
-) -> AppResult<Vec<(i64, Health)>> {
+) -> AppResult<(DateTime<Utc>, Vec<(i64, Health)>)> {
     let model = service::model(db).await?;
-    let mut all: Vec<(i64, Health)> = service::health_of(db, &Scope::All, now, &model)
-        .await?
+    let (as_of, healths) = service::program_health(db, now, &model).await?;
+    let mut all: Vec<(i64, Health)> = healths
         .into_iter()
         .filter(|(_, h)| bands.contains(&h.band.into()))
         .collect();
     all.sort_by(|a, b| a.1.score.cmp(&b.1.score).then(a.0.cmp(&b.0)));
-    Ok(all)
+    Ok((as_of, all))
 }
 
 #[derive(InputObject, Default)]

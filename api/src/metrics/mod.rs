@@ -3,8 +3,10 @@
 
 pub mod facts;
 pub mod formulas;
+mod months;
 pub mod policy;
 pub mod report;
 mod types;
+pub mod window;
 
 pub use types::{ChannelMetrics, MetricsQuery};

@@ -1,6 +1,7 @@
 //! `channelMetrics`: the facts of each window read once, then summed per group of
 //! partners. A monthly series reads each month once; its totals are the months' facts
 //! merged, so a year costs twelve months' reads and one more for the retention baseline.
+//! The whole program's whole past months come from the kept months (`months`) instead.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -11,6 +12,9 @@ use sea_orm::ActiveEnum;
 
 use super::facts::{self, PartnerFacts, Scope};
 use super::formulas::{self, Amounts, Cohort, Histogram, Window};
+use super::months;
+use super::window::WindowFacts;
+use crate::db::Db;
 use crate::error::AppResult;
 
 /// How the figures are split.
@@ -128,182 +132,6 @@ pub struct Report {
     pub period: Window,
     pub figures: Figures,
     pub groups: Vec<Group>,
-}
-
-/// The raw facts of one window, per partner.
-#[derive(Default, Clone)]
-struct WindowFacts {
-    closed: Vec<(i64, bool, String, i64, i64)>,
-    close_days: Vec<(i64, i64, i64)>,
-    decided: Vec<(i64, bool, i64)>,
-    decision_hours: Vec<(i64, i64, i64)>,
-    submitted: Vec<(i64, i64)>,
-    content: Vec<(i64, ContentEventKind, i64)>,
-    completions: Vec<(i64, i64)>,
-    certifications: Vec<(i64, i64)>,
-    won_opportunities: Vec<(i64, String, i64)>,
-    influences: Vec<(i64, i64)>,
-    /// The partners with a won registration in the window.
-    producing: BTreeSet<i64>,
-    producing_before: BTreeSet<i64>,
-}
-
-impl WindowFacts {
-    async fn read(
-        db: &impl sea_orm::ConnectionTrait,
-        window: &Window,
-        scope: &Scope,
-        by_partner: bool,
-    ) -> AppResult<WindowFacts> {
-        // The reads are independent: run at once on the pool's connections, a report waits
-        // for the slowest, not for their sum.
-        let (won_opportunities, (closed, close_days), (decided, decision_hours)) = tokio::try_join!(
-            facts::won_opportunities(db, window),
-            facts::closed(db, window, scope, by_partner),
-            facts::decided(db, window, scope, by_partner),
-        )?;
-        let (submitted, content, completions, certifications, producing) = tokio::try_join!(
-            facts::submitted(db, window, scope, by_partner),
-            facts::content(db, window, scope, by_partner),
-            facts::completions(db, window, scope, by_partner),
-            facts::certifications_at(db, window.to, scope, by_partner),
-            // Rows of the whole program come without partners: its producers are read apart.
-            async {
-                if by_partner {
-                    Ok(closed.iter().filter(|r| r.1).map(|r| r.0).collect())
-                } else {
-                    facts::producing(db, window, scope).await
-                }
-            },
-        )?;
-        let ids: Vec<i64> = won_opportunities.iter().map(|o| o.0).collect();
-        Ok(WindowFacts {
-            closed,
-            producing: producing.into_iter().collect(),
-            close_days,
-            decided,
-            decision_hours,
-            submitted,
-            content,
-            completions,
-            certifications,
-            influences: facts::influences_of(db, &ids).await?,
-            won_opportunities,
-            producing_before: BTreeSet::new(),
-        })
-    }
-
-    fn won_partners(&self) -> BTreeSet<i64> {
-        self.producing.clone()
-    }
-
-    /// The facts of each group of partners (`groups[i]` holds the partners of group `i`), in
-    /// one pass over the rows: summing a group then reads its own rows, not every row (a
-    /// report by partner has thousands of groups). Opportunities, a few hundred, go to all.
-    fn split(&self, groups: &[BTreeSet<i64>]) -> Vec<WindowFacts> {
-        let mut of: HashMap<i64, Vec<usize>> = HashMap::new();
-        for (i, ids) in groups.iter().enumerate() {
-            for id in ids {
-                of.entry(*id).or_default().push(i);
-            }
-        }
-        let mut parts: Vec<WindowFacts> = groups
-            .iter()
-            .map(|_| WindowFacts {
-                won_opportunities: self.won_opportunities.clone(),
-                influences: self.influences.clone(),
-                ..WindowFacts::default()
-            })
-            .collect();
-        spread(&self.closed, |r| r.0, &of, &mut parts, |f| &mut f.closed);
-        spread(
-            &self.close_days,
-            |r| r.0,
-            &of,
-            &mut parts,
-            |f| &mut f.close_days,
-        );
-        spread(&self.decided, |r| r.0, &of, &mut parts, |f| &mut f.decided);
-        spread(
-            &self.decision_hours,
-            |r| r.0,
-            &of,
-            &mut parts,
-            |f| &mut f.decision_hours,
-        );
-        spread(
-            &self.submitted,
-            |r| r.0,
-            &of,
-            &mut parts,
-            |f| &mut f.submitted,
-        );
-        spread(&self.content, |r| r.0, &of, &mut parts, |f| &mut f.content);
-        spread(
-            &self.completions,
-            |r| r.0,
-            &of,
-            &mut parts,
-            |f| &mut f.completions,
-        );
-        spread(
-            &self.certifications,
-            |r| r.0,
-            &of,
-            &mut parts,
-            |f| &mut f.certifications,
-        );
-        let each = |partner: i64| of.get(&partner).cloned().unwrap_or_default();
-        for partner in &self.producing {
-            for i in each(*partner) {
-                parts[i].producing.insert(*partner);
-            }
-        }
-        for partner in &self.producing_before {
-            for i in each(*partner) {
-                parts[i].producing_before.insert(*partner);
-            }
-        }
-        parts
-    }
-
-    /// The facts of consecutive windows as one (certifications are those held at the end).
-    fn merged(parts: &[WindowFacts]) -> WindowFacts {
-        let mut all = WindowFacts::default();
-        for part in parts {
-            all.closed.extend(part.closed.iter().cloned());
-            all.close_days.extend(part.close_days.iter().copied());
-            all.decided.extend(part.decided.iter().copied());
-            all.decision_hours
-                .extend(part.decision_hours.iter().copied());
-            all.submitted.extend(part.submitted.iter().copied());
-            all.content.extend(part.content.iter().copied());
-            all.completions.extend(part.completions.iter().copied());
-            all.won_opportunities
-                .extend(part.won_opportunities.iter().cloned());
-            all.influences.extend(part.influences.iter().copied());
-            all.producing.extend(part.producing.iter().copied());
-        }
-        if let Some(last) = parts.last() {
-            all.certifications = last.certifications.clone();
-        }
-        all
-    }
-}
-
-/// Copies each row to the facts of the groups its partner is in.
-fn spread<T: Clone>(
-    rows: &[T],
-    partner: fn(&T) -> i64,
-    groups_of: &HashMap<i64, Vec<usize>>,
-    parts: &mut [WindowFacts],
-    field: fn(&mut WindowFacts) -> &mut Vec<T>,
-) {
-    for row in rows {
-        for i in groups_of.get(&partner(row)).into_iter().flatten() {
-            field(&mut parts[*i]).push(row.clone());
-        }
-    }
 }
 
 /// A set of partners the figures are for.
@@ -497,7 +325,7 @@ fn keys_of(p: &PartnerFacts, by: GroupBy, tiers: &HashMap<i64, String>) -> Vec<G
 
 /// The report for `period`, as `viewer` may see it.
 pub async fn report(
-    db: &impl sea_orm::ConnectionTrait,
+    db: &Db,
     viewer: &Viewer,
     period: Window,
     filter: &Filter,
@@ -527,24 +355,28 @@ pub async fn report(
         Some(GroupBy::Month) => formulas::months(period),
         _ => vec![period],
     };
-    // Two windows at a time (each runs its reads at once): a monthly series keeps both
-    // cores busy without queueing dozens of statements on the pool.
-    let scope_ref = &scope;
-    let mut parts: Vec<WindowFacts> = futures_util::stream::iter(windows.iter().copied())
-        .map(|window| async move { WindowFacts::read(db, &window, scope_ref, by_partner).await })
-        .buffered(2)
-        .try_collect()
-        .await?;
     // Each window's producing partners before it: the previous month's (read for the
     // first), or the equal span before the period.
     let first_before = match group_by {
         Some(GroupBy::Month) => windows[0].previous_month(),
         _ => period.previous(),
     };
-    let mut before: BTreeSet<i64> = facts::producing(db, &first_before, &scope)
-        .await?
-        .into_iter()
-        .collect();
+    let source = Source::new(
+        db,
+        &scope,
+        by_partner,
+        &[period, first_before, period.previous()],
+    )
+    .await?;
+    // Two windows at a time (each runs its reads at once): a monthly series keeps both
+    // cores busy without queueing dozens of statements on the pool.
+    let source_ref = &source;
+    let mut parts: Vec<WindowFacts> = futures_util::stream::iter(windows.iter().copied())
+        .map(|window| async move { source_ref.facts(&window).await })
+        .buffered(2)
+        .try_collect()
+        .await?;
+    let mut before = source.producing(&first_before).await?;
     for part in parts.iter_mut() {
         let now = part.won_partners();
         part.producing_before = std::mem::replace(&mut before, now);
@@ -568,10 +400,7 @@ pub async fn report(
     };
     let mut whole = WindowFacts::merged(&parts);
     whole.producing_before = if group_by == Some(GroupBy::Month) {
-        facts::producing(db, &period.previous(), &scope)
-            .await?
-            .into_iter()
-            .collect()
+        source.producing(&period.previous()).await?
     } else {
         parts[0].producing_before.clone()
     };
@@ -631,6 +460,69 @@ pub async fn report(
         figures,
         groups,
     })
+}
+
+/// Where a report's facts come from: the activity tables, or for the whole program
+/// (not split by partner) the kept months and the activity tables for the rest.
+struct Source<'a> {
+    db: &'a Db,
+    scope: &'a Scope,
+    by_partner: bool,
+    kept: Option<HashMap<DateTime<Utc>, WindowFacts>>,
+}
+
+impl<'a> Source<'a> {
+    /// A source for reading `spans`, their kept months fetched (and kept) at once.
+    async fn new(
+        db: &'a Db,
+        scope: &'a Scope,
+        by_partner: bool,
+        spans: &[Window],
+    ) -> AppResult<Source<'a>> {
+        let program = matches!(scope, Scope::All) && !by_partner;
+        let kept = if program {
+            let now = Utc::now();
+            let wanted: BTreeSet<DateTime<Utc>> = spans
+                .iter()
+                .flat_map(|span| formulas::months(*span))
+                .filter(|piece| months::is_keepable(piece, now))
+                .map(|piece| piece.from)
+                .collect();
+            let wanted: Vec<DateTime<Utc>> = wanted.into_iter().collect();
+            Some(months::facts_of(db, &wanted).await?)
+        } else {
+            None
+        };
+        Ok(Source {
+            db,
+            scope,
+            by_partner,
+            kept,
+        })
+    }
+
+    async fn facts(&self, window: &Window) -> AppResult<WindowFacts> {
+        match &self.kept {
+            Some(kept) => WindowFacts::program(self.db, window, kept).await,
+            None => WindowFacts::read(self.db, window, self.scope, self.by_partner).await,
+        }
+    }
+
+    /// The partners with a won registration closed in `window`.
+    async fn producing(&self, window: &Window) -> AppResult<BTreeSet<i64>> {
+        let Some(kept) = &self.kept else {
+            let found = facts::producing(self.db, window, self.scope).await?;
+            return Ok(found.into_iter().collect());
+        };
+        let mut all = BTreeSet::new();
+        for piece in formulas::months(*window) {
+            match kept.get(&piece.from).filter(|_| months::is_whole(&piece)) {
+                Some(month) => all.extend(month.producing.iter().copied()),
+                None => all.extend(facts::producing(self.db, &piece, self.scope).await?),
+            }
+        }
+        Ok(all)
+    }
 }
 
 async fn tier_names(db: &impl sea_orm::ConnectionTrait) -> AppResult<HashMap<i64, String>> {
