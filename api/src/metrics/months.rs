@@ -118,6 +118,7 @@ fn active(row: fact::Model) -> fact::ActiveModel {
         value: Set(row.value),
         n: Set(row.n),
         amount: Set(row.amount),
+        partner_ids: Set(row.partner_ids),
     }
 }
 
@@ -131,7 +132,7 @@ const DECISION_HOURS: &str = "decisionHours";
 const SUBMITTED: &str = "submitted";
 const CONTENT: &str = "content";
 const COMPLETIONS: &str = "completions";
-const PRODUCER: &str = "producer";
+const PRODUCERS: &str = "producers";
 
 /// A month's facts (of the whole program, partner 0) as rows, bins of equal value summed.
 fn to_rows(month: NaiveDate, f: &WindowFacts) -> Vec<fact::Model> {
@@ -175,10 +176,8 @@ fn to_rows(month: NaiveDate, f: &WindowFacts) -> Vec<fact::Model> {
     for (_, n) in &f.completions {
         add(COMPLETIONS, String::new(), 0, *n, 0);
     }
-    for partner in &f.producing {
-        add(PRODUCER, String::new(), *partner, 1, 0);
-    }
-    sums.into_iter()
+    let mut rows: Vec<fact::Model> = sums
+        .into_iter()
         .map(|((fact, key, value), (n, amount))| fact::Model {
             month,
             fact: fact.to_owned(),
@@ -186,8 +185,20 @@ fn to_rows(month: NaiveDate, f: &WindowFacts) -> Vec<fact::Model> {
             value,
             n,
             amount,
+            partner_ids: String::new(),
         })
-        .collect()
+        .collect();
+    let ids: Vec<String> = f.producing.iter().map(i64::to_string).collect();
+    rows.push(fact::Model {
+        month,
+        fact: PRODUCERS.to_owned(),
+        key: String::new(),
+        value: 0,
+        n: ids.len() as i64,
+        amount: 0,
+        partner_ids: ids.join(","),
+    });
+    rows
 }
 
 /// The facts a month's rows keep (what `to_rows` wrote).
@@ -208,9 +219,11 @@ fn from_rows(rows: &[fact::Model]) -> WindowFacts {
                 }
             }
             COMPLETIONS => f.completions.push((0, r.n)),
-            PRODUCER => {
-                f.producing.insert(r.value);
-            }
+            PRODUCERS => f.producing.extend(
+                r.partner_ids
+                    .split(',')
+                    .filter_map(|id| id.parse::<i64>().ok()),
+            ),
             _ => {}
         }
     }

@@ -47,14 +47,26 @@ impl Filter {
             && self.verticals.is_none()
     }
 
+    /// Whether the filter reads partners' attributes (not only their ids).
+    fn reads_attributes(&self) -> bool {
+        self.tier_ids.is_some()
+            || self.types.is_some()
+            || self.regions.is_some()
+            || self.verticals.is_some()
+    }
+
     fn admits(&self, p: &PartnerFacts) -> bool {
-        self.partner_ids
+        let ids = self
+            .partner_ids
             .as_ref()
-            .is_none_or(|ids| ids.contains(&p.id))
-            && self
-                .tier_ids
-                .as_ref()
-                .is_none_or(|ids| p.tier_id.is_some_and(|t| ids.contains(&t)))
+            .is_none_or(|ids| ids.contains(&p.id));
+        ids && (!self.reads_attributes() || p.about.as_ref().is_some_and(|a| self.admits_about(a)))
+    }
+
+    fn admits_about(&self, p: &facts::About) -> bool {
+        self.tier_ids
+            .as_ref()
+            .is_none_or(|ids| p.tier_id.is_some_and(|t| ids.contains(&t)))
             && self
                 .types
                 .as_ref()
@@ -285,7 +297,10 @@ pub fn is_active(p: &PartnerFacts, window: &Window) -> bool {
 }
 
 /// The groups a partner falls in (a partner with two verticals is in both).
-fn keys_of(p: &PartnerFacts, by: GroupBy, tiers: &HashMap<i64, String>) -> Vec<GroupKey> {
+fn keys_of(partner: &PartnerFacts, by: GroupBy, tiers: &HashMap<i64, String>) -> Vec<GroupKey> {
+    let Some(p) = &partner.about else {
+        return vec![];
+    };
     let none = || GroupKey {
         key: "NONE".into(),
         label: "None".into(),
@@ -316,7 +331,7 @@ fn keys_of(p: &PartnerFacts, by: GroupBy, tiers: &HashMap<i64, String>) -> Vec<G
             })
             .collect(),
         GroupBy::Partner => vec![GroupKey {
-            key: crate::relay::global_id(crate::partners::NODE_KIND, p.id).to_string(),
+            key: crate::relay::global_id(crate::partners::NODE_KIND, partner.id).to_string(),
             label: p.name.clone(),
         }],
         GroupBy::Month => vec![],
@@ -331,7 +346,8 @@ pub async fn report(
     filter: &Filter,
     group_by: Option<GroupBy>,
 ) -> AppResult<Report> {
-    let all_partners = facts::partners(db).await?;
+    let by_partner = !matches!(group_by, None | Some(GroupBy::Month));
+    let all_partners = facts::partners(db, by_partner || filter.reads_attributes()).await?;
     let in_scope: BTreeSet<i64> = all_partners
         .iter()
         .filter(|p| {
@@ -350,7 +366,6 @@ pub async fn report(
         Scope::Only(in_scope.iter().copied().collect())
     };
     let partners: HashMap<i64, &PartnerFacts> = all_partners.iter().map(|p| (p.id, p)).collect();
-    let by_partner = !matches!(group_by, None | Some(GroupBy::Month));
     let windows = match group_by {
         Some(GroupBy::Month) => formulas::months(period),
         _ => vec![period],
