@@ -502,3 +502,84 @@ async fn kept_past_months_agree_with_the_activity_and_follow_late_wins() {
     *total.entry("USD".into()).or_default() += rust_decimal::Decimal::new(777, 0);
     assert_eq!(as_sums(&after["sourcedRevenue"]), total);
 }
+
+/// Σ over the partner groups of their influenced revenue in USD, the program's, and the
+/// credit the figures were computed with.
+async fn influenced_by_partner(
+    app: &TestApp,
+    manager: &str,
+) -> (rust_decimal::Decimal, rust_decimal::Decimal, String) {
+    let response = app
+        .gql(
+            Some(manager),
+            "query($i: ChannelMetricsInput!){ channelMetrics(input: $i){ influenceCredit
+                 influencedRevenue { amount currency }
+                 groups(first: 100) { edges { node { influencedRevenue { amount currency } } } } } }",
+            json!({ "i": { "from": "2020-01-01T00:00:00Z", "to": chrono::Utc::now().to_rfc3339(),
+                           "groupBy": "PARTNER" } }),
+        )
+        .await;
+    let m = &response["data"]["channelMetrics"];
+    let usd = |list: &Value| as_sums(list).get("USD").copied().unwrap_or_default();
+    let groups = m["groups"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"))
+        .iter()
+        .map(|e| usd(&e["node"]["influencedRevenue"]))
+        .sum();
+    (
+        groups,
+        usd(&m["influencedRevenue"]),
+        m["influenceCredit"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn influenced_revenue_is_credited_whole_or_split_as_the_program_says() {
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    // The demo's won opportunities: 120,000 by one partner, 65,000 by two.
+    let (groups, program, credit) = influenced_by_partner(&app, &manager).await;
+    assert_eq!(credit, "WHOLE");
+    assert_eq!(program, rust_decimal::Decimal::new(185_000, 0));
+    assert_eq!(groups, rust_decimal::Decimal::new(250_000, 0));
+
+    let set = "mutation($i: SetInfluenceCreditInput!){ setInfluenceCredit(input: $i){ influenceCredit userErrors { field } } }";
+    let alice = app.login(ALICE_NORTHWIND).await;
+    let refused = app
+        .gql(Some(&alice), set, json!({ "i": { "credit": "SPLIT" } }))
+        .await;
+    assert_eq!(error_code(&refused).as_deref(), Some("FORBIDDEN"));
+    let changed = app
+        .gql(Some(&manager), set, json!({ "i": { "credit": "SPLIT" } }))
+        .await;
+    assert_eq!(
+        changed["data"]["setInfluenceCredit"]["influenceCredit"],
+        "SPLIT"
+    );
+    // Split: the partners' shares add up to the program's figure.
+    let (groups, program, credit) = influenced_by_partner(&app, &manager).await;
+    assert_eq!(credit, "SPLIT");
+    assert_eq!(program, rust_decimal::Decimal::new(185_000, 0));
+    assert_eq!(groups, program);
+}
+
+#[tokio::test]
+async fn a_key_reads_metrics_only_with_its_scope() {
+    let app = TestApp::demo().await;
+    let query = json!({ "query": "query($i: ChannelMetricsInput!){ channelMetrics(input: $i){ activePartners } }",
+                        "variables": { "i": { "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z" } } });
+    let reader = app.api_key(MANAGER, "BI export", &["METRICS_READ"]).await;
+    let read = app.post(Some(&reader), query.clone()).await.json();
+    assert!(read["errors"].is_null(), "{read}");
+    assert!(read["data"]["channelMetrics"]["activePartners"]
+        .as_i64()
+        .is_some());
+    let other = app.api_key(MANAGER, "Partners", &["PARTNERS_READ"]).await;
+    let refused = app.post(Some(&other), query).await.json();
+    assert_eq!(
+        error_code(&refused).as_deref(),
+        Some("FORBIDDEN"),
+        "{refused}"
+    );
+}

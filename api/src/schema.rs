@@ -76,6 +76,7 @@ pub struct Mutation(
     ImportMutation,
     crate::opportunities::OpportunityMutation,
     crate::health::HealthMutation,
+    crate::metrics::MetricsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;

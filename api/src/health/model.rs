@@ -167,6 +167,17 @@ fn percent(share: f64) -> String {
 }
 
 pub fn score(signals: &Signals, model: &HealthModel) -> Health {
+    scored(signals, model, true)
+}
+
+/// The score, band and factors without their explanations: what ranking thousands of
+/// partners needs (the same numbers as `score`, without writing five sentences each).
+pub fn rank(signals: &Signals, model: &HealthModel) -> Health {
+    scored(signals, model, false)
+}
+
+fn scored(signals: &Signals, model: &HealthModel, explain: bool) -> Health {
+    let text = |write: &dyn Fn() -> String| if explain { write() } else { String::new() };
     let s = signals;
     let gap = usual_gap(s.wins_last_year, model.default_deal_gap_days);
     let held = s.certifications.saturating_sub(s.certifications_expiring) + s.completions;
@@ -177,12 +188,14 @@ pub fn score(signals: &Signals, model: &HealthModel) -> Health {
             s.registrations_before as f64,
             trend(s.registrations_recent, s.registrations_before),
             model.registration_trend,
-            format!(
-                "{} registrations in the last 90 days against {} in the 90 before ({})",
-                s.registrations_recent,
-                s.registrations_before,
-                percent(trend(s.registrations_recent, s.registrations_before))
-            ),
+            text(&|| {
+                format!(
+                    "{} registrations in the last 90 days against {} in the 90 before ({})",
+                    s.registrations_recent,
+                    s.registrations_before,
+                    percent(trend(s.registrations_recent, s.registrations_before))
+                )
+            }),
         ),
         (
             "engagementTrend",
@@ -190,12 +203,14 @@ pub fn score(signals: &Signals, model: &HealthModel) -> Health {
             s.engagement_before as f64,
             trend(s.engagement_recent, s.engagement_before),
             model.engagement_trend,
-            format!(
+            text(&|| {
+                format!(
                 "{} content views and downloads in the last 90 days against {} in the 90 before ({})",
                 s.engagement_recent,
                 s.engagement_before,
                 percent(trend(s.engagement_recent, s.engagement_before))
-            ),
+            )
+            }),
         ),
         (
             "training",
@@ -203,10 +218,12 @@ pub fn score(signals: &Signals, model: &HealthModel) -> Health {
             f64::from(model.training_target),
             (held as f64 / f64::from(model.training_target.max(1))).min(1.0),
             model.training,
-            format!(
+            text(&|| {
+                format!(
                 "{} certifications held ({} expiring within 60 days) and {} course completions in 180 days, against a target of {}",
                 s.certifications, s.certifications_expiring, s.completions, model.training_target
-            ),
+            )
+            }),
         ),
         (
             "dealRecency",
@@ -215,10 +232,10 @@ pub fn score(signals: &Signals, model: &HealthModel) -> Health {
             recency(s.days_since_last_win, gap),
             model.deal_recency,
             match s.days_since_last_win {
-                Some(days) => format!(
-                    "{days} days since the last won deal; its usual gap is {gap} days"
-                ),
-                None => "no won deal in the last two years".to_owned(),
+                Some(days) => text(&|| {
+                    format!("{days} days since the last won deal; its usual gap is {gap} days")
+                }),
+                None => text(&|| "no won deal in the last two years".to_owned()),
             },
         ),
         (
@@ -227,10 +244,12 @@ pub fn score(signals: &Signals, model: &HealthModel) -> Health {
             s.logins_before as f64,
             trend(s.logins_recent, s.logins_before),
             model.portal_activity,
-            format!(
-                "{} logins in the last 30 days against {} in the 30 before",
-                s.logins_recent, s.logins_before
-            ),
+            text(&|| {
+                format!(
+                    "{} logins in the last 30 days against {} in the 30 before",
+                    s.logins_recent, s.logins_before
+                )
+            }),
         ),
     ];
     let total_weight: u32 = raw.iter().map(|r| r.4).sum::<u32>().max(1);

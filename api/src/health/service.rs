@@ -67,19 +67,17 @@ pub async fn health_of(
     Ok(scored(ids, &signals, model))
 }
 
-/// The health of every measured partner, from the kept signals when they are fresh (then
-/// as of their refresh), else as of `now`; and the moment it is as of.
-pub async fn program_health(
+/// Every measured partner and its signals, kept when they are fresh (then as of their
+/// refresh), else read as of `now`; and the moment they are as of.
+pub async fn program_signals(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
-    model: &HealthModel,
-) -> AppResult<(DateTime<Utc>, HashMap<i64, Health>)> {
-    let Some(as_of) = super::refresh::fresh_as_of(db, now).await? else {
-        return Ok((now, health_of(db, &Scope::All, now, model).await?));
+) -> AppResult<(DateTime<Utc>, Vec<i64>, HashMap<i64, model::Signals>)> {
+    let (as_of, signals) = match super::refresh::fresh_as_of(db, now).await? {
+        Some(as_of) => (as_of, super::refresh::kept_signals(db).await?),
+        None => (now, signals::read(db, &Scope::All, now).await?),
     };
-    let (ids, signals) =
-        tokio::try_join!(measured(db, &Scope::All), super::refresh::kept_signals(db))?;
-    Ok((as_of, scored(ids, &signals, model)))
+    Ok((as_of, measured(db, &Scope::All).await?, signals))
 }
 
 /// The measured partners in `scope`.

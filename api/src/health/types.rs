@@ -8,7 +8,7 @@ use entity::{partner, partner_health_snapshot as snapshot};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::model::{self, Band, Health, HealthModel};
+use super::model::{self, Band, Health, HealthModel, Signals};
 use super::service;
 use crate::auth::{actor, Role, RoleGuard};
 use crate::db::Db;
@@ -329,47 +329,49 @@ impl HealthQuery {
     ) -> async_graphql::Result<RelayConnection<AtRiskPartner>> {
         let db = ctx.data::<Db>()?;
         let bands = bands.unwrap_or_else(|| vec![HealthBand::AtRisk, HealthBand::Watch]);
-        let (computed_at, ranked) = ranked(db, Utc::now(), &bands).await.extend()?;
-        // The rank is the cursor: positions in the worst-first order.
-        let rows: Vec<(i64, AtRiskPartner)> = ranked
+        let model = service::model(db).await.extend()?;
+        let (computed_at, ranked) = ranked(db, Utc::now(), &model, &bands).await.extend()?;
+        // The rank is the cursor: positions in the worst-first order. Only the page's
+        // partners get their factors explained.
+        let rows: Vec<(i64, (i64, Signals))> = ranked
             .into_iter()
             .enumerate()
-            .map(|(rank, (partner_id, health))| {
-                (
-                    rank as i64 + 1,
-                    AtRiskPartner {
-                        partner_id,
-                        health,
-                        computed_at,
-                    },
-                )
-            })
+            .map(|(rank, row)| (rank as i64 + 1, row))
             .collect();
         paginate_loaded(
             rows,
             &PageArgs::new(first, after, last, before),
             |r| r.0,
-            |r| r.1,
+            move |(_, (partner_id, signals))| AtRiskPartner {
+                partner_id,
+                health: model::score(&signals, &model),
+                computed_at,
+            },
         )
         .extend()
     }
 }
 
-/// Measured partners in `bands`, worst first (ties by id), and the moment their health
-/// is as of.
+/// Measured partners in `bands` with their signals, worst score first (ties by id), and the
+/// moment their signals are as of.
 async fn ranked(
     db: &Db,
     now: DateTime<Utc>,
+    health_model: &HealthModel,
     bands: &[HealthBand],
-) -> AppResult<(DateTime<Utc>, Vec<(i64, Health)>)> {
-    let model = service::model(db).await?;
-    let (as_of, healths) = service::program_health(db, now, &model).await?;
-    let mut all: Vec<(i64, Health)> = healths
+) -> AppResult<(DateTime<Utc>, Vec<(i64, Signals)>)> {
+    let (as_of, ids, mut signals) = service::program_signals(db, now).await?;
+    let mut all: Vec<(Decimal, i64, Signals)> = ids
         .into_iter()
-        .filter(|(_, h)| bands.contains(&h.band.into()))
+        .map(|id| {
+            let s = signals.remove(&id).unwrap_or_default();
+            (model::rank(&s, health_model), id, s)
+        })
+        .filter(|(h, _, _)| bands.contains(&h.band.into()))
+        .map(|(h, id, s)| (h.score, id, s))
         .collect();
-    all.sort_by(|a, b| a.1.score.cmp(&b.1.score).then(a.0.cmp(&b.0)));
-    Ok((as_of, all))
+    all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    Ok((as_of, all.into_iter().map(|(_, id, s)| (id, s)).collect()))
 }
 
 #[derive(InputObject, Default)]

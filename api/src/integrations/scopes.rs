@@ -20,16 +20,20 @@ pub enum ApiScope {
     PartnersRead,
     /// Create, list and replay webhook endpoints and their deliveries.
     WebhooksManage,
+    /// Read program metrics and partner health (`channelMetrics`, `atRiskPartners`,
+    /// `healthModel`), as the key's organisation may see them.
+    MetricsRead,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 6] = [
+    pub const ALL: [ApiScope; 7] = [
         ApiScope::RegistrationsRead,
         ApiScope::RegistrationsWrite,
         ApiScope::ContentRead,
         ApiScope::IncentivesRead,
         ApiScope::PartnersRead,
         ApiScope::WebhooksManage,
+        ApiScope::MetricsRead,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +44,7 @@ impl ApiScope {
             ApiScope::IncentivesRead => "INCENTIVES_READ",
             ApiScope::PartnersRead => "PARTNERS_READ",
             ApiScope::WebhooksManage => "WEBHOOKS_MANAGE",
+            ApiScope::MetricsRead => "METRICS_READ",
         }
     }
 
@@ -139,6 +144,7 @@ pub fn need_of(field: &str) -> Need {
         | "enableWebhookEndpoint"
         | "redeliverWebhook"
         | "replayWebhooks" => Need::Scope(WebhooksManage),
+        "channelMetrics" | "atRiskPartners" | "healthModel" => Need::Scope(MetricsRead),
         _ => Need::SessionOnly,
     }
 }

@@ -247,6 +247,34 @@ pub fn retained(before: &BTreeSet<i64>, now: &BTreeSet<i64>) -> u64 {
     before.intersection(now).count() as u64
 }
 
+/// How a won direct opportunity's amount is credited to the partners that influenced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InfluenceCredit {
+    /// Each influencing partner is credited the whole amount (the program counts it once).
+    #[default]
+    Whole,
+    /// The amount is divided evenly among the influencing partners, in minor units; the
+    /// units left over go one each to the partners with the lowest ids.
+    Split,
+}
+
+/// Each of `partners`' share of `amount` (minor units) split evenly: the shares add up to
+/// the amount exactly. A partner listed twice is counted once.
+pub fn split_evenly(amount: i64, partners: &[i64]) -> Vec<(i64, i64)> {
+    let mut ids: Vec<i64> = partners.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return vec![];
+    }
+    let n = ids.len() as i64;
+    let (share, left) = (amount.div_euclid(n), amount.rem_euclid(n));
+    ids.into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, share + i64::from((i as i64) < left)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +389,18 @@ mod tests {
         let before = BTreeSet::from([1, 2, 3]);
         let now = BTreeSet::from([2, 3, 4]);
         assert_eq!(retained(&before, &now), 2);
+    }
+
+    #[test]
+    fn an_even_split_adds_up_to_the_amount_and_gives_the_rest_to_the_lowest_ids() {
+        assert_eq!(
+            split_evenly(1_000, &[7, 3, 5]),
+            vec![(3, 334), (5, 333), (7, 333)]
+        );
+        assert_eq!(split_evenly(10, &[2, 2, 1]), vec![(1, 5), (2, 5)]);
+        assert_eq!(split_evenly(0, &[1, 2]), vec![(1, 0), (2, 0)]);
+        assert!(split_evenly(500, &[]).is_empty());
+        let shares = split_evenly(99_999_999_999, &[1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(shares.iter().map(|s| s.1).sum::<i64>(), 99_999_999_999);
     }
 }

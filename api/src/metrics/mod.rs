@@ -9,4 +9,4 @@ pub mod report;
 mod types;
 pub mod window;
 
-pub use types::{ChannelMetrics, MetricsQuery};
+pub use types::{ChannelMetrics, MetricsMutation, MetricsQuery};

@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use sea_orm::ActiveEnum;
 
 use super::facts::{self, PartnerFacts, Scope};
-use super::formulas::{self, Amounts, Cohort, Histogram, Window};
+use super::formulas::{self, Amounts, Cohort, Histogram, InfluenceCredit, Window};
 use super::months;
 use super::window::WindowFacts;
 use crate::db::Db;
@@ -142,6 +142,7 @@ pub struct Group {
 
 pub struct Report {
     pub period: Window,
+    pub credit: InfluenceCredit,
     pub figures: Figures,
     pub groups: Vec<Group>,
 }
@@ -154,14 +155,23 @@ struct Members<'a> {
     whole: bool,
 }
 
-fn sum_figures(
-    facts: &WindowFacts,
-    window: &Window,
-    members: &Members,
-    partners: &HashMap<i64, &PartnerFacts>,
-    first_wins: &HashMap<i64, DateTime<Utc>>,
+/// What every group's figures are summed against.
+#[derive(Clone, Copy)]
+struct Basis<'a> {
+    partners: &'a HashMap<i64, &'a PartnerFacts>,
+    first_wins: &'a HashMap<i64, DateTime<Utc>>,
+    /// Whether direct revenue is shown (the whole program, unfiltered).
     with_direct: bool,
-) -> Figures {
+    credit: InfluenceCredit,
+}
+
+fn sum_figures(facts: &WindowFacts, window: &Window, members: &Members, basis: &Basis) -> Figures {
+    let Basis {
+        partners,
+        first_wins,
+        with_direct,
+        credit,
+    } = *basis;
     // The whole program's rows are already narrowed to the scope (and may carry no partner).
     let has = |p: i64| members.whole || members.ids.contains(&p);
     let mut f = Figures::default();
@@ -223,7 +233,7 @@ fn sum_figures(
         |rows: &[(i64, i64)]| -> u64 { rows.iter().filter(|r| has(r.0)).map(|r| r.1 as u64).sum() };
     f.completions = per_partner(&facts.completions);
     f.certifications = per_partner(&facts.certifications);
-    revenue_of_opportunities(facts, members, with_direct, &mut f);
+    revenue_of_opportunities(facts, members, with_direct, credit, &mut f);
     let active: BTreeSet<i64> = members
         .ids
         .iter()
@@ -253,11 +263,13 @@ fn sum_figures(
 }
 
 /// Influenced revenue: won direct opportunities with a member among their influencers,
-/// each counted once. Direct: those without any partner, when the group is everyone.
+/// each counted once, whole or the members' shares (`credit`). Direct: those without any
+/// partner, when the group is everyone.
 fn revenue_of_opportunities(
     facts: &WindowFacts,
     members: &Members,
     with_direct: bool,
+    credit: InfluenceCredit,
     f: &mut Figures,
 ) {
     let mut influencers: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -268,7 +280,15 @@ fn revenue_of_opportunities(
     for (id, currency, amount) in &facts.won_opportunities {
         match influencers.get(id) {
             Some(partners) if partners.iter().any(|p| members.ids.contains(p)) => {
-                f.influenced.add(currency, *amount);
+                let credited = match credit {
+                    InfluenceCredit::Whole => *amount,
+                    InfluenceCredit::Split => formulas::split_evenly(*amount, partners)
+                        .into_iter()
+                        .filter(|(p, _)| members.ids.contains(p))
+                        .map(|(_, share)| share)
+                        .sum(),
+                };
+                f.influenced.add(currency, credited);
                 f.influenced_opportunities += 1;
             }
             Some(_) => {}
@@ -419,14 +439,13 @@ pub async fn report(
     } else {
         parts[0].producing_before.clone()
     };
-    let figures = sum_figures(
-        &whole,
-        &period,
-        &everyone,
-        &partners,
-        &first_wins,
+    let basis = Basis {
+        partners: &partners,
+        first_wins: &first_wins,
         with_direct,
-    );
+        credit: influence_credit(db).await?,
+    };
+    let figures = sum_figures(&whole, &period, &everyone, &basis);
     let groups = match group_by {
         None => vec![],
         Some(GroupBy::Month) => windows
@@ -438,7 +457,7 @@ pub async fn report(
                     label: window.month_label(),
                 },
                 window: *window,
-                figures: sum_figures(part, window, &everyone, &partners, &first_wins, with_direct),
+                figures: sum_figures(part, window, &everyone, &basis),
             })
             .collect(),
         Some(by) => {
@@ -462,9 +481,10 @@ pub async fn report(
                         part,
                         &period,
                         &Members { ids, whole: false },
-                        &partners,
-                        &first_wins,
-                        false,
+                        &Basis {
+                            with_direct: false,
+                            ..basis
+                        },
                     ),
                 })
                 .collect()
@@ -472,9 +492,33 @@ pub async fn report(
     };
     Ok(Report {
         period,
+        credit: basis.credit,
         figures,
         groups,
     })
+}
+
+const CREDIT_SETTING: &str = "influence_credit";
+
+/// How the program credits influenced revenue (`setInfluenceCredit`).
+pub async fn influence_credit(db: &impl sea_orm::ConnectionTrait) -> AppResult<InfluenceCredit> {
+    Ok(
+        match crate::settings::read(db, CREDIT_SETTING).await?.as_deref() {
+            Some("SPLIT") => InfluenceCredit::Split,
+            _ => InfluenceCredit::Whole,
+        },
+    )
+}
+
+pub async fn set_influence_credit(
+    db: &impl sea_orm::ConnectionTrait,
+    credit: InfluenceCredit,
+) -> AppResult<()> {
+    let value = match credit {
+        InfluenceCredit::Whole => "WHOLE",
+        InfluenceCredit::Split => "SPLIT",
+    };
+    crate::settings::store(db, CREDIT_SETTING, value).await
 }
 
 /// Where a report's facts come from: the activity tables, or for the whole program

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::formulas::{self, Cohort, Window};
 use super::report::{self, Figures, Filter, Group, GroupBy};
-use crate::auth::actor;
+use crate::auth::{actor, Role, RoleGuard};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
@@ -332,6 +332,35 @@ pub struct ChannelMetricsGroup {
     pub figures: MetricFigures,
 }
 
+/// How a won direct opportunity's amount is credited to the partners that influenced it.
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+pub enum InfluenceCredit {
+    /// Each influencing partner's figures get the whole amount; the program's total counts
+    /// the opportunity once (the default).
+    Whole,
+    /// The amount is divided evenly among the influencing partners (in cents; the cents
+    /// left over go one each to the partners created first).
+    Split,
+}
+
+impl From<formulas::InfluenceCredit> for InfluenceCredit {
+    fn from(c: formulas::InfluenceCredit) -> Self {
+        match c {
+            formulas::InfluenceCredit::Whole => InfluenceCredit::Whole,
+            formulas::InfluenceCredit::Split => InfluenceCredit::Split,
+        }
+    }
+}
+
+impl From<InfluenceCredit> for formulas::InfluenceCredit {
+    fn from(c: InfluenceCredit) -> Self {
+        match c {
+            InfluenceCredit::Whole => formulas::InfluenceCredit::Whole,
+            InfluenceCredit::Split => formulas::InfluenceCredit::Split,
+        }
+    }
+}
+
 /// The program's figures for a period, and per group when asked.
 #[derive(SimpleObject)]
 #[graphql(complex)]
@@ -339,6 +368,8 @@ pub struct ChannelMetrics {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub group_by: Option<MetricsGroupBy>,
+    /// How these figures credit influenced revenue (`setInfluenceCredit`).
+    pub influence_credit: InfluenceCredit,
     #[graphql(flatten)]
     pub figures: MetricFigures,
     #[graphql(skip)]
@@ -401,8 +432,44 @@ impl MetricsQuery {
             from: report.period.from,
             to: report.period.to,
             group_by: input.group_by,
+            influence_credit: report.credit.into(),
             figures: MetricFigures(report.figures),
             groups: Arc::new(report.groups),
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct SetInfluenceCreditInput {
+    pub credit: InfluenceCredit,
+}
+
+#[derive(SimpleObject)]
+pub struct SetInfluenceCreditPayload {
+    pub influence_credit: Option<InfluenceCredit>,
+    pub user_errors: Vec<crate::relay::UserError>,
+}
+
+#[derive(Default)]
+pub struct MetricsMutation;
+
+#[Object]
+impl MetricsMutation {
+    /// How the program credits influenced revenue to partners: whole to each influencing
+    /// partner, or split evenly among them (channel managers). Reports follow at once.
+    #[graphql(guard = "RoleGuard(&[Role::ChannelManager])")]
+    async fn set_influence_credit(
+        &self,
+        ctx: &Context<'_>,
+        input: SetInfluenceCreditInput,
+    ) -> async_graphql::Result<SetInfluenceCreditPayload> {
+        let db = ctx.data::<Db>()?;
+        report::set_influence_credit(db, input.credit.into())
+            .await
+            .extend()?;
+        Ok(SetInfluenceCreditPayload {
+            influence_credit: Some(input.credit),
+            user_errors: vec![],
         })
     }
 }
