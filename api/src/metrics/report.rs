@@ -234,14 +234,22 @@ fn sum_figures(facts: &WindowFacts, window: &Window, members: &Members, basis: &
     f.completions = per_partner(&facts.completions);
     f.certifications = per_partner(&facts.certifications);
     revenue_of_opportunities(facts, members, with_direct, credit, &mut f);
-    let active: BTreeSet<i64> = members
-        .ids
+    // One pass over the members (thousands, for every window of a series): counts, no sets.
+    let active_of = |id: &i64| partners.get(id).is_some_and(|p| is_active(p, window));
+    let mut joined: Vec<(NaiveDate, Option<DateTime<Utc>>)> = Vec::new();
+    for id in members.ids {
+        let Some(p) = partners.get(id) else { continue };
+        if is_active(p, window) {
+            f.active += 1;
+        }
+        if let Some(on) = p.started_on.filter(|on| window.contains_day(*on)) {
+            joined.push((on, first_wins.get(id).copied()));
+        }
+    }
+    f.producing = producing
         .iter()
-        .copied()
-        .filter(|id| partners.get(id).is_some_and(|p| is_active(p, window)))
-        .collect();
-    f.active = active.len() as u64;
-    f.producing = producing.intersection(&active).count() as u64;
+        .filter(|id| members.ids.contains(id) && active_of(id))
+        .count() as u64;
     let before: BTreeSet<i64> = facts
         .producing_before
         .iter()
@@ -250,14 +258,6 @@ fn sum_figures(facts: &WindowFacts, window: &Window, members: &Members, basis: &
         .collect();
     f.previously_producing = before.len() as u64;
     f.retained = formulas::retained(&before, &producing);
-    let joined: Vec<(NaiveDate, Option<DateTime<Utc>>)> = members
-        .ids
-        .iter()
-        .filter_map(|id| partners.get(id))
-        .filter_map(|p| p.started_on.map(|on| (p.id, on)))
-        .filter(|(_, on)| window.contains_day(*on))
-        .map(|(id, on)| (on, first_wins.get(&id).copied()))
-        .collect();
     f.cohorts = formulas::cohorts(&joined);
     f
 }
