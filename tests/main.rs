@@ -12,6 +12,7 @@ mod graphql_http;
 mod health;
 mod incentives;
 mod integrations;
+mod leads;
 mod matching;
 mod metrics;
 mod opportunities;

@@ -37,10 +37,17 @@ pub enum EventType {
     PartnerHealthChanged,
     OpportunityWon,
     OpportunityInfluenceAdded,
+    LeadAssigned,
+    LeadAccepted,
+    /// For channel managers only: a partner declined a lead (it went on).
+    LeadDeclined,
+    /// For channel managers only: a partner did not accept a lead in time.
+    LeadLapsed,
+    LeadConverted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 21] = [
         EventType::DealSubmitted,
         EventType::DealApproved,
         EventType::DealRejected,
@@ -57,6 +64,11 @@ impl EventType {
         EventType::PartnerHealthChanged,
         EventType::OpportunityWon,
         EventType::OpportunityInfluenceAdded,
+        EventType::LeadAssigned,
+        EventType::LeadAccepted,
+        EventType::LeadDeclined,
+        EventType::LeadLapsed,
+        EventType::LeadConverted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +89,11 @@ impl EventType {
             EventType::PartnerHealthChanged => "partner.health_changed",
             EventType::OpportunityWon => "direct_opportunity.won",
             EventType::OpportunityInfluenceAdded => "direct_opportunity.influence_added",
+            EventType::LeadAssigned => "lead.assigned",
+            EventType::LeadAccepted => "lead.accepted",
+            EventType::LeadDeclined => "lead.declined",
+            EventType::LeadLapsed => "lead.lapsed",
+            EventType::LeadConverted => "lead.converted",
         }
     }
 
@@ -92,6 +109,11 @@ impl EventType {
             EventType::MdfClaimPaid => "MdfClaim",
             EventType::PartnerTierChanged | EventType::PartnerHealthChanged => "Partner",
             EventType::OpportunityWon | EventType::OpportunityInfluenceAdded => "DirectOpportunity",
+            EventType::LeadAssigned
+            | EventType::LeadAccepted
+            | EventType::LeadDeclined
+            | EventType::LeadLapsed
+            | EventType::LeadConverted => "Lead",
             _ => "DealRegistration",
         }
     }
@@ -103,6 +125,8 @@ impl EventType {
             EventType::DealConflictDetected
                 | EventType::PartnerHealthChanged
                 | EventType::OpportunityWon
+                | EventType::LeadDeclined
+                | EventType::LeadLapsed
         )
     }
 

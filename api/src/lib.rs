@@ -19,6 +19,7 @@ pub mod health;
 pub mod http;
 pub mod incentives;
 pub mod integrations;
+pub mod leads;
 pub mod loaders;
 pub mod metrics;
 pub mod money;

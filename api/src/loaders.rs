@@ -90,7 +90,8 @@ has_id!(
     account,
     product,
     content_file,
-    api_key
+    api_key,
+    lead_routing_rule
 );
 
 /// A one-to-many relation that nested list fields load in batches: rows of `Entity`
@@ -683,5 +684,33 @@ impl Grouping for HistoryByOpportunity {
     }
     fn sort(rows: &mut [entity::direct_opportunity_history::Model]) {
         rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct HistoryByLead;
+impl Grouping for HistoryByLead {
+    type Entity = entity::lead_history::Entity;
+    fn column() -> entity::lead_history::Column {
+        entity::lead_history::Column::LeadId
+    }
+    fn key(model: &entity::lead_history::Model) -> i64 {
+        model.lead_id
+    }
+    fn sort(rows: &mut [entity::lead_history::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct ProductsByLead;
+impl Grouping for ProductsByLead {
+    type Entity = entity::lead_product::Entity;
+    fn column() -> entity::lead_product::Column {
+        entity::lead_product::Column::LeadId
+    }
+    fn key(model: &entity::lead_product::Model) -> i64 {
+        model.lead_id
+    }
+    fn sort(rows: &mut [entity::lead_product::Model]) {
+        rows.sort_by_key(|r| r.product_id);
     }
 }

@@ -53,6 +53,7 @@ pub struct Query(
     ImportQuery,
     crate::metrics::MetricsQuery,
     crate::opportunities::OpportunityQuery,
+    crate::leads::LeadQuery,
     crate::health::HealthQuery,
 );
 
@@ -77,6 +78,7 @@ pub struct Mutation(
     crate::opportunities::OpportunityMutation,
     crate::health::HealthMutation,
     crate::metrics::MetricsMutation,
+    crate::leads::LeadMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -102,6 +104,7 @@ pub enum Node {
     WebhookEndpoint(WebhookEndpoint),
     ImportJob(ImportJob),
     DirectOpportunity(crate::opportunities::DirectOpportunity),
+    Lead(crate::leads::Lead),
 }
 
 const MAX_NODES: usize = 100;
@@ -182,6 +185,10 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
                 .extend()?
                 .map(|o| Node::DirectOpportunity(crate::opportunities::DirectOpportunity(o)))
         }
+        crate::leads::NODE_KIND => crate::leads::find_visible(db, &actor, local)
+            .await
+            .extend()?
+            .map(|l| Node::Lead(crate::leads::Lead(l))),
         webhooks::NODE_KIND => webhooks::endpoints::find(db, &actor, local)
             .await
             .ok()

@@ -216,3 +216,30 @@ pub enum HealthBand {
     #[sea_orm(string_value = "AT_RISK")]
     AtRisk,
 }
+
+/// Where a routed lead stands: with a partner that has not yet accepted it, accepted,
+/// converted into a deal registration, with no eligible partner, or closed by the vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum LeadStatus {
+    #[sea_orm(string_value = "ASSIGNED")]
+    Assigned,
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    #[sea_orm(string_value = "CONVERTED")]
+    Converted,
+    #[sea_orm(string_value = "UNASSIGNED")]
+    Unassigned,
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
+}
+
+/// Why a partner will not be offered a lead again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum LeadExclusionReason {
+    #[sea_orm(string_value = "DECLINED")]
+    Declined,
+    #[sea_orm(string_value = "LAPSED")]
+    Lapsed,
+}

@@ -22,6 +22,7 @@ mod m20261207_000016_registration_filters;
 mod m20261208_000017_conflict_scores;
 mod m20261209_000018_channel_metrics;
 mod m20261210_000019_kept_metrics;
+mod m20261211_000020_leads;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000017_conflict_scores::Migration),
             Box::new(m20261209_000018_channel_metrics::Migration),
             Box::new(m20261210_000019_kept_metrics::Migration),
+            Box::new(m20261211_000020_leads::Migration),
         ]
     }
 }
