@@ -2,6 +2,7 @@
 //! through the same services the API uses. Later domains add their own demo data here.
 
 pub(crate) mod history;
+mod leads;
 
 use chrono::{Duration, Utc};
 use entity::enums::{ContentKind, PartnerStatus, PartnerType, Role};
@@ -820,6 +821,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     seed_incentives(db, &manager, &users, &partner_ids).await?;
     let started: Vec<i64> = PARTNERS.iter().map(|p| p.started_days_ago).collect();
     history::seed(db, &partner_ids, &started, &users[1], &password_hash).await?;
+    leads::seed(db, &manager, &users[2]).await?;
     Ok(true)
 }
 

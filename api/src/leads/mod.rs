@@ -8,7 +8,7 @@ mod graphql;
 pub mod policy;
 pub mod respond;
 pub mod routing;
-mod rules;
+pub mod rules;
 pub mod service;
 pub mod stages;
 mod types;
