@@ -54,6 +54,24 @@ fn allowed(actor: &Actor, lead: &lead::Model, action: Action) -> bool {
         && !stages::targets(action, lead.status).is_empty()
 }
 
+/// The reason an action that needs one was given (trimmed), if the caller may do it now.
+fn with_reason(
+    actor: &Actor,
+    lead: &lead::Model,
+    action: Action,
+    reason: &str,
+) -> Result<String, Vec<UserError>> {
+    let reason = text::required("reason", reason, 500).map_err(|e| vec![e])?;
+    if !allowed(actor, lead, action) {
+        let verb = match action {
+            Action::Close => "closed",
+            _ => "declined by you",
+        };
+        return Err(illegal(verb, lead));
+    }
+    Ok(reason)
+}
+
 fn event_data(lead: &lead::Model, extra: serde_json::Value) -> serde_json::Value {
     let mut data = json!({
         "id": crate::relay::global_id(super::NODE_KIND, lead.id).to_string(),
@@ -198,13 +216,10 @@ pub async fn decline(
     current: lead::Model,
     reason: &str,
 ) -> AppResult<Outcome<lead::Model>> {
-    let reason = match text::required("reason", reason, 500) {
+    let reason = match with_reason(actor, &current, Action::Decline, reason) {
         Ok(reason) => reason,
-        Err(e) => return Ok(Err(vec![e])),
+        Err(errors) => return Ok(Err(errors)),
     };
-    if !allowed(actor, &current, Action::Decline) {
-        return Ok(Err(illegal("declined by you", &current)));
-    }
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     match route_on(
@@ -327,13 +342,10 @@ pub async fn close(
     current: lead::Model,
     reason: &str,
 ) -> AppResult<Outcome<lead::Model>> {
-    let reason = match text::required("reason", reason, 500) {
+    let reason = match with_reason(actor, &current, Action::Close, reason) {
         Ok(reason) => reason,
-        Err(e) => return Ok(Err(vec![e])),
+        Err(errors) => return Ok(Err(errors)),
     };
-    if !allowed(actor, &current, Action::Close) {
-        return Ok(Err(illegal("closed", &current)));
-    }
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let moved = lead::Entity::update_many()
