@@ -288,6 +288,25 @@ async fn ranked_everyone(
     (rows, as_of)
 }
 
+/// Northwind's registration trend value in its own `Partner.health`.
+async fn own_trend(app: &TestApp, token: &str) -> f64 {
+    let northwind = partner_id(app, "Northwind").await;
+    let seen = app
+        .gql(
+            Some(token),
+            "query($id: ID!){ node(id: $id) { ... on Partner { health { factors { name value } } } } }",
+            json!({ "id": northwind }),
+        )
+        .await;
+    seen["data"]["node"]["health"]["factors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{seen}"))
+        .iter()
+        .find(|f| f["name"] == "registrationTrend")
+        .and_then(|f| f["value"].as_f64())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn at_risk_partners_rank_kept_signals_that_two_replicas_refresh_once() {
     use partnergraph::health::refresh::run_once;
@@ -308,8 +327,8 @@ async fn at_risk_partners_rank_kept_signals_that_two_replicas_refresh_once() {
     assert_eq!(kept, live, "kept signals rank as the live ones did");
     assert!((as_of - now).num_milliseconds().abs() <= 1, "{as_of} {now}");
 
-    // A new registration shows in a partner's own health at once, and in the ranking at the
-    // next refresh.
+    // A new registration shows at the next refresh, in the ranking and in the partner's own
+    // health alike (one health per partner at a time).
     let alice = app.login(ALICE_NORTHWIND).await;
     crate::metrics::approved(&app, &alice, &manager, "Quokka Analytics", "USD").await;
     let trend_of = |rows: &[(String, Decimal, f64)]| {
@@ -320,10 +339,12 @@ async fn at_risk_partners_rank_kept_signals_that_two_replicas_refresh_once() {
     };
     let (still, _) = ranked_everyone(&app, &manager).await;
     assert_eq!(trend_of(&still), trend_of(&kept));
+    assert_eq!(own_trend(&app, &manager).await, trend_of(&kept));
     let later = now + chrono::Duration::seconds(301);
     assert!(run_once(&other.db, later, period).await.unwrap().is_some());
     let (refreshed, _) = ranked_everyone(&app, &manager).await;
     assert_eq!(trend_of(&refreshed), trend_of(&kept) + 1.0);
+    assert_eq!(own_trend(&app, &manager).await, trend_of(&refreshed));
 
     // A new model applies to the kept signals at once.
     let changed = app

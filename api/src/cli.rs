@@ -337,7 +337,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     crate::deals::service::spawn_expiry_job(state.db.clone(), Duration::from_secs(60));
     // Every replica runs it; the day's snapshot is claimed by one compare-and-set.
     crate::health::service::spawn_snapshot_job(state.db.clone(), Duration::from_secs(3_600));
-    crate::health::refresh::spawn_refresh_job(state.db.clone(), Duration::from_secs(300));
+    crate::health::refresh::spawn_refresh_job(state.db.clone(), Duration::from_secs(60));
     // Every replica runs it; each lead moves by a compare-and-set on its version.
     crate::leads::respond::spawn_lapse_job(state.db.clone(), Duration::from_secs(60));
     crate::integrations::spawn_workers(&state).map_err(|e| e.to_string())?;

@@ -1,7 +1,8 @@
 //! Every measured partner's health signals, refreshed by a job and kept (migration 19), so
 //! that ranking the whole program (`atRiskPartners`) reads one table instead of every
-//! signal's activity rows: scores are still computed when read, with the model of that
-//! moment. A replica claims each refresh with a compare-and-set on a setting, so two
+//! signal's activity rows. `Partner.health` reads the same kept signals, so a partner's
+//! health is one thing at a time wherever it is shown, as of the refresh (`computedAt`).
+//! Scores are still computed when read, with the model of that moment. A replica claims each refresh with a compare-and-set on a setting, so two
 //! replicas do not both do the work; a refresh that runs twice anyway writes the same rows.
 
 use std::collections::HashMap;
@@ -40,9 +41,20 @@ pub async fn fresh_as_of(
     Ok(as_of.filter(|at| *at > now - FRESH_FOR && *at <= now))
 }
 
-/// The kept signals of every partner that has any (the others have none).
-pub async fn kept_signals(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Signals>> {
-    Ok(kept::Entity::find()
+/// The kept signals of every partner (or of `only`) that has any (the others have none).
+pub async fn kept_signals(
+    db: &impl ConnectionTrait,
+    only: Option<&[i64]>,
+) -> AppResult<HashMap<i64, Signals>> {
+    let mut select = kept::Entity::find();
+    if let Some(ids) = only {
+        select = select.filter(crate::db::in_ids(
+            db.get_database_backend(),
+            Expr::col(kept::Column::PartnerId).into(),
+            ids,
+        ));
+    }
+    Ok(select
         .all(db)
         .await?
         .into_iter()
@@ -117,7 +129,8 @@ async fn claim(db: &Db, now: DateTime<Utc>, period: std::time::Duration) -> AppR
 /// Reads every partner's signals as of `at` and keeps those that changed (and forgets
 /// those that fell to none). Returns how many rows were written or removed.
 pub async fn refresh(db: &Db, at: DateTime<Utc>) -> AppResult<usize> {
-    let (now, before) = tokio::try_join!(signals::read(db, &Scope::All, at), kept_signals(db))?;
+    let (now, before) =
+        tokio::try_join!(signals::read(db, &Scope::All, at), kept_signals(db, None))?;
     let changed: Vec<kept::ActiveModel> = now
         .iter()
         .filter(|(id, s)| before.get(id) != Some(s) && **s != Signals::default())

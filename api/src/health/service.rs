@@ -74,10 +74,30 @@ pub async fn program_signals(
     now: DateTime<Utc>,
 ) -> AppResult<(DateTime<Utc>, Vec<i64>, HashMap<i64, model::Signals>)> {
     let (as_of, signals) = match super::refresh::fresh_as_of(db, now).await? {
-        Some(as_of) => (as_of, super::refresh::kept_signals(db).await?),
+        Some(as_of) => (as_of, super::refresh::kept_signals(db, None).await?),
         None => (now, signals::read(db, &Scope::All, now).await?),
     };
     Ok((as_of, measured(db, &Scope::All).await?, signals))
+}
+
+/// The health of these partners (those measured), from the kept signals when they are
+/// fresh (then as of their refresh, as `atRiskPartners` ranks them), else as of `now`;
+/// and the moment it is as of.
+pub async fn current_health(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    now: DateTime<Utc>,
+    model: &HealthModel,
+) -> AppResult<(DateTime<Utc>, HashMap<i64, Health>)> {
+    let scope = Scope::Only(ids.to_vec());
+    let Some(as_of) = super::refresh::fresh_as_of(db, now).await? else {
+        return Ok((now, health_of(db, &scope, now, model).await?));
+    };
+    let (measured, signals) = tokio::try_join!(
+        measured(db, &scope),
+        super::refresh::kept_signals(db, Some(ids))
+    )?;
+    Ok((as_of, scored(measured, &signals, model)))
 }
 
 /// The measured partners in `scope`.

@@ -14,7 +14,6 @@ use crate::auth::{actor, Role, RoleGuard};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::loaders::{load_one, loader, Made};
-use crate::metrics::facts::Scope;
 use crate::partners::Partner;
 use crate::relay::{paginate, paginate_loaded, PageArgs, RelayConnection, UserError};
 
@@ -93,16 +92,21 @@ pub struct HealthLoader {
 }
 
 impl Loader<i64> for HealthLoader {
-    type Value = Arc<Health>;
+    /// The health and the moment it is as of.
+    type Value = Arc<(DateTime<Utc>, Health)>;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Arc<Health>>, Self::Error> {
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         let load = async {
             let model = service::model(&self.db).await?;
-            let found =
-                service::health_of(&self.db, &Scope::Only(keys.to_vec()), Utc::now(), &model)
-                    .await?;
-            Ok::<_, AppError>(found.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+            let (as_of, found) =
+                service::current_health(&self.db, keys, Utc::now(), &model).await?;
+            Ok::<_, AppError>(
+                found
+                    .into_iter()
+                    .map(|(k, v)| (k, Arc::new((as_of, v))))
+                    .collect(),
+            )
         };
         load.await.map_err(Arc::new)
     }
@@ -131,7 +135,7 @@ pub async fn health_field(
         .load_one(partner.id)
         .await
         .map_err(|e| e.extend())?;
-    Ok(found.map(|h| PartnerHealth::of(&h, Utc::now())))
+    Ok(found.map(|h| PartnerHealth::of(&h.1, h.0)))
 }
 
 /// A day's kept health.

@@ -141,9 +141,12 @@ pub async fn accept(
 }
 
 /// Excludes the lead's partner (it declined or let the lead lapse) and routes the lead on,
-/// in `txn`. `None` when the lead changed meanwhile.
+/// in `txn`, with `ctx` read before the transaction (a program's partners are thousands of
+/// rows: not read while holding SQLite's writer turn) and kept counting. `None` when the
+/// lead changed meanwhile.
 async fn route_on(
     txn: &impl ConnectionTrait,
+    ctx: &mut service::Context,
     current: &lead::Model,
     reason: LeadExclusionReason,
     note: Option<String>,
@@ -167,7 +170,6 @@ async fn route_on(
     )
     .exec_without_returning(txn)
     .await?;
-    let ctx = service::context(txn).await?;
     let excluded = service::excluded(txn, current.id).await?;
     let products = service::product_ids_of(txn, current.id).await?;
     let decision = routing::route(
@@ -221,9 +223,11 @@ pub async fn decline(
         Err(errors) => return Ok(Err(errors)),
     };
     let now = Utc::now();
+    let mut ctx = service::context(db).await?;
     let txn = crate::db::begin_write(db).await?;
     match route_on(
         &txn,
+        &mut ctx,
         &current,
         LeadExclusionReason::Declined,
         Some(reason),
@@ -250,12 +254,24 @@ pub async fn lapse_due(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
         .limit(LAPSE_BATCH)
         .all(db)
         .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut ctx = service::context(db).await?;
     let mut moved = 0;
     for current in due {
         let txn = crate::db::begin_write(db).await?;
-        if route_on(&txn, &current, LeadExclusionReason::Lapsed, None, None, now)
-            .await?
-            .is_some()
+        if route_on(
+            &txn,
+            &mut ctx,
+            &current,
+            LeadExclusionReason::Lapsed,
+            None,
+            None,
+            now,
+        )
+        .await?
+        .is_some()
         {
             txn.commit().await?;
             moved += 1;
