@@ -16,6 +16,7 @@ mod leads;
 mod matching;
 mod metrics;
 mod opportunities;
+mod org_map;
 mod partners;
 mod performance;
 mod program;

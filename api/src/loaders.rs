@@ -91,7 +91,8 @@ has_id!(
     product,
     content_file,
     api_key,
-    lead_routing_rule
+    lead_routing_rule,
+    contact
 );
 
 /// A one-to-many relation that nested list fields load in batches: rows of `Entity`
@@ -712,5 +713,48 @@ impl Grouping for ProductsByLead {
     }
     fn sort(rows: &mut [entity::lead_product::Model]) {
         rows.sort_by_key(|r| r.product_id);
+    }
+}
+
+pub struct InfluencesByContact;
+impl Grouping for InfluencesByContact {
+    type Entity = entity::contact_influence::Entity;
+    fn column() -> entity::contact_influence::Column {
+        entity::contact_influence::Column::ContactId
+    }
+    fn key(model: &entity::contact_influence::Model) -> i64 {
+        model.contact_id
+    }
+    fn sort(rows: &mut [entity::contact_influence::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+pub struct RelationshipsByContact;
+impl Grouping for RelationshipsByContact {
+    type Entity = entity::contact_relationship::Entity;
+    fn column() -> entity::contact_relationship::Column {
+        entity::contact_relationship::Column::ContactId
+    }
+    fn key(model: &entity::contact_relationship::Model) -> i64 {
+        model.contact_id
+    }
+    fn sort(rows: &mut [entity::contact_relationship::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}
+
+/// A contact's direct reports.
+pub struct ReportsByContact;
+impl Grouping for ReportsByContact {
+    type Entity = entity::contact::Entity;
+    fn column() -> entity::contact::Column {
+        entity::contact::Column::ReportsToId
+    }
+    fn key(model: &entity::contact::Model) -> i64 {
+        model.reports_to_id.unwrap_or_default()
+    }
+    fn sort(rows: &mut [entity::contact::Model]) {
+        rows.sort_by_key(|r| r.id);
     }
 }

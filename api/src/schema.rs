@@ -64,6 +64,7 @@ pub struct Mutation(
     UserMutation,
     TierMutation,
     ContactMutation,
+    crate::partners::org_map::OrgMapMutation,
     OnboardingMutation,
     RecruitmentMutation,
     TrainingMutation,

@@ -18,6 +18,11 @@ pub struct Model {
     pub notes: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub department: Option<String>,
+    /// The contact this one reports to (same partner; never a cycle).
+    pub reports_to_id: Option<i64>,
+    /// The vendor's private notes: never shown to the partner.
+    pub vendor_notes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

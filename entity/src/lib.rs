@@ -8,6 +8,8 @@ pub mod certification;
 pub mod certification_program;
 pub mod certification_program_course;
 pub mod contact;
+pub mod contact_influence;
+pub mod contact_relationship;
 pub mod content;
 pub mod content_audience;
 pub mod content_event;

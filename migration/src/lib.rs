@@ -23,6 +23,7 @@ mod m20261208_000017_conflict_scores;
 mod m20261209_000018_channel_metrics;
 mod m20261210_000019_kept_metrics;
 mod m20261211_000020_leads;
+mod m20261212_000021_org_map;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000018_channel_metrics::Migration),
             Box::new(m20261210_000019_kept_metrics::Migration),
             Box::new(m20261211_000020_leads::Migration),
+            Box::new(m20261212_000021_org_map::Migration),
         ]
     }
 }

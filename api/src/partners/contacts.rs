@@ -10,7 +10,9 @@ use super::{policy, NODE_KIND as PARTNER_KIND};
 use crate::auth::{actor, Actor};
 use crate::db::Db;
 use crate::error::AppResult;
-use crate::loaders::load_one;
+use crate::loaders::{
+    load_group, load_one, InfluencesByContact, RelationshipsByContact, ReportsByContact,
+};
 use crate::relay::{
     global_id, local_id, paginate, PageArgs, RelayConnection, UserError, UserErrorCode,
 };
@@ -75,6 +77,54 @@ impl Contact {
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    async fn department(&self) -> Option<&str> {
+        self.0.department.as_deref()
+    }
+    /// The contact this one reports to.
+    async fn reports_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
+        let Some(id) = self.0.reports_to_id else {
+            return Ok(None);
+        };
+        Ok(load_one::<contact::Entity>(ctx, id).await?.map(Contact))
+    }
+    /// The contacts who report to this one.
+    async fn direct_reports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        Ok(load_group::<ReportsByContact>(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(Contact)
+            .collect())
+    }
+    /// The products and verticals this person pushes, and how strongly.
+    async fn influences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::org_map::ContactInfluence>> {
+        Ok(load_group::<InfluencesByContact>(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(super::org_map::ContactInfluence)
+            .collect())
+    }
+    /// How well named vendor staff know this person.
+    async fn relationships(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::org_map::ContactRelationship>> {
+        Ok(load_group::<RelationshipsByContact>(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(super::org_map::ContactRelationship)
+            .collect())
+    }
+    /// The vendor's private notes (vendor staff; null for partners).
+    async fn vendor_notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        Ok(self
+            .0
+            .vendor_notes
+            .as_deref()
+            .filter(|_| actor(ctx).is_ok_and(|a| a.is_vendor_staff())))
+    }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -82,7 +132,7 @@ impl Contact {
 
 /// Who may change a partner's contacts: channel managers, and that partner's own
 /// organisation admins.
-fn can_manage_contacts(actor: &Actor, partner_id: i64) -> bool {
+pub(super) fn can_manage_contacts(actor: &Actor, partner_id: i64) -> bool {
     policy::can_manage_program(actor)
         || (actor.is_org_admin && actor.partner_id == Some(partner_id))
 }
@@ -121,6 +171,11 @@ pub struct ContactInput {
     pub influence: Option<Influence>,
     pub is_executive_sponsor: Option<bool>,
     pub notes: Option<String>,
+    pub department: Option<String>,
+    /// Another contact of the same partner (null: reports to no one on the map).
+    pub reports_to_id: async_graphql::MaybeUndefined<ID>,
+    /// The vendor's private notes (vendor staff only; never shown to the partner).
+    pub vendor_notes: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -143,8 +198,24 @@ fn errors(user_errors: Vec<UserError>) -> ContactPayload {
     }
 }
 
-fn validate(input: &ContactInput, creating: bool) -> Vec<UserError> {
+fn validate(actor: &Actor, input: &ContactInput, creating: bool) -> Vec<UserError> {
     let mut errors = Vec::new();
+    if input.vendor_notes.is_some() && !actor.is_vendor_staff() {
+        errors.push(UserError::new(
+            "vendorNotes",
+            UserErrorCode::RuleViolation,
+            "only the vendor's staff keep their private notes",
+        ));
+    }
+    for (field, value) in [
+        ("department", input.department.as_deref()),
+        ("vendorNotes", input.vendor_notes.as_deref()),
+    ] {
+        let max = if field == "department" { 100 } else { 2_000 };
+        if let Err(e) = crate::integrations::text::optional(field, value, max) {
+            errors.push(e);
+        }
+    }
     match &input.name {
         Some(name) if name.trim().is_empty() => errors.push(UserError::new(
             "name",
@@ -198,7 +269,27 @@ async fn create(db: &Db, actor: &Actor, input: ContactInput) -> AppResult<Contac
     if !can_manage_contacts(actor, partner_id) {
         return Err(crate::error::AppError::forbidden());
     }
-    let problems = validate(&input, true);
+    let mut problems = validate(actor, &input, true);
+    // A new contact has no reports: its line cannot loop, its manager must be a contact of
+    // the same partner.
+    let reports_to_id = match &input.reports_to_id {
+        async_graphql::MaybeUndefined::Value(manager) => {
+            let to = local_id(manager, NODE_KIND).unwrap_or(-1);
+            let same = contact::Entity::find_by_id(to)
+                .one(db)
+                .await?
+                .is_some_and(|m| m.partner_id == partner_id);
+            if !same {
+                problems.push(UserError::new(
+                    "reportsToId",
+                    UserErrorCode::NotFound,
+                    "no contact of the same partner with this id",
+                ));
+            }
+            Some(to)
+        }
+        _ => None,
+    };
     if !problems.is_empty() {
         return Ok(errors(problems));
     }
@@ -217,12 +308,16 @@ async fn create(db: &Db, actor: &Actor, input: ContactInput) -> AppResult<Contac
             .map_or(entity::enums::Influence::Medium, Into::into)),
         is_executive_sponsor: Set(input.is_executive_sponsor.unwrap_or(false)),
         notes: Set(blank_to_none(input.notes)),
+        department: Set(blank_to_none(input.department)),
+        vendor_notes: Set(blank_to_none(input.vendor_notes)),
+        reports_to_id: Set(reports_to_id),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
     .insert(db)
     .await?;
+
     Ok(ContactPayload {
         contact: Some(Contact(created)),
         ..Default::default()
@@ -257,10 +352,11 @@ async fn update(db: &Db, actor: &Actor, input: ContactInput) -> AppResult<Contac
         Ok(found) => found,
         Err(payload) => return Ok(payload),
     };
-    let problems = validate(&input, false);
+    let problems = validate(actor, &input, false);
     if !problems.is_empty() {
         return Ok(errors(problems));
     }
+    let current = found.clone();
     let mut model: contact::ActiveModel = found.into();
     if let Some(name) = input.name {
         model.name = Set(name.trim().to_owned());
@@ -285,6 +381,26 @@ async fn update(db: &Db, actor: &Actor, input: ContactInput) -> AppResult<Contac
     }
     if input.notes.is_some() {
         model.notes = Set(blank_to_none(input.notes));
+    }
+    if input.department.is_some() {
+        model.department = Set(blank_to_none(input.department));
+    }
+    if input.vendor_notes.is_some() {
+        model.vendor_notes = Set(blank_to_none(input.vendor_notes));
+    }
+    let line = match &input.reports_to_id {
+        async_graphql::MaybeUndefined::Value(manager) => Some(Some(manager.clone())),
+        async_graphql::MaybeUndefined::Null => Some(None),
+        async_graphql::MaybeUndefined::Undefined => None,
+    };
+    if let Some(Some(manager)) = &line {
+        let to = local_id(manager, NODE_KIND).unwrap_or(-1);
+        if let Some(problem) = super::org_map::reporting_problem(db, &current, to).await? {
+            return Ok(errors(vec![problem]));
+        }
+    }
+    if let Some(manager) = line {
+        model.reports_to_id = Set(manager.map(|m| local_id(&m, NODE_KIND).unwrap_or(-1)));
     }
     model.updated_at = Set(Utc::now());
     let updated = model.update(db).await?;

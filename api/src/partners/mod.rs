@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod onboarding;
+pub mod org_map;
 pub mod policy;
 pub mod rules;
 pub mod service;
