@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use entity::enums::{LeadExclusionReason, LeadStatus, PartnerStatus};
 use entity::{deal_registration, lead, lead_exclusion as exclusion, partner};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -52,6 +52,46 @@ fn stale() -> Vec<UserError> {
 fn allowed(actor: &Actor, lead: &lead::Model, action: Action) -> bool {
     policy::actions(actor, lead).contains(&action)
         && !stages::targets(action, lead.status).is_empty()
+}
+
+/// Moves the lead to `to` (setting `extra` too) by a compare-and-set on the version read,
+/// and appends the history row with who (`turn.0`) and why (`turn.1`); `false` when the
+/// lead changed meanwhile.
+async fn advance(
+    txn: &impl ConnectionTrait,
+    current: &lead::Model,
+    to: LeadStatus,
+    extra: Vec<(lead::Column, SimpleExpr)>,
+    turn: (Option<i64>, &str),
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let mut update = lead::Entity::update_many()
+        .col_expr(lead::Column::Status, Expr::value(to))
+        .col_expr(lead::Column::Version, Expr::value(current.version + 1))
+        .col_expr(lead::Column::UpdatedAt, Expr::value(now));
+    for (column, value) in extra {
+        update = update.col_expr(column, value);
+    }
+    let moved = update
+        .filter(lead::Column::Id.eq(current.id))
+        .filter(lead::Column::Version.eq(current.version))
+        .exec(txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Ok(false);
+    }
+    service::record(
+        txn,
+        current.id,
+        Some(current.status),
+        to,
+        current.assigned_partner_id,
+        turn.0,
+        turn.1,
+        now,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// The reason an action that needs one was given (trimmed), if the caller may do it now.
@@ -100,29 +140,11 @@ pub async fn accept(
         )));
     }
     let txn = crate::db::begin_write(db).await?;
-    let moved = lead::Entity::update_many()
-        .col_expr(lead::Column::Status, Expr::value(LeadStatus::Accepted))
-        .col_expr(lead::Column::AcceptedAt, Expr::value(now))
-        .col_expr(lead::Column::Version, Expr::value(current.version + 1))
-        .col_expr(lead::Column::UpdatedAt, Expr::value(now))
-        .filter(lead::Column::Id.eq(current.id))
-        .filter(lead::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected != 1 {
+    let extra = vec![(lead::Column::AcceptedAt, Expr::value(now))];
+    let turn = (Some(actor.user_id), "accepted");
+    if !advance(&txn, &current, LeadStatus::Accepted, extra, turn, now).await? {
         return Ok(Err(stale()));
     }
-    service::record(
-        &txn,
-        current.id,
-        Some(current.status),
-        LeadStatus::Accepted,
-        current.assigned_partner_id,
-        Some(actor.user_id),
-        "accepted",
-        now,
-    )
-    .await?;
     emit(
         &txn,
         NewEvent {
@@ -364,29 +386,12 @@ pub async fn close(
     };
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
-    let moved = lead::Entity::update_many()
-        .col_expr(lead::Column::Status, Expr::value(LeadStatus::Closed))
-        .col_expr(lead::Column::AcceptBy, Expr::value(None::<DateTime<Utc>>))
-        .col_expr(lead::Column::Version, Expr::value(current.version + 1))
-        .col_expr(lead::Column::UpdatedAt, Expr::value(now))
-        .filter(lead::Column::Id.eq(current.id))
-        .filter(lead::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected != 1 {
+    let extra = vec![(lead::Column::AcceptBy, Expr::value(None::<DateTime<Utc>>))];
+    let why = format!("closed: {reason}");
+    let turn = (Some(actor.user_id), why.as_str());
+    if !advance(&txn, &current, LeadStatus::Closed, extra, turn, now).await? {
         return Ok(Err(stale()));
     }
-    service::record(
-        &txn,
-        current.id,
-        Some(current.status),
-        LeadStatus::Closed,
-        current.assigned_partner_id,
-        Some(actor.user_id),
-        &format!("closed: {reason}"),
-        now,
-    )
-    .await?;
     let closed = lead::Entity::find_by_id(current.id).one(&txn).await?;
     txn.commit().await?;
     closed
@@ -449,30 +454,14 @@ pub async fn convert(
     };
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
-    let moved = lead::Entity::update_many()
-        .col_expr(lead::Column::Status, Expr::value(LeadStatus::Converted))
-        .col_expr(lead::Column::ConvertedAt, Expr::value(now))
-        .col_expr(lead::Column::RegistrationId, Expr::value(registration.id))
-        .col_expr(lead::Column::Version, Expr::value(current.version + 1))
-        .col_expr(lead::Column::UpdatedAt, Expr::value(now))
-        .filter(lead::Column::Id.eq(current.id))
-        .filter(lead::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected != 1 {
+    let extra = vec![
+        (lead::Column::ConvertedAt, Expr::value(now)),
+        (lead::Column::RegistrationId, Expr::value(registration.id)),
+    ];
+    let turn = (Some(actor.user_id), "converted into a deal registration");
+    if !advance(&txn, &current, LeadStatus::Converted, extra, turn, now).await? {
         return Ok(Err(stale()));
     }
-    service::record(
-        &txn,
-        current.id,
-        Some(current.status),
-        LeadStatus::Converted,
-        current.assigned_partner_id,
-        Some(actor.user_id),
-        "converted into a deal registration",
-        now,
-    )
-    .await?;
     emit(
         &txn,
         NewEvent {

@@ -320,12 +320,8 @@ impl OrgMapMutation {
         ctx: &Context<'_>,
         input: SetContactRelationshipInput,
     ) -> async_graphql::Result<OrgMapPayload> {
-        let actor = actor(ctx)?;
-        if !actor.is_vendor_staff() {
-            return Err(AppError::forbidden()).extend();
-        }
         let db = ctx.data::<Db>()?;
-        let Some(found) = relationship_target(db, &actor, &input.contact_id).await? else {
+        let Some(found) = relationship_target(ctx, &input.contact_id).await? else {
             return Ok(refused(
                 "contactId",
                 UserErrorCode::NotFound,
@@ -394,12 +390,8 @@ impl OrgMapMutation {
         ctx: &Context<'_>,
         input: RemoveContactRelationshipInput,
     ) -> async_graphql::Result<OrgMapPayload> {
-        let actor = actor(ctx)?;
-        if !actor.is_vendor_staff() {
-            return Err(AppError::forbidden()).extend();
-        }
         let db = ctx.data::<Db>()?;
-        let Some(found) = relationship_target(db, &actor, &input.contact_id).await? else {
+        let Some(found) = relationship_target(ctx, &input.contact_id).await? else {
             return Ok(refused(
                 "contactId",
                 UserErrorCode::NotFound,
@@ -421,16 +413,22 @@ impl OrgMapMutation {
     }
 }
 
-/// The contact a relationship input names, if the caller (vendor staff) sees it.
+/// The contact a relationship input names, if the caller sees it; relationships are the
+/// vendor's to record (`FORBIDDEN` for partners).
 async fn relationship_target(
-    db: &Db,
-    actor: &Actor,
+    ctx: &Context<'_>,
     id: &ID,
 ) -> async_graphql::Result<Option<contact::Model>> {
+    let actor = actor(ctx)?;
+    if !actor.is_vendor_staff() {
+        return Err(AppError::forbidden()).extend();
+    }
     let Some(local) = local_id(id, contacts::NODE_KIND) else {
         return Ok(None);
     };
-    contacts::find_visible(db, actor, local).await.extend()
+    contacts::find_visible(ctx.data::<Db>()?, &actor, local)
+        .await
+        .extend()
 }
 
 #[cfg(test)]
