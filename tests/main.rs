@@ -19,6 +19,7 @@ mod opportunities;
 mod org_map;
 mod partners;
 mod performance;
+mod plans;
 mod program;
 mod recruitment;
 mod schema;

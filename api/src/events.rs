@@ -44,10 +44,11 @@ pub enum EventType {
     /// For channel managers only: a partner did not accept a lead in time.
     LeadLapsed,
     LeadConverted,
+    PlanStatusChanged,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 22] = [
         EventType::DealSubmitted,
         EventType::DealApproved,
         EventType::DealRejected,
@@ -69,6 +70,7 @@ impl EventType {
         EventType::LeadDeclined,
         EventType::LeadLapsed,
         EventType::LeadConverted,
+        EventType::PlanStatusChanged,
     ];
 
     pub fn name(self) -> &'static str {
@@ -94,6 +96,7 @@ impl EventType {
             EventType::LeadDeclined => "lead.declined",
             EventType::LeadLapsed => "lead.lapsed",
             EventType::LeadConverted => "lead.converted",
+            EventType::PlanStatusChanged => "joint_business_plan.status_changed",
         }
     }
 
@@ -114,6 +117,7 @@ impl EventType {
             | EventType::LeadDeclined
             | EventType::LeadLapsed
             | EventType::LeadConverted => "Lead",
+            EventType::PlanStatusChanged => "JointBusinessPlan",
             _ => "DealRegistration",
         }
     }

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod money;
 pub mod opportunities;
 pub mod partners;
+pub mod plans;
 pub mod recruitment;
 pub mod relay;
 pub mod schema;

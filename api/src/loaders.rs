@@ -758,3 +758,31 @@ impl Grouping for ReportsByContact {
         rows.sort_by_key(|r| r.id);
     }
 }
+
+pub struct TargetsByPlan;
+impl Grouping for TargetsByPlan {
+    type Entity = entity::joint_business_plan_target::Entity;
+    fn column() -> entity::joint_business_plan_target::Column {
+        entity::joint_business_plan_target::Column::PlanId
+    }
+    fn key(model: &entity::joint_business_plan_target::Model) -> i64 {
+        model.plan_id
+    }
+    fn sort(rows: &mut [entity::joint_business_plan_target::Model]) {
+        rows.sort_by(|a, b| (&a.quarter, &a.currency).cmp(&(&b.quarter, &b.currency)));
+    }
+}
+
+pub struct HistoryByPlan;
+impl Grouping for HistoryByPlan {
+    type Entity = entity::joint_business_plan_history::Entity;
+    fn column() -> entity::joint_business_plan_history::Column {
+        entity::joint_business_plan_history::Column::PlanId
+    }
+    fn key(model: &entity::joint_business_plan_history::Model) -> i64 {
+        model.plan_id
+    }
+    fn sort(rows: &mut [entity::joint_business_plan_history::Model]) {
+        rows.sort_by_key(|r| r.id);
+    }
+}

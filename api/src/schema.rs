@@ -54,6 +54,7 @@ pub struct Query(
     crate::metrics::MetricsQuery,
     crate::opportunities::OpportunityQuery,
     crate::leads::LeadQuery,
+    crate::plans::PlanQuery,
     crate::health::HealthQuery,
 );
 
@@ -80,6 +81,7 @@ pub struct Mutation(
     crate::health::HealthMutation,
     crate::metrics::MetricsMutation,
     crate::leads::LeadMutation,
+    crate::plans::PlanMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -106,6 +108,7 @@ pub enum Node {
     ImportJob(ImportJob),
     DirectOpportunity(crate::opportunities::DirectOpportunity),
     Lead(crate::leads::Lead),
+    JointBusinessPlan(crate::plans::JointBusinessPlan),
 }
 
 const MAX_NODES: usize = 100;
@@ -190,6 +193,10 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .await
             .extend()?
             .map(|l| Node::Lead(crate::leads::Lead(l))),
+        crate::plans::NODE_KIND => crate::plans::find_visible(db, &actor, local)
+            .await
+            .extend()?
+            .map(|p| Node::JointBusinessPlan(crate::plans::JointBusinessPlan(p))),
         webhooks::NODE_KIND => webhooks::endpoints::find(db, &actor, local)
             .await
             .ok()

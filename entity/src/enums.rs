@@ -243,3 +243,20 @@ pub enum LeadExclusionReason {
     #[sea_orm(string_value = "LAPSED")]
     Lapsed,
 }
+
+/// A joint business plan's state: drafted by the vendor, shared with the partner, active
+/// once the partner's org admin accepts, then completed or cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PlanStatus {
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    #[sea_orm(string_value = "SHARED")]
+    Shared,
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    #[sea_orm(string_value = "COMPLETED")]
+    Completed,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+}

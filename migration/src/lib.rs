@@ -24,6 +24,7 @@ mod m20261209_000018_channel_metrics;
 mod m20261210_000019_kept_metrics;
 mod m20261211_000020_leads;
 mod m20261212_000021_org_map;
+mod m20261213_000022_joint_business_plans;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000019_kept_metrics::Migration),
             Box::new(m20261211_000020_leads::Migration),
             Box::new(m20261212_000021_org_map::Migration),
+            Box::new(m20261213_000022_joint_business_plans::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod history;
 mod leads;
+mod plans;
 
 use chrono::{Duration, Utc};
 use entity::enums::{ContentKind, PartnerStatus, PartnerType, Role};
@@ -822,6 +823,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     let started: Vec<i64> = PARTNERS.iter().map(|p| p.started_days_ago).collect();
     history::seed(db, &partner_ids, &started, &users[1], &password_hash).await?;
     leads::seed(db, &manager, &users[2]).await?;
+    plans::seed(db, &manager, &users[2], &users[3]).await?;
     Ok(true)
 }
 

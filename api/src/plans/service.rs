@@ -1,0 +1,433 @@
+//! Plans' changes, each checked and written with its history row (and the state changes'
+//! events) in one transaction, and the actuals read from what the partner won.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use entity::enums::{DealStatus, OpportunityStage, PlanStatus};
+use entity::{
+    deal_registration as deal, direct_opportunity as opportunity, joint_business_plan as plan,
+    joint_business_plan_history as history, joint_business_plan_target as target,
+    opportunity_influence as influence,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait,
+};
+use serde_json::json;
+
+use super::policy;
+use super::stages::{self, Move};
+use crate::auth::Actor;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::events::{emit, EventType, NewEvent};
+use crate::metrics::formulas::{quarter_label, split_evenly, InfluenceCredit};
+use crate::money::{to_minor, MoneyInput};
+use crate::relay::{UserError, UserErrorCode};
+
+pub type Outcome<T> = Result<T, Vec<UserError>>;
+
+/// The longest plan: three years.
+const MAX_DAYS: i64 = 3 * 366;
+const MAX_TARGETS: usize = 100;
+
+/// A quarter's revenue target as sent.
+pub struct TargetInput {
+    pub quarter: String,
+    pub amount: MoneyInput,
+}
+
+pub struct NewPlan {
+    pub partner_id: i64,
+    pub name: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub targets: Vec<TargetInput>,
+}
+
+/// The targets as rows (quarter, currency, minor units), or every problem with them.
+fn checked_targets(
+    targets: &[TargetInput],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<(String, String, i64)>, Vec<UserError>> {
+    if targets.len() > MAX_TARGETS {
+        return Err(UserError::one(
+            "targets",
+            UserErrorCode::Invalid,
+            format!("at most {MAX_TARGETS}"),
+        ));
+    }
+    let first = quarter_label(start);
+    let last = quarter_label(end);
+    let mut rows: Vec<(String, String, i64)> = Vec::new();
+    let mut errors = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let field = format!("targets.{i}");
+        let quarter = t.quarter.trim().to_uppercase();
+        if !super::actuals::is_quarter(&quarter) || quarter < first || quarter > last {
+            errors.push(UserError::new(
+                &format!("{field}.quarter"),
+                UserErrorCode::Invalid,
+                format!("must be a quarter of the plan's period, {first} to {last}"),
+            ));
+            continue;
+        }
+        match to_minor(&t.amount) {
+            Ok(minor) if minor > 0 => {
+                let currency = t.amount.currency.clone();
+                if rows.iter().any(|r| r.0 == quarter && r.1 == currency) {
+                    errors.push(UserError::new(
+                        &format!("{field}.quarter"),
+                        UserErrorCode::Taken,
+                        "one target per quarter and currency",
+                    ));
+                } else {
+                    rows.push((quarter, currency, minor));
+                }
+            }
+            Ok(_) => errors.push(UserError::new(
+                &format!("{field}.amount"),
+                UserErrorCode::Invalid,
+                "must be positive",
+            )),
+            Err(message) => errors.push(UserError::new(
+                &format!("{field}.amount"),
+                UserErrorCode::Invalid,
+                message,
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+async fn write_targets(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+    rows: &[(String, String, i64)],
+) -> AppResult<()> {
+    target::Entity::delete_many()
+        .filter(target::Column::PlanId.eq(plan_id))
+        .exec(db)
+        .await?;
+    if !rows.is_empty() {
+        target::Entity::insert_many(rows.iter().map(|(quarter, currency, minor)| {
+            target::ActiveModel {
+                plan_id: Set(plan_id),
+                quarter: Set(quarter.clone()),
+                currency: Set(currency.clone()),
+                amount_minor: Set(*minor),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+    from: Option<PlanStatus>,
+    to: PlanStatus,
+    actor_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    history::ActiveModel {
+        plan_id: Set(plan_id),
+        from_status: Set(from),
+        to_status: Set(to),
+        actor_id: Set(Some(actor_id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Creates a `DRAFT` plan for a partner (channel managers).
+pub async fn create(db: &Db, actor: &Actor, new: NewPlan) -> AppResult<Outcome<plan::Model>> {
+    if !policy::can_write(actor) {
+        return Err(AppError::forbidden());
+    }
+    let mut errors = Vec::new();
+    let name = crate::integrations::text::required("name", &new.name, 200).unwrap_or_else(|e| {
+        errors.push(e);
+        String::new()
+    });
+    if new.period_end < new.period_start
+        || (new.period_end - new.period_start).num_days() > MAX_DAYS
+    {
+        errors.push(UserError::new(
+            "periodEnd",
+            UserErrorCode::Invalid,
+            "must be on or after periodStart, at most three years later",
+        ));
+    }
+    let partner = entity::partner::Entity::find_by_id(new.partner_id)
+        .one(db)
+        .await?;
+    if partner.is_none() {
+        errors.push(UserError::new(
+            "partnerId",
+            UserErrorCode::NotFound,
+            "no such partner",
+        ));
+    }
+    let rows = if errors.is_empty() {
+        match checked_targets(&new.targets, new.period_start, new.period_end) {
+            Ok(rows) => rows,
+            Err(more) => {
+                errors.extend(more);
+                vec![]
+            }
+        }
+    } else {
+        vec![]
+    };
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let created = plan::ActiveModel {
+        partner_id: Set(new.partner_id),
+        name: Set(name),
+        period_start: Set(new.period_start),
+        period_end: Set(new.period_end),
+        status: Set(PlanStatus::Draft),
+        version: Set(1),
+        created_by_id: Set(actor.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    write_targets(&txn, created.id, &rows).await?;
+    record(
+        &txn,
+        created.id,
+        None,
+        PlanStatus::Draft,
+        actor.user_id,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Ok(created))
+}
+
+fn stale() -> Vec<UserError> {
+    UserError::one(
+        "id",
+        UserErrorCode::StaleVersion,
+        "the plan changed meanwhile; read it again",
+    )
+}
+
+/// Replaces a draft or shared plan's targets (channel managers).
+pub async fn set_targets(
+    db: &Db,
+    actor: &Actor,
+    current: plan::Model,
+    targets: &[TargetInput],
+) -> AppResult<Outcome<plan::Model>> {
+    if !policy::can_write(actor) {
+        return Err(AppError::forbidden());
+    }
+    if !stages::is_editable(current.status) {
+        return Ok(Err(UserError::one(
+            "id",
+            UserErrorCode::IllegalTransition,
+            "an active, completed or cancelled plan's targets stay as agreed",
+        )));
+    }
+    let rows = match checked_targets(targets, current.period_start, current.period_end) {
+        Ok(rows) => rows,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let moved = bump(&txn, &current, current.status, now).await?;
+    if !moved {
+        return Ok(Err(stale()));
+    }
+    write_targets(&txn, current.id, &rows).await?;
+    let updated = plan::Entity::find_by_id(current.id).one(&txn).await?;
+    txn.commit().await?;
+    updated
+        .ok_or_else(|| AppError::NotFound("plan".into()))
+        .map(Ok)
+}
+
+/// Sets the plan's status (and version) by a compare-and-set on the version read.
+async fn bump(
+    db: &impl ConnectionTrait,
+    current: &plan::Model,
+    to: PlanStatus,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let moved = plan::Entity::update_many()
+        .col_expr(plan::Column::Status, Expr::value(to))
+        .col_expr(plan::Column::Version, Expr::value(current.version + 1))
+        .col_expr(plan::Column::UpdatedAt, Expr::value(now))
+        .filter(plan::Column::Id.eq(current.id))
+        .filter(plan::Column::Version.eq(current.version))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected == 1)
+}
+
+/// Shares, accepts, completes or cancels the plan.
+pub async fn advance(
+    db: &Db,
+    actor: &Actor,
+    current: plan::Model,
+    action: Move,
+) -> AppResult<Outcome<plan::Model>> {
+    let Some(to) =
+        stages::target(action, current.status).filter(|_| policy::may(actor, &current, action))
+    else {
+        return Ok(Err(UserError::one(
+            "id",
+            UserErrorCode::IllegalTransition,
+            format!(
+                "you cannot {} a plan in {}",
+                format!("{action:?}").to_lowercase(),
+                sea_orm::ActiveEnum::to_value(&current.status)
+            ),
+        )));
+    };
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    if !bump(&txn, &current, to, now).await? {
+        return Ok(Err(stale()));
+    }
+    if action == Move::Accept {
+        plan::Entity::update_many()
+            .col_expr(plan::Column::AcceptedById, Expr::value(actor.user_id))
+            .col_expr(plan::Column::AcceptedAt, Expr::value(now))
+            .filter(plan::Column::Id.eq(current.id))
+            .exec(&txn)
+            .await?;
+    }
+    record(
+        &txn,
+        current.id,
+        Some(current.status),
+        to,
+        actor.user_id,
+        now,
+    )
+    .await?;
+    emit(
+        &txn,
+        NewEvent {
+            ty: EventType::PlanStatusChanged,
+            subject_id: current.id,
+            // A draft is the vendor's own: its partner hears of it once shared.
+            partner_id: (to != PlanStatus::Cancelled || current.status != PlanStatus::Draft)
+                .then_some(current.partner_id),
+            data: json!({
+                "id": crate::relay::global_id(super::NODE_KIND, current.id).to_string(),
+                "from": sea_orm::ActiveEnum::to_value(&current.status),
+                "to": sea_orm::ActiveEnum::to_value(&to),
+            }),
+        },
+    )
+    .await?;
+    let updated = plan::Entity::find_by_id(current.id).one(&txn).await?;
+    txn.commit().await?;
+    updated
+        .ok_or_else(|| AppError::NotFound("plan".into()))
+        .map(Ok)
+}
+
+/// The revenue the plan's partner won in the plan's period, per (quarter, currency, minor
+/// units): sourced (its won registrations) and influenced (won direct opportunities it
+/// influenced, credited as `channelMetrics` credits them).
+pub async fn actuals(
+    db: &impl ConnectionTrait,
+    plan: &plan::Model,
+) -> AppResult<(Vec<(String, String, i64)>, Vec<(String, String, i64)>)> {
+    let from = plan
+        .period_start
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let to = (plan.period_end + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let won: Vec<(String, Option<DateTime<Utc>>, Option<i64>)> = deal::Entity::find()
+        .select_only()
+        .column(deal::Column::Currency)
+        .column(deal::Column::ClosedAt)
+        .column(deal::Column::ClosedAmountMinor)
+        .filter(deal::Column::PartnerId.eq(plan.partner_id))
+        .filter(crate::deals::status_is(DealStatus::Won))
+        .filter(deal::Column::ClosedAt.gte(from))
+        .filter(deal::Column::ClosedAt.lt(to))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let sourced = won
+        .into_iter()
+        .filter_map(|(currency, at, amount)| {
+            Some((
+                quarter_label(at?.date_naive()),
+                currency,
+                amount.unwrap_or(0),
+            ))
+        })
+        .collect();
+    let influenced_ids = influence::Entity::find()
+        .select_only()
+        .column(influence::Column::OpportunityId)
+        .filter(influence::Column::PartnerId.eq(plan.partner_id))
+        .into_query();
+    let opportunities: Vec<(i64, String, i64, Option<DateTime<Utc>>)> = opportunity::Entity::find()
+        .select_only()
+        .column(opportunity::Column::Id)
+        .column(opportunity::Column::Currency)
+        .column(opportunity::Column::AmountMinor)
+        .column(opportunity::Column::ClosedAt)
+        .filter(opportunity::Column::Stage.eq(OpportunityStage::Won))
+        .filter(opportunity::Column::ClosedAt.gte(from))
+        .filter(opportunity::Column::ClosedAt.lt(to))
+        .filter(opportunity::Column::Id.in_subquery(influenced_ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let credit = crate::metrics::report::influence_credit(db).await?;
+    let ids: Vec<i64> = opportunities.iter().map(|o| o.0).collect();
+    let influencers = crate::metrics::facts::influences_of(db, &ids).await?;
+    let influenced = opportunities
+        .into_iter()
+        .filter_map(|(id, currency, amount, at)| {
+            let credited = match credit {
+                InfluenceCredit::Whole => amount,
+                InfluenceCredit::Split => {
+                    let partners: Vec<i64> = influencers
+                        .iter()
+                        .filter(|(o, _)| *o == id)
+                        .map(|(_, p)| *p)
+                        .collect();
+                    split_evenly(amount, &partners)
+                        .into_iter()
+                        .find(|(p, _)| *p == plan.partner_id)
+                        .map_or(0, |(_, share)| share)
+                }
+            };
+            Some((quarter_label(at?.date_naive()), currency, credited))
+        })
+        .collect();
+    Ok((sourced, influenced))
+}
