@@ -137,6 +137,23 @@ async fn a_plan_is_shared_accepted_and_its_revenue_follows_the_partners_wins() {
         usd(&after["actuals"]["revenue"]) - before,
         rust_decimal::Decimal::new(432_150, 2)
     );
+    // Listed with the demo's plans (their actuals read together), the same figures.
+    let listed = app
+        .gql(
+            Some(&manager),
+            "{ jointBusinessPlans(first: 20) { edges { node { id partner { name } actuals { revenue { amount currency } } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = listed["data"]["jointBusinessPlans"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(edges.len() >= 3, "{listed}");
+    let same = edges.iter().find(|e| e["node"]["id"] == id).unwrap();
+    assert_eq!(
+        same["node"]["actuals"]["revenue"],
+        after["actuals"]["revenue"]
+    );
     let this_quarter = after["actuals"]["byQuarter"]
         .as_array()
         .unwrap()

@@ -1,6 +1,8 @@
 //! Plans' changes, each checked and written with its history row (and the state changes'
 //! events) in one transaction, and the actuals read from what the partner won.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::enums::{DealStatus, OpportunityStage, PlanStatus};
 use entity::{
@@ -350,50 +352,52 @@ pub async fn advance(
         .map(Ok)
 }
 
-/// The revenue the plan's partner won in the plan's period, per (quarter, currency, minor
-/// units): sourced (its won registrations) and influenced (won direct opportunities it
-/// influenced, credited as `channelMetrics` credits them).
+/// A plan's actual revenue rows: (quarter, currency, minor units).
+pub type Rows = Vec<(String, String, i64)>;
+
+fn window(plan: &plan::Model) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |day: NaiveDate| day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    (
+        midnight(plan.period_start),
+        midnight(plan.period_end + Duration::days(1)),
+    )
+}
+
+/// The revenue each plan's partner won in the plan's period: sourced (its won
+/// registrations) and influenced (won direct opportunities it influenced, credited as
+/// `channelMetrics` credits them). Reads all the plans' rows at once (a list of plans
+/// shows its actuals without a read per plan).
 pub async fn actuals(
     db: &impl ConnectionTrait,
-    plan: &plan::Model,
-) -> AppResult<(Vec<(String, String, i64)>, Vec<(String, String, i64)>)> {
-    let from = plan
-        .period_start
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc();
-    let to = (plan.period_end + Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc();
-    let won: Vec<(String, Option<DateTime<Utc>>, Option<i64>)> = deal::Entity::find()
+    plans: &[plan::Model],
+) -> AppResult<HashMap<i64, (Rows, Rows)>> {
+    if plans.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let partners: Vec<i64> = plans.iter().map(|p| p.partner_id).collect();
+    let from = plans.iter().map(|p| window(p).0).min().expect("plans");
+    let to = plans.iter().map(|p| window(p).1).max().expect("plans");
+    type Won = (i64, String, Option<DateTime<Utc>>, Option<i64>);
+    let won: Vec<Won> = deal::Entity::find()
         .select_only()
+        .column(deal::Column::PartnerId)
         .column(deal::Column::Currency)
         .column(deal::Column::ClosedAt)
         .column(deal::Column::ClosedAmountMinor)
-        .filter(deal::Column::PartnerId.eq(plan.partner_id))
+        .filter(deal::Column::PartnerId.is_in(partners.clone()))
         .filter(crate::deals::status_is(DealStatus::Won))
         .filter(deal::Column::ClosedAt.gte(from))
         .filter(deal::Column::ClosedAt.lt(to))
         .into_tuple()
         .all(db)
         .await?;
-    let sourced = won
-        .into_iter()
-        .filter_map(|(currency, at, amount)| {
-            Some((
-                quarter_label(at?.date_naive()),
-                currency,
-                amount.unwrap_or(0),
-            ))
-        })
-        .collect();
     let influenced_ids = influence::Entity::find()
         .select_only()
         .column(influence::Column::OpportunityId)
-        .filter(influence::Column::PartnerId.eq(plan.partner_id))
+        .filter(influence::Column::PartnerId.is_in(partners))
         .into_query();
-    let opportunities: Vec<(i64, String, i64, Option<DateTime<Utc>>)> = opportunity::Entity::find()
+    type Won2 = (i64, String, i64, Option<DateTime<Utc>>);
+    let opportunities: Vec<Won2> = opportunity::Entity::find()
         .select_only()
         .column(opportunity::Column::Id)
         .column(opportunity::Column::Currency)
@@ -408,26 +412,43 @@ pub async fn actuals(
         .await?;
     let credit = crate::metrics::report::influence_credit(db).await?;
     let ids: Vec<i64> = opportunities.iter().map(|o| o.0).collect();
-    let influencers = crate::metrics::facts::influences_of(db, &ids).await?;
-    let influenced = opportunities
-        .into_iter()
-        .filter_map(|(id, currency, amount, at)| {
-            let credited = match credit {
-                InfluenceCredit::Whole => amount,
-                InfluenceCredit::Split => {
-                    let partners: Vec<i64> = influencers
-                        .iter()
-                        .filter(|(o, _)| *o == id)
-                        .map(|(_, p)| *p)
-                        .collect();
-                    split_evenly(amount, &partners)
-                        .into_iter()
-                        .find(|(p, _)| *p == plan.partner_id)
-                        .map_or(0, |(_, share)| share)
-                }
-            };
-            Some((quarter_label(at?.date_naive()), currency, credited))
+    let mut influencers: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (opportunity, partner) in crate::metrics::facts::influences_of(db, &ids).await? {
+        influencers.entry(opportunity).or_default().push(partner);
+    }
+    let in_window = |plan: &plan::Model, at: Option<DateTime<Utc>>| {
+        let (from, to) = window(plan);
+        at.filter(|at| *at >= from && *at < to)
+            .map(|at| quarter_label(at.date_naive()))
+    };
+    Ok(plans
+        .iter()
+        .map(|plan| {
+            let sourced = won
+                .iter()
+                .filter(|w| w.0 == plan.partner_id)
+                .filter_map(|(_, currency, at, amount)| {
+                    Some((in_window(plan, *at)?, currency.clone(), amount.unwrap_or(0)))
+                })
+                .collect();
+            let influenced = opportunities
+                .iter()
+                .filter_map(|(id, currency, amount, at)| {
+                    let partners = influencers.get(id)?;
+                    if !partners.contains(&plan.partner_id) {
+                        return None;
+                    }
+                    let credited = match credit {
+                        InfluenceCredit::Whole => *amount,
+                        InfluenceCredit::Split => split_evenly(*amount, partners)
+                            .into_iter()
+                            .find(|(p, _)| *p == plan.partner_id)
+                            .map_or(0, |(_, share)| share),
+                    };
+                    Some((in_window(plan, *at)?, currency.clone(), credited))
+                })
+                .collect();
+            (plan.id, (sourced, influenced))
         })
-        .collect();
-    Ok((sourced, influenced))
+        .collect())
 }

@@ -1,7 +1,13 @@
-use async_graphql::{Context, Enum, InputObject, Object, ResultExt, SimpleObject, ID};
+use async_graphql::{
+    Context, Enum, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject, ID,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{joint_business_plan as plan, joint_business_plan_history as history};
-use sea_orm::{ColumnTrait, QueryFilter};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::service::{self, NewPlan, TargetInput};
 use super::stages::{self, Move};
@@ -9,7 +15,7 @@ use super::{policy, NODE_KIND};
 use crate::auth::{actor, Actor};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::loaders::{load_group, load_one, HistoryByPlan, TargetsByPlan};
+use crate::loaders::{load_group, load_one, loader, HistoryByPlan, Made, TargetsByPlan};
 use crate::metrics::formulas::Amounts;
 use crate::money::{Money, MoneyInput};
 use crate::partners::Partner;
@@ -120,8 +126,13 @@ impl JointBusinessPlan {
     }
     /// Revenue won in the period against the targets, computed when read.
     async fn actuals(&self, ctx: &Context<'_>) -> async_graphql::Result<PlanActuals> {
-        let db = ctx.data::<Db>()?;
-        let (sourced, influenced) = service::actuals(db, &self.0).await.extend()?;
+        let (sourced, influenced) = loader::<i64, ActualsLoader>(ctx)
+            .await?
+            .load_one(self.0.id)
+            .await
+            .map_err(|e| e.extend())?
+            .map(|found| (*found).clone())
+            .unwrap_or_default();
         let targets: Vec<(String, String, i64)> = load_group::<TargetsByPlan>(ctx, self.0.id)
             .await?
             .into_iter()
@@ -175,6 +186,34 @@ impl JointBusinessPlan {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+}
+
+/// The actuals of a page of plans, in one read (see `service::actuals`).
+pub struct ActualsLoader {
+    db: Db,
+}
+
+impl Loader<i64> for ActualsLoader {
+    type Value = Arc<(service::Rows, service::Rows)>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let load = async {
+            let plans = plan::Entity::find()
+                .filter(plan::Column::Id.is_in(keys.to_vec()))
+                .all(&self.db)
+                .await?;
+            let found = service::actuals(&self.db, &plans).await?;
+            Ok::<_, AppError>(found.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+        };
+        load.await.map_err(Arc::new)
+    }
+}
+
+impl Made<i64> for ActualsLoader {
+    fn new(db: &Db) -> Self {
+        ActualsLoader { db: db.clone() }
     }
 }
 
