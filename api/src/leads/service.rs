@@ -147,18 +147,6 @@ fn keep(result: Result<Option<String>, UserError>, errors: &mut Vec<UserError>) 
     })
 }
 
-fn email_ok(email: &str) -> bool {
-    let mut parts = email.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.chars().any(char::is_whitespace)
-}
-
 /// The lead's fields trimmed and checked, or every problem at once.
 pub async fn check(db: &impl ConnectionTrait, new: &NewLead) -> AppResult<Outcome<Checked>> {
     let mut errors = Vec::new();
@@ -216,7 +204,10 @@ pub async fn check(db: &impl ConnectionTrait, new: &NewLead) -> AppResult<Outcom
         text::optional("contactEmail", new.contact_email.as_deref(), 254),
         &mut errors,
     );
-    if contact_email.as_deref().is_some_and(|e| !email_ok(e)) {
+    if contact_email
+        .as_deref()
+        .is_some_and(|e| !crate::users::service::is_valid_email(e))
+    {
         errors.push(UserError::new(
             "contactEmail",
             UserErrorCode::Invalid,

@@ -275,6 +275,24 @@ pub fn split_evenly(amount: i64, partners: &[i64]) -> Vec<(i64, i64)> {
         .collect()
 }
 
+/// What a group of partners (`member`) is credited of an opportunity's `amount` that
+/// `influencers` influenced: the whole amount, or the members' shares of an even split.
+pub fn influence_credited(
+    credit: InfluenceCredit,
+    amount: i64,
+    influencers: &[i64],
+    member: impl Fn(i64) -> bool,
+) -> i64 {
+    match credit {
+        InfluenceCredit::Whole => amount,
+        InfluenceCredit::Split => split_evenly(amount, influencers)
+            .into_iter()
+            .filter(|(p, _)| member(*p))
+            .map(|(_, share)| share)
+            .sum(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -280,14 +280,9 @@ fn revenue_of_opportunities(
     for (id, currency, amount) in &facts.won_opportunities {
         match influencers.get(id) {
             Some(partners) if partners.iter().any(|p| members.ids.contains(p)) => {
-                let credited = match credit {
-                    InfluenceCredit::Whole => *amount,
-                    InfluenceCredit::Split => formulas::split_evenly(*amount, partners)
-                        .into_iter()
-                        .filter(|(p, _)| members.ids.contains(p))
-                        .map(|(_, share)| share)
-                        .sum(),
-                };
+                let credited = formulas::influence_credited(credit, *amount, partners, |p| {
+                    members.ids.contains(&p)
+                });
                 f.influenced.add(currency, credited);
                 f.influenced_opportunities += 1;
             }

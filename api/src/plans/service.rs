@@ -23,7 +23,7 @@ use crate::auth::Actor;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::events::{emit, EventType, NewEvent};
-use crate::metrics::formulas::{quarter_label, split_evenly, InfluenceCredit};
+use crate::metrics::formulas::{influence_credited, quarter_label};
 use crate::money::{to_minor, MoneyInput};
 use crate::relay::{UserError, UserErrorCode};
 
@@ -438,13 +438,8 @@ pub async fn actuals(
                     if !partners.contains(&plan.partner_id) {
                         return None;
                     }
-                    let credited = match credit {
-                        InfluenceCredit::Whole => *amount,
-                        InfluenceCredit::Split => split_evenly(*amount, partners)
-                            .into_iter()
-                            .find(|(p, _)| *p == plan.partner_id)
-                            .map_or(0, |(_, share)| share),
-                    };
+                    let credited =
+                        influence_credited(credit, *amount, partners, |p| p == plan.partner_id);
                     Some((in_window(plan, *at)?, currency.clone(), credited))
                 })
                 .collect();
