@@ -260,3 +260,55 @@ pub enum PlanStatus {
     #[sea_orm(string_value = "CANCELLED")]
     Cancelled,
 }
+
+/// What a plan's enablement need is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PlanNeedKind {
+    #[sea_orm(string_value = "COURSE")]
+    Course,
+    #[sea_orm(string_value = "CERTIFICATION")]
+    Certification,
+    #[sea_orm(string_value = "CONTENT")]
+    Content,
+}
+
+/// Which side of a plan a sponsor stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PlanSide {
+    #[sea_orm(string_value = "VENDOR")]
+    Vendor,
+    #[sea_orm(string_value = "PARTNER")]
+    Partner,
+}
+
+/// The computed measure a plan objective is held against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum PlanMetric {
+    #[sea_orm(string_value = "REVENUE")]
+    Revenue,
+    #[sea_orm(string_value = "TARGET_ACCOUNT_PIPELINE")]
+    TargetAccountPipeline,
+    #[sea_orm(string_value = "WON_REGISTRATIONS")]
+    WonRegistrations,
+    #[sea_orm(string_value = "CERTIFICATIONS_EARNED")]
+    CertificationsEarned,
+    #[sea_orm(string_value = "ENABLEMENT_NEEDS_MET")]
+    EnablementNeedsMet,
+    #[sea_orm(string_value = "LEADS_CONVERTED")]
+    LeadsConverted,
+}
+
+/// Where a proposed change to a plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ProposalStatus {
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    #[sea_orm(string_value = "DECLINED")]
+    Declined,
+}

@@ -25,6 +25,7 @@ mod m20261210_000019_kept_metrics;
 mod m20261211_000020_leads;
 mod m20261212_000021_org_map;
 mod m20261213_000022_joint_business_plans;
+mod m20261214_000023_plan_contents;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000020_leads::Migration),
             Box::new(m20261212_000021_org_map::Migration),
             Box::new(m20261213_000022_joint_business_plans::Migration),
+            Box::new(m20261214_000023_plan_contents::Migration),
         ]
     }
 }
