@@ -19,6 +19,8 @@ mod opportunities;
 mod org_map;
 mod partners;
 mod performance;
+mod plan_contents;
+mod plan_reviews;
 mod plans;
 mod program;
 mod recruitment;

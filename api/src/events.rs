@@ -45,10 +45,16 @@ pub enum EventType {
     LeadLapsed,
     LeadConverted,
     PlanStatusChanged,
+    /// A plan's contents changed (name, targets, accounts, enablement, sponsors, objectives).
+    PlanUpdated,
+    /// Someone commented on a plan or proposed a change to it.
+    PlanCommented,
+    /// A quarterly review was recorded (or the partner added its notes).
+    PlanReviewed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 22] = [
+    pub const ALL: [EventType; 25] = [
         EventType::DealSubmitted,
         EventType::DealApproved,
         EventType::DealRejected,
@@ -71,6 +77,9 @@ impl EventType {
         EventType::LeadLapsed,
         EventType::LeadConverted,
         EventType::PlanStatusChanged,
+        EventType::PlanUpdated,
+        EventType::PlanCommented,
+        EventType::PlanReviewed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -97,6 +106,9 @@ impl EventType {
             EventType::LeadLapsed => "lead.lapsed",
             EventType::LeadConverted => "lead.converted",
             EventType::PlanStatusChanged => "joint_business_plan.status_changed",
+            EventType::PlanUpdated => "joint_business_plan.updated",
+            EventType::PlanCommented => "joint_business_plan.commented",
+            EventType::PlanReviewed => "joint_business_plan.reviewed",
         }
     }
 
@@ -117,7 +129,10 @@ impl EventType {
             | EventType::LeadDeclined
             | EventType::LeadLapsed
             | EventType::LeadConverted => "Lead",
-            EventType::PlanStatusChanged => "JointBusinessPlan",
+            EventType::PlanStatusChanged
+            | EventType::PlanUpdated
+            | EventType::PlanCommented
+            | EventType::PlanReviewed => "JointBusinessPlan",
             _ => "DealRegistration",
         }
     }

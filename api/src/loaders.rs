@@ -92,7 +92,8 @@ has_id!(
     content_file,
     api_key,
     lead_routing_rule,
-    contact
+    contact,
+    content
 );
 
 /// A one-to-many relation that nested list fields load in batches: rows of `Entity`

@@ -82,6 +82,8 @@ pub struct Mutation(
     crate::metrics::MetricsMutation,
     crate::leads::LeadMutation,
     crate::plans::PlanMutation,
+    crate::plans::PlanContentMutation,
+    crate::plans::PlanTalkMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -109,6 +111,8 @@ pub enum Node {
     DirectOpportunity(crate::opportunities::DirectOpportunity),
     Lead(crate::leads::Lead),
     JointBusinessPlan(crate::plans::JointBusinessPlan),
+    JointBusinessPlanComment(crate::plans::PlanComment),
+    JointBusinessPlanReview(crate::plans::PlanReview),
 }
 
 const MAX_NODES: usize = 100;
@@ -197,6 +201,16 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .await
             .extend()?
             .map(|p| Node::JointBusinessPlan(crate::plans::JointBusinessPlan(p))),
+        crate::plans::comments::NODE_KIND => {
+            crate::plans::comments::find_visible(db, &actor, local)
+                .await
+                .extend()?
+                .map(|(c, _)| Node::JointBusinessPlanComment(crate::plans::PlanComment(c)))
+        }
+        crate::plans::reviews::NODE_KIND => crate::plans::reviews::find_visible(db, &actor, local)
+            .await
+            .extend()?
+            .map(|(r, _)| Node::JointBusinessPlanReview(crate::plans::PlanReview(r))),
         webhooks::NODE_KIND => webhooks::endpoints::find(db, &actor, local)
             .await
             .ok()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::metrics::formulas::rate;
 
 /// One quarter's figures in one currency (minor units).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QuarterFigures {
     pub quarter: String,
     pub currency: String,
@@ -52,6 +52,20 @@ pub fn is_quarter(label: &str) -> bool {
         && matches!(q, "1" | "2" | "3" | "4")
 }
 
+/// The quarter after `label` (`2027-Q4` → `2028-Q1`).
+pub fn next_quarter(label: &str) -> Option<String> {
+    if !is_quarter(label) {
+        return None;
+    }
+    let (year, q) = label.split_once("-Q")?;
+    let (year, q): (i32, u32) = (year.parse().ok()?, q.parse().ok()?);
+    Some(if q == 4 {
+        format!("{}-Q1", year + 1)
+    } else {
+        format!("{year}-Q{}", q + 1)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +86,8 @@ mod tests {
         assert_eq!(rows[1].attainment, None);
         assert!(is_quarter("2027-Q4"));
         assert!(!is_quarter("2027-Q5") && !is_quarter("27-Q1") && !is_quarter("2027Q1"));
+        assert_eq!(next_quarter("2027-Q4").as_deref(), Some("2028-Q1"));
+        assert_eq!(next_quarter("2027-Q2").as_deref(), Some("2027-Q3"));
+        assert_eq!(next_quarter("2027-Q9"), None);
     }
 }

@@ -36,3 +36,27 @@ pub fn may(actor: &Actor, plan: &plan::Model, action: Move) -> bool {
         Move::Share | Move::Complete | Move::Cancel => can_write(actor),
     }
 }
+
+fn is_own_partner(actor: &Actor, plan: &plan::Model) -> bool {
+    actor.role == Role::Partner && actor.partner_id == Some(plan.partner_id)
+}
+
+/// Vendor staff comment on any plan still in play; the partner's users once it is shared.
+pub fn may_comment(actor: &Actor, plan: &plan::Model) -> bool {
+    let open = matches!(
+        plan.status,
+        PlanStatus::Draft | PlanStatus::Shared | PlanStatus::Active
+    );
+    open && (actor.role != Role::Partner
+        || (is_own_partner(actor, plan) && plan.status != PlanStatus::Draft))
+}
+
+/// The partner's users propose changes to a shared plan (before they accept it).
+pub fn may_propose(actor: &Actor, plan: &plan::Model) -> bool {
+    is_own_partner(actor, plan) && plan.status == PlanStatus::Shared
+}
+
+/// The partner's org admins add the partner's notes to a quarterly review.
+pub fn may_note_review(actor: &Actor, plan: &plan::Model) -> bool {
+    is_own_partner(actor, plan) && actor.is_org_admin
+}

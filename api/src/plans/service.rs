@@ -34,6 +34,7 @@ const MAX_DAYS: i64 = 3 * 366;
 const MAX_TARGETS: usize = 100;
 
 /// A quarter's revenue target as sent.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TargetInput {
     pub quarter: String,
     pub amount: MoneyInput,
@@ -48,7 +49,7 @@ pub struct NewPlan {
 }
 
 /// The targets as rows (quarter, currency, minor units), or every problem with them.
-fn checked_targets(
+pub(super) fn checked_targets(
     targets: &[TargetInput],
     start: NaiveDate,
     end: NaiveDate,
@@ -107,7 +108,7 @@ fn checked_targets(
     }
 }
 
-async fn write_targets(
+pub(super) async fn write_targets(
     db: &impl ConnectionTrait,
     plan_id: i64,
     rows: &[(String, String, i64)],
@@ -226,7 +227,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewPlan) -> AppResult<Outcome<p
     Ok(Ok(created))
 }
 
-fn stale() -> Vec<UserError> {
+pub(super) fn stale() -> Vec<UserError> {
     UserError::one(
         "id",
         UserErrorCode::StaleVersion,
@@ -241,36 +242,15 @@ pub async fn set_targets(
     current: plan::Model,
     targets: &[TargetInput],
 ) -> AppResult<Outcome<plan::Model>> {
-    if !policy::can_write(actor) {
-        return Err(AppError::forbidden());
-    }
-    if !stages::is_editable(current.status) {
-        return Ok(Err(UserError::one(
-            "id",
-            UserErrorCode::IllegalTransition,
-            "an active, completed or cancelled plan's targets stay as agreed",
-        )));
-    }
-    let rows = match checked_targets(targets, current.period_start, current.period_end) {
-        Ok(rows) => rows,
-        Err(errors) => return Ok(Err(errors)),
+    let changes = super::changes::PlanChanges {
+        targets: Some(targets.to_vec()),
+        ..Default::default()
     };
-    let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
-    let moved = bump(&txn, &current, current.status, now).await?;
-    if !moved {
-        return Ok(Err(stale()));
-    }
-    write_targets(&txn, current.id, &rows).await?;
-    let updated = plan::Entity::find_by_id(current.id).one(&txn).await?;
-    txn.commit().await?;
-    updated
-        .ok_or_else(|| AppError::NotFound("plan".into()))
-        .map(Ok)
+    update(db, actor, current, None, &changes).await
 }
 
 /// Sets the plan's status (and version) by a compare-and-set on the version read.
-async fn bump(
+pub(super) async fn bump(
     db: &impl ConnectionTrait,
     current: &plan::Model,
     to: PlanStatus,
@@ -355,7 +335,7 @@ pub async fn advance(
 /// A plan's actual revenue rows: (quarter, currency, minor units).
 pub type Rows = Vec<(String, String, i64)>;
 
-fn window(plan: &plan::Model) -> (DateTime<Utc>, DateTime<Utc>) {
+pub(super) fn window(plan: &plan::Model) -> (DateTime<Utc>, DateTime<Utc>) {
     let midnight = |day: NaiveDate| day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     (
         midnight(plan.period_start),
@@ -446,4 +426,75 @@ pub async fn actuals(
             (plan.id, (sourced, influenced))
         })
         .collect())
+}
+
+/// Applies checked changes to a draft or shared plan: a compare-and-set on its version
+/// (`expected`, when the caller names one), the lists replaced, and an event.
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    current: &plan::Model,
+    expected: Option<i32>,
+    checked: &super::changes::PlanChanges,
+    now: DateTime<Utc>,
+) -> AppResult<Outcome<()>> {
+    if expected.is_some_and(|v| v != current.version)
+        || !bump(db, current, current.status, now).await?
+    {
+        return Ok(Err(stale()));
+    }
+    super::changes::write(db, current.id, checked).await?;
+    emit(
+        db,
+        NewEvent {
+            ty: EventType::PlanUpdated,
+            subject_id: current.id,
+            partner_id: (current.status != PlanStatus::Draft).then_some(current.partner_id),
+            data: json!({
+                "id": crate::relay::global_id(super::NODE_KIND, current.id).to_string(),
+                "version": current.version + 1,
+            }),
+        },
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// Why a plan in `status` cannot change now, if it cannot.
+pub(super) fn frozen(status: PlanStatus) -> Option<Vec<UserError>> {
+    (!stages::is_editable(status)).then(|| {
+        UserError::one(
+            "id",
+            UserErrorCode::IllegalTransition,
+            "an active, completed or cancelled plan stays as agreed (a quarterly review adjusts the next quarter's targets)",
+        )
+    })
+}
+
+/// Changes a draft or shared plan (channel managers).
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    current: plan::Model,
+    expected: Option<i32>,
+    changes: &super::changes::PlanChanges,
+) -> AppResult<Outcome<plan::Model>> {
+    if !policy::can_write(actor) {
+        return Err(AppError::forbidden());
+    }
+    if let Some(errors) = frozen(current.status) {
+        return Ok(Err(errors));
+    }
+    let checked = match super::changes::check(db, actor, &current, changes).await? {
+        Ok(checked) => checked,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let txn = crate::db::begin_write(db).await?;
+    if let Err(errors) = apply(&txn, &current, expected, &checked, Utc::now()).await? {
+        return Ok(Err(errors));
+    }
+    let updated = plan::Entity::find_by_id(current.id).one(&txn).await?;
+    txn.commit().await?;
+    updated
+        .ok_or_else(|| AppError::NotFound("plan".into()))
+        .map(Ok)
 }

@@ -1,22 +1,19 @@
-use async_graphql::{
-    Context, Enum, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject, ID,
-};
+use async_graphql::{Context, Enum, InputObject, Object, ResultExt, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{joint_business_plan as plan, joint_business_plan_history as history};
-use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
+use super::loaders::{
+    AccountsByPlan, CommentsByPlan, NeedsByPlan, ObjectivesByPlan, ReviewsByPlan, SponsorsByPlan,
+};
 use super::service::{self, NewPlan, TargetInput};
 use super::stages::{self, Move};
 use super::{policy, NODE_KIND};
 use crate::auth::{actor, Actor};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::loaders::{load_group, load_one, loader, HistoryByPlan, Made, TargetsByPlan};
-use crate::metrics::formulas::Amounts;
+use crate::loaders::{load_group, load_one, HistoryByPlan, TargetsByPlan};
 use crate::money::{Money, MoneyInput};
 use crate::partners::Partner;
 use crate::relay::{
@@ -45,37 +42,6 @@ pub struct JointBusinessPlan(pub plan::Model);
 pub struct PlanTarget {
     pub quarter: String,
     pub amount: Money,
-}
-
-/// One quarter's target and actual revenue in one currency.
-#[derive(SimpleObject)]
-pub struct PlanQuarter {
-    pub quarter: String,
-    pub target: Option<Money>,
-    pub actual: Money,
-    /// actual / target (four decimals; null without a target).
-    pub attainment: Option<f64>,
-}
-
-/// What the partner won in the plan's period, computed (never typed).
-#[derive(SimpleObject)]
-pub struct PlanActuals {
-    /// Sourced plus influenced, per currency.
-    pub revenue: Vec<Money>,
-    /// Its won registrations closed in the period.
-    pub sourced_revenue: Vec<Money>,
-    /// Won direct opportunities it influenced, closed in the period (credited as
-    /// `channelMetrics` credits them).
-    pub influenced_revenue: Vec<Money>,
-    pub by_quarter: Vec<PlanQuarter>,
-}
-
-fn amounts(rows: &[(String, String, i64)]) -> Amounts {
-    let mut sums = Amounts::default();
-    for (_, currency, minor) in rows {
-        sums.add(currency, *minor);
-    }
-    sums
 }
 
 #[Object]
@@ -124,35 +90,86 @@ impl JointBusinessPlan {
             })
             .collect())
     }
-    /// Revenue won in the period against the targets, computed when read.
-    async fn actuals(&self, ctx: &Context<'_>) -> async_graphql::Result<PlanActuals> {
-        let (sourced, influenced) = loader::<i64, ActualsLoader>(ctx)
-            .await?
-            .load_one(self.0.id)
-            .await
-            .map_err(|e| e.extend())?
-            .map(|found| (*found).clone())
-            .unwrap_or_default();
-        let targets: Vec<(String, String, i64)> = load_group::<TargetsByPlan>(ctx, self.0.id)
+    /// Accounts pursued together: existing accounts or named prospects.
+    async fn target_accounts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::contents_types::PlanTargetAccount>> {
+        Ok(load_group::<AccountsByPlan>(ctx, self.0.id)
             .await?
             .into_iter()
-            .map(|t| (t.quarter, t.currency, t.amount_minor))
-            .collect();
-        let all: Vec<(String, String, i64)> = sourced.iter().chain(&influenced).cloned().collect();
-        Ok(PlanActuals {
-            revenue: amounts(&all).to_money(),
-            sourced_revenue: amounts(&sourced).to_money(),
-            influenced_revenue: amounts(&influenced).to_money(),
-            by_quarter: super::actuals::by_quarter(&targets, &all)
-                .into_iter()
-                .map(|q| PlanQuarter {
-                    target: q.target.map(|t| Money::from_minor(t, &q.currency)),
-                    actual: Money::from_minor(q.actual, &q.currency),
-                    attainment: q.attainment,
-                    quarter: q.quarter,
-                })
-                .collect(),
-        })
+            .map(|row| super::contents_types::PlanTargetAccount(row.into()))
+            .collect())
+    }
+    /// The enablement the partner needs, with owners and due dates.
+    async fn enablement_needs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::contents_types::PlanEnablementNeed>> {
+        let rows = load_group::<NeedsByPlan>(ctx, self.0.id).await?;
+        super::contents_types::needs_seen(ctx, rows.into_iter().map(Into::into).collect()).await
+    }
+    /// Executive sponsors of both sides.
+    async fn sponsors(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::contents_types::PlanSponsor>> {
+        Ok(load_group::<SponsorsByPlan>(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(|row| super::contents_types::PlanSponsor(row.into()))
+            .collect())
+    }
+    /// Weighted objectives (their attainment is in `actuals`).
+    async fn objectives(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::contents_types::PlanObjective>> {
+        Ok(load_group::<ObjectivesByPlan>(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(|row| super::contents_types::PlanObjective(row.into()))
+            .collect())
+    }
+    /// Both sides' comments and the partner's proposed changes, oldest first.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<super::talk_types::PlanComment>> {
+        let rows = load_group::<CommentsByPlan>(ctx, self.0.id).await?;
+        paginate_loaded(
+            rows,
+            &PageArgs::new(first, after, last, before),
+            |c| c.id,
+            super::talk_types::PlanComment,
+        )
+        .extend()
+    }
+    /// Quarterly reviews, oldest first.
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<RelayConnection<super::talk_types::PlanReview>> {
+        let rows = load_group::<ReviewsByPlan>(ctx, self.0.id).await?;
+        paginate_loaded(
+            rows,
+            &PageArgs::new(first, after, last, before),
+            |r| r.id,
+            super::talk_types::PlanReview,
+        )
+        .extend()
+    }
+    /// What the partner achieved in the period against the plan, computed when read.
+    async fn actuals(&self) -> super::progress_types::PlanActuals {
+        super::progress_types::PlanActuals(self.0.clone())
     }
     async fn accepted_by(
         &self,
@@ -186,34 +203,6 @@ impl JointBusinessPlan {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
-    }
-}
-
-/// The actuals of a page of plans, in one read (see `service::actuals`).
-pub struct ActualsLoader {
-    db: Db,
-}
-
-impl Loader<i64> for ActualsLoader {
-    type Value = Arc<(service::Rows, service::Rows)>;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        let load = async {
-            let plans = plan::Entity::find()
-                .filter(plan::Column::Id.is_in(keys.to_vec()))
-                .all(&self.db)
-                .await?;
-            let found = service::actuals(&self.db, &plans).await?;
-            Ok::<_, AppError>(found.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
-        };
-        load.await.map_err(Arc::new)
-    }
-}
-
-impl Made<i64> for ActualsLoader {
-    fn new(db: &Db) -> Self {
-        ActualsLoader { db: db.clone() }
     }
 }
 
@@ -316,7 +305,7 @@ pub struct JointBusinessPlanPayload {
     pub user_errors: Vec<UserError>,
 }
 
-fn payload(result: service::Outcome<plan::Model>) -> JointBusinessPlanPayload {
+pub(super) fn payload(result: service::Outcome<plan::Model>) -> JointBusinessPlanPayload {
     match result {
         Ok(model) => JointBusinessPlanPayload {
             joint_business_plan: Some(JointBusinessPlan(model)),
@@ -329,7 +318,7 @@ fn payload(result: service::Outcome<plan::Model>) -> JointBusinessPlanPayload {
     }
 }
 
-fn not_found(field: &str) -> JointBusinessPlanPayload {
+pub(super) fn not_found(field: &str) -> JointBusinessPlanPayload {
     JointBusinessPlanPayload {
         joint_business_plan: None,
         user_errors: UserError::one(field, UserErrorCode::NotFound, "not found"),
@@ -345,7 +334,10 @@ fn targets_of(list: Vec<PlanTargetInput>) -> Vec<TargetInput> {
         .collect()
 }
 
-async fn visible(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<plan::Model>> {
+pub(super) async fn visible(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> async_graphql::Result<Option<plan::Model>> {
     let Some(local) = local_id(id, NODE_KIND) else {
         return Ok(None);
     };
