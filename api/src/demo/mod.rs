@@ -3,6 +3,7 @@
 
 pub(crate) mod history;
 mod leads;
+mod org_map;
 mod plans;
 
 use chrono::{Duration, Utc};
@@ -823,7 +824,13 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<bool> {
     let started: Vec<i64> = PARTNERS.iter().map(|p| p.started_days_ago).collect();
     history::seed(db, &partner_ids, &started, &users[1], &password_hash).await?;
     leads::seed(db, &manager, &users[2]).await?;
-    plans::seed(db, &manager, &users[2], &users[3]).await?;
+    let (Some(summit), Some(northwind)) = (users[3].partner_id, users[2].partner_id) else {
+        return Err(AppError::internal(
+            "the demo's partner users belong to partners",
+        ));
+    };
+    let mapped = org_map::seed(db, manager.user_id, users[1].id, summit, northwind).await?;
+    plans::seed(db, &manager, &users[1], &users[2], &users[3], &mapped).await?;
     Ok(true)
 }
 
