@@ -386,3 +386,64 @@ async fn the_fallback_follows_tier_weights_and_weight_zero_never_receives() {
         "acceptWithinHours"
     );
 }
+
+#[tokio::test]
+async fn a_partners_system_works_its_leads_with_a_key_of_the_lead_scopes() {
+    let app = TestApp::demo().await;
+    let list = json!({ "query": "{ leads(first: 10, filter: { statuses: [ASSIGNED] }){ edges { node { id status contactEmail } } } }" });
+    let writer = app
+        .api_key(ALICE_NORTHWIND, "CRM sync", &["LEADS_WRITE"])
+        .await;
+    let listed = app.post(Some(&writer), list.clone()).await.json();
+    assert!(listed["errors"].is_null(), "{listed}");
+    let waiting = listed["data"]["leads"]["edges"][0]["node"].clone();
+    assert_eq!(waiting["status"], "ASSIGNED", "{listed}");
+    assert!(waiting["contactEmail"].is_null());
+    let accepted = app
+        .post(
+            Some(&writer),
+            json!({ "query": "mutation($i: AcceptLeadInput!){ acceptLead(input: $i){ lead { status contactEmail } userErrors { code } } }",
+                    "variables": { "i": { "id": waiting["id"] } } }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        accepted["data"]["acceptLead"]["lead"]["status"], "ACCEPTED",
+        "{accepted}"
+    );
+    assert!(accepted["data"]["acceptLead"]["lead"]["contactEmail"].is_string());
+
+    // A key without the lead scopes reads none; a read-only one cannot accept.
+    let other = app
+        .api_key(ALICE_NORTHWIND, "Directory", &["PARTNERS_READ"])
+        .await;
+    let refused = app.post(Some(&other), list).await.json();
+    assert_eq!(
+        error_code(&refused).as_deref(),
+        Some("FORBIDDEN"),
+        "{refused}"
+    );
+    let reader = app
+        .api_key(ALICE_NORTHWIND, "Reports", &["LEADS_READ", "PLANS_READ"])
+        .await;
+    let write = app
+        .post(
+            Some(&reader),
+            json!({ "query": "mutation($i: DeclineLeadInput!){ declineLead(input: $i){ userErrors { code } } }",
+                    "variables": { "i": { "id": waiting["id"], "reason": "no" } } }),
+        )
+        .await
+        .json();
+    assert_eq!(error_code(&write).as_deref(), Some("FORBIDDEN"), "{write}");
+    let plans = app
+        .post(
+            Some(&reader),
+            json!({ "query": "{ jointBusinessPlans(first: 5){ totalCount } }" }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        plans["data"]["jointBusinessPlans"]["totalCount"], 1,
+        "{plans}"
+    );
+}

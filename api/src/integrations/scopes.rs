@@ -23,10 +23,17 @@ pub enum ApiScope {
     /// Read program metrics and partner health (`channelMetrics`, `atRiskPartners`,
     /// `healthModel`), as the key's organisation may see them.
     MetricsRead,
+    /// Read the leads routed to the key's organisation (all leads for vendor keys) and lead
+    /// metrics.
+    LeadsRead,
+    /// Accept, decline and convert leads; vendor keys also create them (marketing systems).
+    LeadsWrite,
+    /// Read joint business plans, their comments and reviews.
+    PlansRead,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 7] = [
+    pub const ALL: [ApiScope; 10] = [
         ApiScope::RegistrationsRead,
         ApiScope::RegistrationsWrite,
         ApiScope::ContentRead,
@@ -34,6 +41,9 @@ impl ApiScope {
         ApiScope::PartnersRead,
         ApiScope::WebhooksManage,
         ApiScope::MetricsRead,
+        ApiScope::LeadsRead,
+        ApiScope::LeadsWrite,
+        ApiScope::PlansRead,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +55,9 @@ impl ApiScope {
             ApiScope::PartnersRead => "PARTNERS_READ",
             ApiScope::WebhooksManage => "WEBHOOKS_MANAGE",
             ApiScope::MetricsRead => "METRICS_READ",
+            ApiScope::LeadsRead => "LEADS_READ",
+            ApiScope::LeadsWrite => "LEADS_WRITE",
+            ApiScope::PlansRead => "PLANS_READ",
         }
     }
 
@@ -56,6 +69,7 @@ impl ApiScope {
     fn implied_by(self) -> Option<ApiScope> {
         match self {
             ApiScope::RegistrationsRead => Some(ApiScope::RegistrationsWrite),
+            ApiScope::LeadsRead => Some(ApiScope::LeadsWrite),
             _ => None,
         }
     }
@@ -145,6 +159,11 @@ pub fn need_of(field: &str) -> Need {
         | "redeliverWebhook"
         | "replayWebhooks" => Need::Scope(WebhooksManage),
         "channelMetrics" | "atRiskPartners" | "healthModel" => Need::Scope(MetricsRead),
+        "leads" | "leadMetrics" => Need::Scope(LeadsRead),
+        "createLead" | "createLeads" | "acceptLead" | "declineLead" | "convertLead" => {
+            Need::Scope(LeadsWrite)
+        }
+        "jointBusinessPlans" => Need::Scope(PlansRead),
         _ => Need::SessionOnly,
     }
 }
@@ -157,6 +176,10 @@ pub fn need_of_node(kind: &str) -> Option<ApiScope> {
         "Content" => Some(ContentRead),
         "Partner" | "User" | "Tier" | "Contact" => Some(PartnersRead),
         "WebhookEndpoint" => Some(WebhooksManage),
+        "Lead" => Some(LeadsRead),
+        "JointBusinessPlan" | "JointBusinessPlanComment" | "JointBusinessPlanReview" => {
+            Some(PlansRead)
+        }
         _ => None,
     }
 }
