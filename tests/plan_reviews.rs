@@ -351,6 +351,7 @@ async fn a_quarterly_review_keeps_attainment_as_it_was_and_adjusts_the_next_quar
     )
     .await;
     assert_eq!(again["userErrors"][0]["code"], "TAKEN");
+    assert_nothing_holds(&app, "joint_business_plan_reviews").await;
     let by_node = app
         .gql(
             Some(&bob),
@@ -359,4 +360,27 @@ async fn a_quarterly_review_keeps_attainment_as_it_was_and_adjusts_the_next_quar
         )
         .await;
     assert!(by_node["data"]["node"].is_null());
+}
+
+/// On PostgreSQL, that no transaction holds a lock on `table`: a refused write (an early
+/// return inside its transaction) ends it at once instead of leaving it open in the pool.
+async fn assert_nothing_holds(app: &TestApp, table: &str) {
+    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    for _ in 0..50 {
+        let txn = app.db.begin().await.expect("a transaction");
+        let locked = txn
+            .execute_unprepared(&format!(
+                "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT"
+            ))
+            .await;
+        txn.rollback().await.expect("rolled back");
+        if locked.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("a transaction still holds {table}");
 }

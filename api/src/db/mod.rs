@@ -653,8 +653,9 @@ impl Writer for DatabaseConnection {
         use sea_orm::TransactionTrait;
         if self.get_database_backend() != DbBackend::Sqlite {
             return Ok(WriteTxn {
-                txn: self.begin().await?,
+                txn: Some(self.begin().await?),
                 _turn: None,
+                nested: false,
             });
         }
         let txn = sqlite_turn(self).await?;
@@ -679,8 +680,9 @@ async fn sqlite_turn(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     use sea_orm::TransactionTrait;
     let (turn, connection) = sqlite_writer(db).take_turn().await;
     Ok(WriteTxn {
-        txn: connection.begin().await?,
+        txn: Some(connection.begin().await?),
         _turn: Some(turn),
+        nested: false,
     })
 }
 
@@ -689,54 +691,89 @@ impl Writer for WriteTxn {
     async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         use sea_orm::TransactionTrait;
         Ok(WriteTxn {
-            txn: self.txn.begin().await?,
+            txn: Some(self.open().begin().await?),
             _turn: None,
+            nested: true,
         })
     }
 }
 
 /// A transaction from `begin_write`; on SQLite it keeps the writer turn until it ends.
+/// One dropped without `commit` or `rollback` (an early return) is rolled back at once by a
+/// task, not when its connection happens to be used next: until then it would hold its
+/// locks, and on PostgreSQL a connection left idle in the pool kept a dropped transaction's
+/// locks for minutes (a test's `DROP SCHEMA` waited on one).
 pub struct WriteTxn {
-    txn: sea_orm::DatabaseTransaction,
+    txn: Option<sea_orm::DatabaseTransaction>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// A savepoint inside another write transaction: its rollback must stay in order with
+    /// the enclosing transaction's statements, so sea-orm's own drop queues it.
+    nested: bool,
 }
 
 impl WriteTxn {
-    pub async fn commit(self) -> Result<(), DbErr> {
-        let WriteTxn { txn, _turn } = self;
+    fn open(&self) -> &sea_orm::DatabaseTransaction {
+        self.txn
+            .as_ref()
+            .expect("a write transaction is open until it ends")
+    }
+
+    pub async fn commit(mut self) -> Result<(), DbErr> {
+        let txn = self.txn.take().expect("open");
         txn.commit().await
     }
 
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        let WriteTxn { txn, _turn } = self;
+    pub async fn rollback(mut self) -> Result<(), DbErr> {
+        let txn = self.txn.take().expect("open");
         txn.rollback().await
+    }
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        if self.nested {
+            return;
+        }
+        let Some(txn) = self.txn.take() else {
+            return;
+        };
+        // The writer turn (SQLite) is given up only once the rollback is done.
+        let turn = self._turn.take();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = txn.rollback().await {
+                    tracing::warn!(%error, "rolling back an abandoned write transaction failed");
+                }
+                drop(turn);
+            });
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTxn {
     fn get_database_backend(&self) -> DbBackend {
-        self.txn.get_database_backend()
+        self.open().get_database_backend()
     }
 
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.txn.execute(stmt).await
+        self.open().execute(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.txn.execute_unprepared(sql).await
+        self.open().execute_unprepared(sql).await
     }
 
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.txn.query_one(stmt).await
+        self.open().query_one(stmt).await
     }
 
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.txn.query_all(stmt).await
+        self.open().query_all(stmt).await
     }
 
     fn support_returning(&self) -> bool {
-        self.txn.support_returning()
+        self.open().support_returning()
     }
 }
 
