@@ -4,6 +4,7 @@ mod common;
 
 mod content;
 
+mod audit;
 mod auth;
 mod database;
 mod deals;

@@ -101,6 +101,9 @@ struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "PARTNERGRAPH_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     shutdown_timeout: u64,
+    /// Days the audit log keeps an entry (an hourly job removes older ones).
+    #[arg(long, env = "PARTNERGRAPH_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    audit_retention_days: u64,
     /// Who may introspect the schema: on, authenticated (signed-in callers) or off.
     #[arg(long, env = "PARTNERGRAPH_INTROSPECTION", value_enum, default_value_t = Introspection::Authenticated)]
     introspection: Introspection,
@@ -340,6 +343,12 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     crate::health::refresh::spawn_refresh_job(state.db.clone(), Duration::from_secs(60));
     // Every replica runs it; each lead moves by a compare-and-set on its version.
     crate::leads::respond::spawn_lapse_job(state.db.clone(), Duration::from_secs(60));
+    // Every replica runs it; deleting what is past retention is the same done twice.
+    crate::audit::spawn_retention_job(
+        state.db.clone(),
+        Duration::from_secs(args.audit_retention_days.max(1) * 86_400),
+        Duration::from_secs(3_600),
+    );
     crate::integrations::spawn_workers(&state).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await

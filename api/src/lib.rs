@@ -6,6 +6,7 @@
 // and opportunities roots, laying it out in a release build passes the default 128.
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

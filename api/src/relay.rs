@@ -180,17 +180,61 @@ where
     C: ColumnTrait,
     T: OutputType,
 {
+    paginate_by_id(db, select, id_column, args, id_of, to_node, false).await
+}
+
+/// `paginate`, newest (highest id) first: for logs read from their end.
+pub async fn paginate_newest<E, C, T>(
+    db: &Db,
+    select: Select<E>,
+    id_column: C,
+    args: &PageArgs,
+    id_of: fn(&E::Model) -> i64,
+    to_node: impl Fn(E::Model) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ColumnTrait,
+    T: OutputType,
+{
+    paginate_by_id(db, select, id_column, args, id_of, to_node, true).await
+}
+
+async fn paginate_by_id<E, C, T>(
+    db: &Db,
+    select: Select<E>,
+    id_column: C,
+    args: &PageArgs,
+    id_of: fn(&E::Model) -> i64,
+    to_node: impl Fn(E::Model) -> T,
+    newest_first: bool,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ColumnTrait,
+    T: OutputType,
+{
     let page = args.validate()?;
     let fields = count_fields(db, copies(&select));
 
     let mut window = select;
     if let Some(after) = page.after {
-        window = window.filter(id_column.gt(after));
+        window = window.filter(if newest_first {
+            id_column.lt(after)
+        } else {
+            id_column.gt(after)
+        });
     }
     if let Some(before) = page.before {
-        window = window.filter(id_column.lt(before));
+        window = window.filter(if newest_first {
+            id_column.gt(before)
+        } else {
+            id_column.lt(before)
+        });
     }
-    window = if page.from_end {
+    window = if page.from_end != newest_first {
         window.order_by_desc(id_column)
     } else {
         window.order_by_asc(id_column)

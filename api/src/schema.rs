@@ -55,6 +55,7 @@ pub struct Query(
     crate::opportunities::OpportunityQuery,
     crate::leads::LeadQuery,
     crate::plans::PlanQuery,
+    crate::audit::AuditQuery,
     crate::health::HealthQuery,
 );
 
@@ -113,6 +114,7 @@ pub enum Node {
     JointBusinessPlan(crate::plans::JointBusinessPlan),
     JointBusinessPlanComment(crate::plans::PlanComment),
     JointBusinessPlanReview(crate::plans::PlanReview),
+    AuditEvent(crate::audit::AuditEvent),
 }
 
 const MAX_NODES: usize = 100;
@@ -211,6 +213,10 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .await
             .extend()?
             .map(|(r, _)| Node::JointBusinessPlanReview(crate::plans::PlanReview(r))),
+        crate::audit::NODE_KIND => crate::audit::find_visible(db, &actor, local)
+            .await
+            .extend()?
+            .map(|e| Node::AuditEvent(crate::audit::AuditEvent(e))),
         webhooks::NODE_KIND => webhooks::endpoints::find(db, &actor, local)
             .await
             .ok()

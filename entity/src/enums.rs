@@ -312,3 +312,30 @@ pub enum ProposalStatus {
     #[sea_orm(string_value = "DECLINED")]
     Declined,
 }
+
+/// How a mutation's caller came: a signed-in session, an API key, or nobody yet (a login).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum AuditVia {
+    #[sea_orm(string_value = "SESSION")]
+    Session,
+    #[sea_orm(string_value = "API_KEY")]
+    ApiKey,
+    #[sea_orm(string_value = "ANONYMOUS")]
+    Anonymous,
+}
+
+/// How a mutation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum AuditOutcome {
+    /// It did what was asked.
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    /// It answered `userErrors` (nothing changed).
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
+    /// It answered errors (unauthenticated, forbidden, not found, internal).
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}

@@ -4,6 +4,7 @@ pub mod account;
 pub mod account_domain;
 pub mod account_key;
 pub mod api_key;
+pub mod audit_event;
 pub mod certification;
 pub mod certification_program;
 pub mod certification_program_course;

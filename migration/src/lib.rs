@@ -26,6 +26,7 @@ mod m20261211_000020_leads;
 mod m20261212_000021_org_map;
 mod m20261213_000022_joint_business_plans;
 mod m20261214_000023_plan_contents;
+mod m20261215_000024_audit_events;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000021_org_map::Migration),
             Box::new(m20261213_000022_joint_business_plans::Migration),
             Box::new(m20261214_000023_plan_contents::Migration),
+            Box::new(m20261215_000024_audit_events::Migration),
         ]
     }
 }

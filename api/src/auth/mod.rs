@@ -109,12 +109,17 @@ pub struct ClientAddr(pub Option<IpAddr>);
 /// The session a `login` or `refreshSession` of this operation started: the fields of its
 /// payload (`login { user { partner { … } } }`) resolve as that user, not as the anonymous
 /// caller who sent the mutation.
-#[derive(Debug, Default)]
-pub struct SignedIn(std::sync::OnceLock<Arc<Actor>>);
+#[derive(Debug, Default, Clone)]
+pub struct SignedIn(Arc<std::sync::OnceLock<Arc<Actor>>>);
 
 impl SignedIn {
     pub fn set(&self, actor: Actor) {
         let _ = self.0.set(Arc::new(actor));
+    }
+
+    /// The session this operation started, if it started one.
+    pub fn get(&self) -> Option<&Arc<Actor>> {
+        self.0.get()
     }
 }
 

@@ -418,9 +418,16 @@ async fn run(
         Viewer::User(actor) => Some(actor.clone()),
         Viewer::Anonymous => None,
     };
+    let audited = (facts.operation_type == "mutation").then(|| {
+        let name = operation
+            .clone()
+            .or_else(|| crate::audit::entry::mutation_name(&request.query));
+        (request.variables.clone(), name)
+    });
+    let signed_in = SignedIn::default();
     let request = loaders::attach(request, &state.db, state.limits.batch_window, caller)
         .data(viewer.clone())
-        .data(SignedIn::default())
+        .data(signed_in.clone())
         .data(addr);
     let mut response = state
         .schema
@@ -430,6 +437,23 @@ async fn run(
     if is_request_error(&response) {
         label_request_errors(&mut response, matches!(viewer, Viewer::Anonymous));
         return response;
+    }
+    if let Some((variables, name)) = audited {
+        let actor = match viewer {
+            Viewer::User(actor) => Some(actor.clone()),
+            Viewer::Anonymous => signed_in.get().cloned(),
+        };
+        let (db, name) = (&state.db, name.as_deref());
+        crate::audit::keep(
+            db,
+            actor.as_deref(),
+            addr,
+            &document,
+            name,
+            &variables,
+            &response,
+        )
+        .await;
     }
     put_nulls_in_place(&document, operation.as_deref(), &state.types, &mut response);
     in_selection_order(&document, operation.as_deref(), &mut response.data);
