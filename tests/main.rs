@@ -6,6 +6,7 @@ mod content;
 
 mod audit;
 mod auth;
+mod backup;
 mod database;
 mod deals;
 mod front_door;
@@ -25,5 +26,6 @@ mod plan_reviews;
 mod plans;
 mod program;
 mod recruitment;
+mod replicas;
 mod schema;
 mod training;

@@ -50,6 +50,12 @@ enum Command {
     Schema,
     /// Generate a realistic program at scale (for benchmarks) into an empty database.
     Seed(SeedArgs),
+    /// Copy a SQLite database to a new file while it serves (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -199,6 +205,7 @@ pub async fn run() -> ExitCode {
         }),
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Seed(args) => seed_command(&cli.database_url, args).await,
+        Command::Backup { to } => backup_command(&cli.database_url, &to).await,
         Command::User {
             command:
                 UserCommand::Create {
@@ -273,6 +280,15 @@ pub fn say(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+async fn backup_command(url: &str, to: &std::path::Path) -> Result<(), String> {
+    let connection = db::connect(url, None)
+        .await
+        .map_err(|e| format!("cannot open database {}: {e}", redact(url)))?;
+    db::backup_sqlite(&connection, to).await?;
+    tracing::info!(file = %to.display(), "backup written");
+    Ok(())
 }
 
 async fn open_database(url: &str) -> Result<DatabaseConnection, String> {

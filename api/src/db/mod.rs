@@ -18,9 +18,11 @@ use sea_orm::{
     SqlxSqliteConnector, Statement, Value,
 };
 
+mod backup;
 mod handle;
 mod rows;
 mod shape;
+pub use backup::backup_sqlite;
 pub use handle::{ConnectionStats, Db};
 pub use rows::{Fast, Prefixed, ReadRow};
 pub use shape::Shapes;
@@ -178,7 +180,22 @@ pub fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    // Replicas started together (an upgrade rolling out) would each apply the same new
+    // migration, and all but one fail on what the first created: sea-orm-migration takes no
+    // lock. One transaction holds an advisory lock for the schema while the migrations run
+    // on the pool; the others wait for it, then find nothing left to do.
+    use sea_orm::TransactionTrait;
+    let turn = db.begin().await?;
+    turn.execute_unprepared(
+        "SELECT pg_advisory_xact_lock(hashtext('partnergraph-migrate:' || current_schema()))",
+    )
+    .await?;
+    let migrated = Migrator::up(db, None).await;
+    turn.commit().await?;
+    migrated
 }
 
 /// `?` for SQLite, `$n` for PostgreSQL: for the few hand-written statements.

@@ -1,0 +1,176 @@
+//! Two replicas on one database, in process (each its own pool, caches, event bus and
+//! workers), each request of a test's traffic sent to either: what must hold across replicas
+//! holds. Separate server processes and faults (kill -9, a database restart) are not here yet.
+
+use axum::http::StatusCode;
+use axum::Router;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+const REGISTER: &str = "mutation($i: RegisterDealInput!){ registerDeal(input: $i){ dealRegistration { id } userErrors { code } } }";
+const APPROVE: &str = "mutation($i: ApproveDealInput!){ approveDealRegistration(input: $i){ dealRegistration { status } userErrors { code } } }";
+
+fn deal(customer: &str, product: &str, key: Option<&str>) -> Value {
+    json!({ "i": { "customerName": customer, "customerDomain": "initrode.example", "customerCountry": "US",
+                   "productIds": [product], "estimatedValue": { "amount": "5000", "currency": "USD" },
+                   "expectedCloseDate": "2027-06-30", "idempotencyKey": key, "submit": true } })
+}
+
+/// The two replicas: the test app's own router and a second one on its database.
+async fn replicas(app: &TestApp) -> [Router; 2] {
+    [app.router.clone(), app.replica(test_auth_config()).await]
+}
+
+#[tokio::test]
+async fn conflicting_approvals_sent_to_both_replicas_protect_one_registration() {
+    let app = TestApp::demo().await;
+    let both = replicas(&app).await;
+    let product = product_id(&app, "PartnerGraph Cloud").await;
+    let mut ids = Vec::new();
+    for (email, name) in [
+        (ALICE_NORTHWIND, "Initrode"),
+        (DAVE_SUMMIT, "Initrode Inc"),
+        (BOB_TIERTWO, "Initrode Incorporated"),
+    ] {
+        let created = app
+            .gql_as(email, REGISTER, deal(name, &product, None))
+            .await;
+        ids.push(created["data"]["registerDeal"]["dealRegistration"]["id"].clone());
+    }
+    let manager = app.login(MANAGER).await;
+    let calls = (0..21).map(|round| {
+        let router = both[round % 2].clone();
+        let (token, id) = (manager.clone(), ids[round % 3].clone());
+        tokio::spawn(async move {
+            gql_on(&router, Some(&token), APPROVE, json!({ "i": { "id": id } })).await
+        })
+    });
+    let mut approved = 0;
+    for call in calls.collect::<Vec<_>>() {
+        let answer = call.await.expect("answered");
+        assert!(answer.get("errors").is_none(), "{answer}");
+        if answer["data"]["approveDealRegistration"]["dealRegistration"]["status"] == "APPROVED" {
+            approved += 1;
+        }
+    }
+    assert_eq!(approved, 1, "one approval wins across both replicas");
+}
+
+#[tokio::test]
+async fn retries_of_one_idempotency_key_on_both_replicas_make_one_registration() {
+    let app = TestApp::demo().await;
+    let both = replicas(&app).await;
+    let product = product_id(&app, "PartnerGraph Cloud").await;
+    let alice = app.login(ALICE_NORTHWIND).await;
+    let calls = (0..10).map(|round| {
+        let router = both[round % 2].clone();
+        let (token, input) = (
+            alice.clone(),
+            deal("Retry Corp", &product, Some("crm-order-4711")),
+        );
+        tokio::spawn(async move { gql_on(&router, Some(&token), REGISTER, input).await })
+    });
+    let mut ids = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        let answer = call.await.expect("answered");
+        ids.push(answer["data"]["registerDeal"]["dealRegistration"]["id"].clone());
+    }
+    assert!(
+        ids.iter().all(|id| id.is_string() && *id == ids[0]),
+        "{ids:?}"
+    );
+    let rows = app
+        .db
+        .query_one(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT count(*) FROM deal_registrations WHERE idempotency_key = 'crm-order-4711'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn a_key_revoked_on_one_replica_is_refused_on_the_other_at_once() {
+    let app = TestApp::demo().await;
+    let [a, b] = replicas(&app).await;
+    let key = app
+        .api_key(ALICE_NORTHWIND, "CRM", &["REGISTRATIONS_READ"])
+        .await;
+    let me = json!({ "query": "{ me { id } }" });
+    assert_eq!(
+        send_to(&b, graphql_request(Some(&key), &me)).await.status,
+        StatusCode::OK
+    );
+    let alice = app.login(ALICE_NORTHWIND).await;
+    let listed = gql_on(
+        &a,
+        Some(&alice),
+        "{ apiKeys(first: 10){ edges { node { id name } } } }",
+        json!({}),
+    )
+    .await;
+    let id = listed["data"]["apiKeys"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .find(|e| e["node"]["name"] == "CRM")
+        .unwrap()["node"]["id"]
+        .clone();
+    gql_on(
+        &a,
+        Some(&alice),
+        "mutation($i: RevokeApiKeyInput!){ revokeApiKey(input: $i){ apiKey { id } } }",
+        json!({ "i": { "id": id } }),
+    )
+    .await;
+    assert_eq!(
+        send_to(&b, graphql_request(Some(&key), &me)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn replicas_started_together_apply_each_migration_once() {
+    let url = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
+    if url.is_empty() {
+        eprintln!("skipped on SQLite: one server owns a database file; replicas share PostgreSQL");
+        return;
+    }
+    let schema = format!("t_migrate_{:08x}", rand::random::<u32>());
+    let admin = partnergraph::db::connect(&url, None).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let a = partnergraph::db::connect(&url, Some(&schema))
+        .await
+        .unwrap();
+    let b = partnergraph::db::connect(&url, Some(&schema))
+        .await
+        .unwrap();
+    let (first, second) =
+        tokio::join!(partnergraph::db::migrate(&a), partnergraph::db::migrate(&b));
+    let applied = a
+        .query_one(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) FROM seaql_migrations",
+        ))
+        .await
+        .map(|row| row.unwrap().try_get_by_index::<i64>(0).unwrap());
+    admin
+        .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+    first.expect("the first replica migrates");
+    second.expect("the second waits, then finds nothing to do");
+    assert_eq!(
+        applied.unwrap() as usize,
+        <migration::Migrator as migration::MigratorTrait>::migrations().len()
+    );
+}
