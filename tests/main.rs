@@ -24,6 +24,7 @@ mod performance;
 mod plan_contents;
 mod plan_reviews;
 mod plans;
+mod processes;
 mod program;
 mod recruitment;
 mod replicas;

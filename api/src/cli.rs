@@ -193,7 +193,22 @@ fn auth_config(args: &ServeArgs) -> Result<AuthConfig, String> {
 }
 
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    execute(Cli::parse()).await
+}
+
+/// `run` with the arguments given (the first is the program's name), not the process's:
+/// the test suite starts server processes of its own this way.
+pub async fn run_with(args: Vec<String>) -> ExitCode {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => execute(cli).await,
+        Err(error) => {
+            let _ = error.print();
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> ExitCode {
     telemetry::init(cli.log_json);
     let result = match cli.command {
         Command::Schema => {

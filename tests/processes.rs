@@ -1,0 +1,382 @@
+//! Two real server processes on one PostgreSQL database, each request of a test's traffic
+//! sent to either, and one of them killed with SIGKILL under write load. A server process is
+//! this test binary run again with one ignored test, `server_process`, which serves with the
+//! arguments it is given: the same code as `partnergraph serve`, in a process of its own.
+//! SQLite is one server per file, so these are skipped there with a printed reason.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde_json::{json, Value};
+
+use crate::common::{ALICE_NORTHWIND, BOB_TIERTWO, DAVE_SUMMIT, DEMO_PASSWORD, LOGIN, MANAGER};
+
+const SERVER_ARGS: &str = "PARTNERGRAPH_TEST_SERVER_ARGS";
+
+/// Not a test: the body of a server process the tests below start.
+#[tokio::test]
+#[ignore = "run by the process tests as a server of their own"]
+async fn server_process() {
+    let Ok(args) = std::env::var(SERVER_ARGS) else {
+        return;
+    };
+    let args: Vec<String> = serde_json::from_str(&args).expect("server arguments");
+    partnergraph::cli::run_with(args).await;
+}
+
+/// A database of its own for one test, dropped afterwards.
+struct Database {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create() -> Option<Database> {
+        let admin = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
+        if admin.is_empty() {
+            eprintln!("skipped on SQLite: replicas share one PostgreSQL (set TEST_DATABASE_URL)");
+            return None;
+        }
+        let name = format!("t_proc_{:08x}", rand::random::<u32>());
+        let connection = partnergraph::db::connect(&admin, None)
+            .await
+            .expect("admin");
+        connection
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        let (base, _) = admin.rsplit_once('/').expect("a database path");
+        Some(Database {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Dropped from a thread of its own: a test's runtime may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            runtime.block_on(async {
+                if let Ok(connection) = partnergraph::db::connect(&admin, None).await {
+                    let _ = connection
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(database: &Database, demo: bool) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("its address")
+            .port();
+        let mut args = vec![
+            "partnergraph".to_owned(),
+            "--database-url".to_owned(),
+            database.url.clone(),
+            "serve".to_owned(),
+            "--bind".to_owned(),
+            format!("127.0.0.1:{port}"),
+        ];
+        if demo {
+            args.push("--demo".to_owned());
+        }
+        let child = Command::new(std::env::current_exe().expect("this test binary"))
+            .args([
+                "--exact",
+                "processes::server_process",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(SERVER_ARGS, serde_json::to_string(&args).expect("json"))
+            .env("PARTNERGRAPH_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("a server process");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            let ready = client.get(format!("{}/readyz", server.base)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server process did not become ready");
+    }
+
+    fn kill(&mut self) {
+        // SIGKILL: no drain, no shutdown hook.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One GraphQL request; `None` when no answer came (the process is gone).
+async fn gql(base: &str, token: Option<&str>, query: &str, variables: Value) -> Option<Value> {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.timeout(Duration::from_secs(30)).send().await.ok()?;
+    response.json().await.ok()
+}
+
+async fn login(base: &str, email: &str) -> String {
+    let answer = gql(
+        base,
+        None,
+        LOGIN,
+        json!({ "i": { "email": email, "password": DEMO_PASSWORD } }),
+    )
+    .await
+    .expect("an answer");
+    answer["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_owned()
+}
+
+async fn first_id(base: &str, token: &str, query: &str, field: &str, name: &str) -> String {
+    let answer = gql(base, Some(token), query, json!({}))
+        .await
+        .expect("an answer");
+    answer["data"][field]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .find(|e| e["node"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {name}: {answer}"))["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+const REGISTER: &str = "mutation($i: RegisterDealInput!){ registerDeal(input: $i){ dealRegistration { id } userErrors { code message } } }";
+
+fn deal(customer: &str, product: &str, key: &str) -> Value {
+    json!({ "i": { "customerName": customer, "customerDomain": "vandelay.example", "customerCountry": "US",
+                   "productIds": [product], "estimatedValue": { "amount": "5000", "currency": "USD" },
+                   "expectedCloseDate": "2027-06-30", "idempotencyKey": key, "submit": true } })
+}
+
+#[tokio::test]
+async fn two_processes_approve_one_registration_and_never_overallocate_a_budget() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let a = Server::start(&database, true).await;
+    let b = Server::start(&database, false).await;
+    let both = [a.base.clone(), b.base.clone()];
+    let manager = login(&a.base, MANAGER).await;
+    let product = first_id(
+        &b.base,
+        &manager,
+        "{ products(first: 10){ edges { node { id name } } } }",
+        "products",
+        "PartnerGraph Cloud",
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (i, (email, name)) in [
+        (ALICE_NORTHWIND, "Vandelay"),
+        (DAVE_SUMMIT, "Vandelay Industries"),
+        (BOB_TIERTWO, "Vandelay Inc"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let token = login(&both[i % 2], email).await;
+        let made = gql(
+            &both[i % 2],
+            Some(&token),
+            REGISTER,
+            deal(name, &product, &format!("v-{i}")),
+        )
+        .await
+        .expect("answer");
+        ids.push(made["data"]["registerDeal"]["dealRegistration"]["id"].clone());
+    }
+    let approve = "mutation($i: ApproveDealInput!){ approveDealRegistration(input: $i){ dealRegistration { status } userErrors { code } } }";
+    let calls: Vec<_> = (0..21)
+        .map(|round| {
+            let (base, token, id) = (
+                both[round % 2].clone(),
+                manager.clone(),
+                ids[round % 3].clone(),
+            );
+            tokio::spawn(async move {
+                gql(&base, Some(&token), approve, json!({ "i": { "id": id } })).await
+            })
+        })
+        .collect();
+    let mut approved = 0;
+    for call in calls {
+        let answer = call.await.unwrap().expect("an answer");
+        assert!(answer.get("errors").is_none(), "{answer}");
+        if answer["data"]["approveDealRegistration"]["dealRegistration"]["status"] == "APPROVED" {
+            approved += 1;
+        }
+    }
+    assert_eq!(approved, 1, "one approval wins across two processes");
+
+    // A budget of 1,000 and twenty allocations of 100 sent to both: at most ten succeed.
+    let budget = gql(&a.base, Some(&manager),
+        "mutation($i: CreateMdfBudgetInput!){ createMdfBudget(input: $i){ mdfBudget { id } userErrors { message } } }",
+        json!({ "i": { "name": "Race budget", "amount": { "amount": "1000", "currency": "USD" }, "periodStart": "2026-01-01", "periodEnd": "2027-12-31" } }))
+        .await
+        .expect("answer")["data"]["createMdfBudget"]["mdfBudget"]["id"]
+        .clone();
+    let partner = first_id(
+        &a.base,
+        &manager,
+        "{ partners(first: 50){ edges { node { id name } } } }",
+        "partners",
+        "Northwind",
+    )
+    .await;
+    let allocate = "mutation($i: AllocateMdfInput!){ allocateMdf(input: $i){ mdfAllocation { id } userErrors { code } } }";
+    let calls: Vec<_> = (0..20)
+        .map(|round| {
+            let (base, token) = (both[round % 2].clone(), manager.clone());
+            let input = json!({ "i": { "budgetId": budget, "partnerId": partner, "amount": { "amount": "100", "currency": "USD" } } });
+            tokio::spawn(async move { gql(&base, Some(&token), allocate, input).await })
+        })
+        .collect();
+    let mut granted = 0;
+    for call in calls {
+        let answer = call.await.unwrap().expect("an answer");
+        if answer["data"]["allocateMdf"]["mdfAllocation"]["id"].is_string() {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 10, "the budget is allocated exactly, never over");
+}
+
+#[tokio::test]
+async fn a_process_killed_under_write_load_loses_nothing_it_acknowledged() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let mut a = Server::start(&database, true).await;
+    let b = Server::start(&database, false).await;
+    let alice = login(&a.base, ALICE_NORTHWIND).await;
+    let product = first_id(
+        &b.base,
+        &alice,
+        "{ products(first: 10){ edges { node { id name } } } }",
+        "products",
+        "PartnerGraph Cloud",
+    )
+    .await;
+    // Writers keep registering on A while it is killed.
+    let writers: Vec<_> = (0..40)
+        .map(|i| {
+            let (base, token, product) = (a.base.clone(), alice.clone(), product.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(15 * i)).await;
+                let key = format!("load-{i}");
+                let answer = gql(
+                    &base,
+                    Some(&token),
+                    REGISTER,
+                    deal(&format!("Load Customer {i}"), &product, &key),
+                )
+                .await;
+                let id = answer.and_then(|a| {
+                    a["data"]["registerDeal"]["dealRegistration"]["id"]
+                        .as_str()
+                        .map(str::to_owned)
+                });
+                (key, id)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    a.kill();
+    let mut acknowledged = Vec::new();
+    let mut unanswered = Vec::new();
+    for writer in writers {
+        match writer.await.unwrap() {
+            (key, Some(id)) => acknowledged.push((key, id)),
+            (key, None) => unanswered.push(key),
+        }
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "some writes were acknowledged before the kill"
+    );
+    // The client retries what got no answer on B with the same keys; acknowledged writes
+    // retried there answer the same registration.
+    for (i, key) in unanswered
+        .iter()
+        .chain(acknowledged.iter().map(|(k, _)| k))
+        .enumerate()
+    {
+        let n: usize = key.trim_start_matches("load-").parse().unwrap();
+        let answer = gql(
+            &b.base,
+            Some(&alice),
+            REGISTER,
+            deal(&format!("Load Customer {n}"), &product, key),
+        )
+        .await
+        .expect("B answers");
+        let id = answer["data"]["registerDeal"]["dealRegistration"]["id"].clone();
+        assert!(id.is_string(), "{i}: {answer}");
+        if let Some((_, first)) = acknowledged.iter().find(|(k, _)| k == key) {
+            assert_eq!(
+                id, *first,
+                "a retry of an acknowledged write is the same registration"
+            );
+        }
+    }
+    let admin = partnergraph::db::connect(&database.url, None)
+        .await
+        .unwrap();
+    let rows = admin
+        .query_all(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT idempotency_key, count(*) FROM deal_registrations WHERE idempotency_key LIKE 'load-%' GROUP BY idempotency_key",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        40,
+        "every write is there once the client retried"
+    );
+    for row in rows {
+        assert_eq!(row.try_get_by_index::<i64>(1).unwrap(), 1, "no duplicate");
+    }
+    admin.close().await.ok();
+}
