@@ -9,6 +9,7 @@ mod auth;
 mod backup;
 mod database;
 mod deals;
+mod faults;
 mod front_door;
 mod graphql_http;
 mod health;

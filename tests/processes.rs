@@ -74,13 +74,18 @@ impl Drop for Database {
     }
 }
 
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Server {
     async fn start(database: &Database, demo: bool) -> Server {
+        Server::start_on(&database.url, demo).await
+    }
+
+    /// A server process on the database at `url`, ready to answer.
+    pub async fn start_on(url: &str, demo: bool) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("a free port")
             .local_addr()
@@ -89,7 +94,7 @@ impl Server {
         let mut args = vec![
             "partnergraph".to_owned(),
             "--database-url".to_owned(),
-            database.url.clone(),
+            url.to_owned(),
             "serve".to_owned(),
             "--bind".to_owned(),
             format!("127.0.0.1:{port}"),
@@ -140,7 +145,12 @@ impl Drop for Server {
 }
 
 /// One GraphQL request; `None` when no answer came (the process is gone).
-async fn gql(base: &str, token: Option<&str>, query: &str, variables: Value) -> Option<Value> {
+pub async fn gql_at(
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Option<Value> {
     let mut request = reqwest::Client::new()
         .post(format!("{base}/graphql"))
         .json(&json!({ "query": query, "variables": variables }));
@@ -152,7 +162,7 @@ async fn gql(base: &str, token: Option<&str>, query: &str, variables: Value) -> 
 }
 
 async fn login(base: &str, email: &str) -> String {
-    let answer = gql(
+    let answer = gql_at(
         base,
         None,
         LOGIN,
@@ -167,7 +177,7 @@ async fn login(base: &str, email: &str) -> String {
 }
 
 async fn first_id(base: &str, token: &str, query: &str, field: &str, name: &str) -> String {
-    let answer = gql(base, Some(token), query, json!({}))
+    let answer = gql_at(base, Some(token), query, json!({}))
         .await
         .expect("an answer");
     answer["data"][field]["edges"]
@@ -216,7 +226,7 @@ async fn two_processes_approve_one_registration_and_never_overallocate_a_budget(
     .enumerate()
     {
         let token = login(&both[i % 2], email).await;
-        let made = gql(
+        let made = gql_at(
             &both[i % 2],
             Some(&token),
             REGISTER,
@@ -235,7 +245,7 @@ async fn two_processes_approve_one_registration_and_never_overallocate_a_budget(
                 ids[round % 3].clone(),
             );
             tokio::spawn(async move {
-                gql(&base, Some(&token), approve, json!({ "i": { "id": id } })).await
+                gql_at(&base, Some(&token), approve, json!({ "i": { "id": id } })).await
             })
         })
         .collect();
@@ -250,7 +260,7 @@ async fn two_processes_approve_one_registration_and_never_overallocate_a_budget(
     assert_eq!(approved, 1, "one approval wins across two processes");
 
     // A budget of 1,000 and twenty allocations of 100 sent to both: at most ten succeed.
-    let budget = gql(&a.base, Some(&manager),
+    let budget = gql_at(&a.base, Some(&manager),
         "mutation($i: CreateMdfBudgetInput!){ createMdfBudget(input: $i){ mdfBudget { id } userErrors { message } } }",
         json!({ "i": { "name": "Race budget", "amount": { "amount": "1000", "currency": "USD" }, "periodStart": "2026-01-01", "periodEnd": "2027-12-31" } }))
         .await
@@ -269,7 +279,7 @@ async fn two_processes_approve_one_registration_and_never_overallocate_a_budget(
         .map(|round| {
             let (base, token) = (both[round % 2].clone(), manager.clone());
             let input = json!({ "i": { "budgetId": budget, "partnerId": partner, "amount": { "amount": "100", "currency": "USD" } } });
-            tokio::spawn(async move { gql(&base, Some(&token), allocate, input).await })
+            tokio::spawn(async move { gql_at(&base, Some(&token), allocate, input).await })
         })
         .collect();
     let mut granted = 0;
@@ -305,7 +315,7 @@ async fn a_process_killed_under_write_load_loses_nothing_it_acknowledged() {
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(15 * i)).await;
                 let key = format!("load-{i}");
-                let answer = gql(
+                let answer = gql_at(
                     &base,
                     Some(&token),
                     REGISTER,
@@ -343,7 +353,7 @@ async fn a_process_killed_under_write_load_loses_nothing_it_acknowledged() {
         .enumerate()
     {
         let n: usize = key.trim_start_matches("load-").parse().unwrap();
-        let answer = gql(
+        let answer = gql_at(
             &b.base,
             Some(&alice),
             REGISTER,
