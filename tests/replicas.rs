@@ -174,3 +174,41 @@ async fn replicas_started_together_apply_each_migration_once() {
         <migration::Migrator as migration::MigratorTrait>::migrations().len()
     );
 }
+
+#[tokio::test]
+async fn a_users_rate_limit_holds_across_both_replicas() {
+    use partnergraph::config::{HttpConfig, RateLimits};
+    let app = TestApp::demo_with_http(HttpConfig {
+        rate_limits: RateLimits {
+            per_user: 30,
+            ..RateLimits::default()
+        },
+        ..HttpConfig::default()
+    })
+    .await;
+    let [a, b] = replicas(&app).await;
+    let token = app.login(ALICE_NORTHWIND).await;
+    // Windows are whole minutes: start early in one, so both halves count in the same window.
+    let into_minute = chrono::Utc::now().timestamp().rem_euclid(60);
+    if into_minute > 45 {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - into_minute) as u64)).await;
+    }
+    let me = json!({ "query": "{ me { id } }" });
+    let mut answered = Vec::new();
+    for _ in 0..20 {
+        answered.push(send_to(&a, graphql_request(Some(&token), &me)).await.status);
+    }
+    // B meets the caller: within about a second (the documented overrun) it learns what A
+    // counted, as each replica shares its counts and reads the others' once a second.
+    answered.push(send_to(&b, graphql_request(Some(&token), &me)).await.status);
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    for _ in 0..19 {
+        answered.push(send_to(&b, graphql_request(Some(&token), &me)).await.status);
+    }
+    let ok = answered.iter().filter(|s| **s == StatusCode::OK).count();
+    let limited = answered
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((ok, limited), (30, 10), "{answered:?}");
+}

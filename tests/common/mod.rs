@@ -215,9 +215,10 @@ impl TestApp {
             .await
             .expect("connect");
         let store = partnergraph::content::FileStore::new(self.files.path());
-        let mut http = HttpConfig::default();
-        http.webhooks.allow_private = true;
-        build_state(connection, auth, Limits::default(), http, store)
+        // Configured as this one is: replicas of one deployment share their settings.
+        let http = HttpConfig::clone(&self.state.http);
+        let limits = Limits::clone(&self.state.limits);
+        build_state(connection, auth, limits, http, store)
             .await
             .expect("build state")
     }
