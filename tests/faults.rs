@@ -233,3 +233,110 @@ async fn a_postgresql_restart_under_load_is_ridden_out_without_restarting_the_se
         "{statuses:?}"
     );
 }
+
+/// Sets the SQLite writer connection's file size limit (pages): its own setting, so it is
+/// set inside a write transaction, which runs on that connection.
+async fn limit_pages(app: &crate::common::TestApp, pages: Option<i64>) {
+    use sea_orm::ConnectionTrait;
+    let txn = partnergraph::db::begin_write(&app.state.db)
+        .await
+        .expect("a write turn");
+    let pages = match pages {
+        Some(pages) => pages,
+        None => 1_073_741_823,
+    };
+    txn.execute_unprepared(&format!("PRAGMA max_page_count = {pages}"))
+        .await
+        .expect("limited");
+    txn.commit().await.expect("committed");
+}
+
+#[tokio::test]
+async fn a_full_sqlite_database_refuses_writes_whole_and_opens_afterwards() {
+    use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
+    let app = crate::common::TestApp::demo().await;
+    if app.db.get_database_backend() != DbBackend::Sqlite {
+        eprintln!("skipped on PostgreSQL: this is SQLite's full disk");
+        return;
+    }
+    let pages = app
+        .db
+        .query_one(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA page_count",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    // No room to grow: as if the disk were full.
+    limit_pages(&app, Some(pages)).await;
+    let alice = app.login(ALICE_NORTHWIND).await;
+    let product = crate::common::product_id(&app, "PartnerGraph Cloud").await;
+    let register = "mutation($i: RegisterDealInput!){ registerDeal(input: $i){ dealRegistration { id } userErrors { code } } }";
+    let before = entity::deal_registration::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    let mut refusal = None;
+    let mut written = 0;
+    for i in 0..200 {
+        let answer = app
+            .gql(
+                Some(&alice),
+                register,
+                json!({ "i": { "customerName": format!("Full Disk {i}"), "productIds": [product],
+                "description": "x".repeat(4_000), "expectedCloseDate": "2027-06-30",
+                "estimatedValue": { "amount": "10", "currency": "USD" } } }),
+            )
+            .await;
+        if answer["data"]["registerDeal"]["dealRegistration"]["id"].is_string() {
+            written += 1;
+        } else {
+            refusal = Some(answer);
+            break;
+        }
+    }
+    let refusal = refusal.expect("the limit was reached");
+    assert_eq!(
+        crate::common::error_code(&refusal).as_deref(),
+        Some("INSUFFICIENT_STORAGE"),
+        "{refusal}"
+    );
+    assert!(
+        refusal["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no space left"),
+        "{refusal}"
+    );
+    // Nothing of the refused registration was kept.
+    let after = entity::deal_registration::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(after, before + written);
+    // Room again: writes go on, and the file checks whole.
+    limit_pages(&app, None).await;
+    let again = app
+        .gql(Some(&alice), register, json!({ "i": { "customerName": "After The Disk", "productIds": [product],
+            "expectedCloseDate": "2027-06-30", "estimatedValue": { "amount": "10", "currency": "USD" } } }))
+        .await;
+    assert!(
+        again["data"]["registerDeal"]["dealRegistration"]["id"].is_string(),
+        "{again}"
+    );
+    let check = app
+        .db
+        .query_one(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA integrity_check",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<String>(0)
+        .unwrap();
+    assert_eq!(check, "ok");
+}

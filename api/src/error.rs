@@ -24,6 +24,10 @@ pub enum AppError {
     /// The database cannot be reached; the request may be retried.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable(String),
+    /// The database has no room left for a write (disk or file size limit); the write's
+    /// transaction was rolled back whole.
+    #[error("the database has no space left; nothing was written")]
+    OutOfSpace(String),
     /// Details are logged, never shown to the client.
     #[error("internal server error")]
     Internal(String),
@@ -39,6 +43,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::OutOfSpace(_) => "INSUFFICIENT_STORAGE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -102,8 +107,25 @@ pub fn is_unreachable(err: &DbErr) -> bool {
     }
 }
 
+/// Whether the database refused a write for want of space: SQLite's `SQLITE_FULL` (13: the
+/// disk, or the file's size limit), PostgreSQL's `disk_full` (53100).
+pub fn is_out_of_space(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(Sqlx::Database(db)))
+        | DbErr::Query(RuntimeErr::SqlxError(Sqlx::Database(db))) => db
+            .code()
+            .is_some_and(|code| code == "13" || code == "53100"),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if is_out_of_space(&err) {
+            tracing::error!(error = %describe_db_error(&err), "database out of space");
+            return AppError::OutOfSpace(describe_db_error(&err));
+        }
         if is_unreachable(&err) {
             tracing::warn!(error = %describe_db_error(&err), "database unreachable");
             return AppError::Unavailable(describe_db_error(&err));
