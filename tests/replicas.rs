@@ -212,3 +212,66 @@ async fn a_users_rate_limit_holds_across_both_replicas() {
         .count();
     assert_eq!((ok, limited), (30, 10), "{answered:?}");
 }
+
+#[tokio::test]
+async fn an_import_held_by_a_replica_that_died_is_finished_by_the_other_once_its_lease_runs_out() {
+    use entity::import_job;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::demo().await;
+    let other = app.replica_state(test_auth_config()).await;
+    let product = product_id(&app, "PartnerGraph Cloud").await;
+    let key = app
+        .api_key(ALICE_NORTHWIND, "CRM import", &["REGISTRATIONS_WRITE"])
+        .await;
+    let rows: Vec<Value> = (0..10)
+        .map(|i| json!({ "externalId": format!("lease-{i}"), "customerName": format!("Lease Customer {i}"),
+                         "productIds": [product], "estimatedValue": { "amount": "100", "currency": "USD" },
+                         "expectedCloseDate": "2027-06-30" }))
+        .collect();
+    let accepted = app
+        .gql(Some(&key), "mutation($i: ImportDealRegistrationsInput!){ importDealRegistrations(input: $i){ importJob { id status } } }",
+             json!({ "i": { "rows": rows } }))
+        .await;
+    let job = accepted["data"]["importDealRegistrations"]["importJob"]["id"].clone();
+    assert!(job.is_string(), "{accepted}");
+    // Replica A claimed the job and was killed: the job stays RUNNING under A's lease.
+    let lease = |until: chrono::DateTime<chrono::Utc>| {
+        import_job::Entity::update_many()
+            .col_expr(import_job::Column::Status, Expr::value("RUNNING"))
+            .col_expr(import_job::Column::LockedUntil, Expr::value(Some(until)))
+            .filter(import_job::Column::Status.ne("COMPLETED"))
+    };
+    lease(chrono::Utc::now() + chrono::Duration::seconds(60))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let while_held = partnergraph::integrations::imports::service::run_once(&other.db)
+        .await
+        .unwrap();
+    assert_eq!(while_held, 0, "B leaves a job whose lease still runs");
+    // The lease runs out (as 60 s after A's last renewal): B takes the job over and finishes it.
+    lease(chrono::Utc::now() - chrono::Duration::seconds(1))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let taken_over = partnergraph::integrations::imports::service::run_once(&other.db)
+        .await
+        .unwrap();
+    assert_eq!(taken_over, 10);
+    let done = app
+        .gql(
+            Some(&key),
+            "query($id: ID!){ importJob(id: $id){ status processed created } }",
+            json!({ "id": job }),
+        )
+        .await;
+    assert_eq!(done["data"]["importJob"]["status"], "COMPLETED", "{done}");
+    assert_eq!(done["data"]["importJob"]["created"], 10);
+    // Once done, neither replica runs it again.
+    let (a, b) = tokio::join!(
+        partnergraph::integrations::imports::service::run_once(&app.state.db),
+        partnergraph::integrations::imports::service::run_once(&other.db)
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
+}
