@@ -144,6 +144,22 @@ async fn every_mutation_is_kept_with_who_where_what_and_how_it_ended() {
         json!({ "query": "mutation KeyAccept($i: AcceptLeadInput!){ acceptLead(input: $i){ lead { id } } }", "variables": { "i": { "id": lead } } }),
     )
     .await;
+    // A mutation beyond the key's scopes is refused before it runs, and kept.
+    let beyond = app
+        .post(
+            Some(&key),
+            json!({ "query": "mutation KeyReach { logout { sessionsEnded } }" }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        error_code(&beyond).as_deref(),
+        Some("FORBIDDEN"),
+        "{beyond}"
+    );
+    let reached = nodes(&events(&app, &manager, json!({ "operationName": "KeyReach" })).await);
+    assert_eq!(reached[0]["outcome"], "FAILED", "{reached:?}");
+    assert_eq!(reached[0]["via"], "API_KEY");
     let by_key = nodes(&events(&app, &manager, json!({ "operationName": "KeyAccept" })).await);
     assert_eq!(by_key[0]["via"], "API_KEY", "{by_key:?}");
     assert!(by_key[0]["apiKeyId"].is_string());

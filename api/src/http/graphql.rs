@@ -402,7 +402,25 @@ async fn run(
     if let Viewer::User(actor) = viewer {
         if let Some(grant) = &actor.api_key {
             if let Some(why) = refuse_document(&document, operation.as_deref(), &grant.scopes) {
-                return refused(coded_error(why, "FORBIDDEN", None));
+                let response = refused(coded_error(why, "FORBIDDEN", None));
+                // A key trying a mutation beyond its scopes is kept, as one that ran would be.
+                if facts.operation_type == "mutation" {
+                    let name = operation
+                        .clone()
+                        .or_else(|| crate::audit::entry::mutation_name(&request.query));
+                    let (db, vars) = (&state.db, &request.variables);
+                    crate::audit::keep(
+                        db,
+                        Some(actor),
+                        addr,
+                        &document,
+                        name.as_deref(),
+                        vars,
+                        &response,
+                    )
+                    .await;
+                }
+                return response;
             }
         }
     }
