@@ -382,6 +382,12 @@ async fn run(
         Some(OperationType::Subscription) => "subscription",
         None => "",
     };
+    // A mutation is audited under the name it was sent with, or its document's own.
+    let audit_name = (facts.operation_type == "mutation").then(|| {
+        operation
+            .clone()
+            .or_else(|| crate::audit::entry::mutation_name(&request.query))
+    });
     let selections = match admit(
         &document,
         &request.variables,
@@ -404,10 +410,7 @@ async fn run(
             if let Some(why) = refuse_document(&document, operation.as_deref(), &grant.scopes) {
                 let response = refused(coded_error(why, "FORBIDDEN", None));
                 // A key trying a mutation beyond its scopes is kept, as one that ran would be.
-                if facts.operation_type == "mutation" {
-                    let name = operation
-                        .clone()
-                        .or_else(|| crate::audit::entry::mutation_name(&request.query));
+                if let Some(name) = &audit_name {
                     let (db, vars) = (&state.db, &request.variables);
                     crate::audit::keep(
                         db,
@@ -436,12 +439,7 @@ async fn run(
         Viewer::User(actor) => Some(actor.clone()),
         Viewer::Anonymous => None,
     };
-    let audited = (facts.operation_type == "mutation").then(|| {
-        let name = operation
-            .clone()
-            .or_else(|| crate::audit::entry::mutation_name(&request.query));
-        (request.variables.clone(), name)
-    });
+    let audited = audit_name.map(|name| (request.variables.clone(), name));
     let signed_in = SignedIn::default();
     let request = loaders::attach(request, &state.db, state.limits.batch_window, caller)
         .data(viewer.clone())
