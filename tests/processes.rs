@@ -102,6 +102,8 @@ impl Server {
         if demo {
             args.push("--demo".to_owned());
         }
+        // The tests' webhook receiver listens on 127.0.0.1.
+        args.push("--webhook-allow-private".to_owned());
         let child = Command::new(std::env::current_exe().expect("this test binary"))
             .args([
                 "--exact",
@@ -200,7 +202,7 @@ fn deal(customer: &str, product: &str, key: &str) -> Value {
 }
 
 #[tokio::test]
-async fn two_processes_approve_one_registration_and_never_overallocate_a_budget() {
+async fn two_processes_approve_one_registration_send_its_webhook_once_and_never_overallocate() {
     let Some(database) = Database::create().await else {
         return;
     };
@@ -216,6 +218,20 @@ async fn two_processes_approve_one_registration_and_never_overallocate_a_budget(
         "PartnerGraph Cloud",
     )
     .await;
+    // Each approval event is delivered once, whichever process's worker sends it.
+    let (hook, received) = crate::common::webhook_receiver(vec![200]).await;
+    let endpoint = gql_at(
+        &b.base,
+        Some(&manager),
+        "mutation($i: CreateWebhookEndpointInput!){ createWebhookEndpoint(input: $i){ endpoint { id } userErrors { message } } }",
+        json!({ "i": { "url": hook, "events": ["deal_registration.approved"] } }),
+    )
+    .await
+    .expect("an answer");
+    assert!(
+        endpoint["data"]["createWebhookEndpoint"]["endpoint"]["id"].is_string(),
+        "{endpoint}"
+    );
     let mut ids = Vec::new();
     for (i, (email, name)) in [
         (ALICE_NORTHWIND, "Vandelay"),
@@ -258,6 +274,17 @@ async fn two_processes_approve_one_registration_and_never_overallocate_a_budget(
         }
     }
     assert_eq!(approved, 1, "one approval wins across two processes");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.lock().unwrap().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Both workers had their chance at it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let deliveries = received.lock().unwrap().len();
+    assert_eq!(
+        deliveries, 1,
+        "the approval's webhook is sent once by the two processes"
+    );
 
     // A budget of 1,000 and twenty allocations of 100 sent to both: at most ten succeed.
     let budget = gql_at(&a.base, Some(&manager),
