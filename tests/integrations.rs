@@ -440,7 +440,7 @@ async fn a_change_that_rolls_back_writes_no_event() {
     assert_eq!(events().await.unwrap(), before + 1);
 }
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A WebSocket to `addr`'s `/graphql` speaking graphql-transport-ws, not yet initialised.
@@ -461,7 +461,7 @@ async fn connect(addr: std::net::SocketAddr) -> Socket {
 }
 
 /// A graphql-transport-ws client signed in with `bearer`, subscribed to `query`.
-async fn subscriber(addr: std::net::SocketAddr, bearer: &str, query: &str) -> Socket {
+pub async fn subscriber(addr: std::net::SocketAddr, bearer: &str, query: &str) -> Socket {
     let mut socket = connect(addr).await;
     let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {bearer}") } });
     socket
@@ -479,7 +479,7 @@ async fn subscriber(addr: std::net::SocketAddr, bearer: &str, query: &str) -> So
 }
 
 /// The next JSON message within 10 s (pings skipped); `None` when the socket closed.
-async fn next_json(socket: &mut Socket) -> Option<Value> {
+pub async fn next_json(socket: &mut Socket) -> Option<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -519,7 +519,7 @@ async fn submit_for_northwind(app: &TestApp, customer: &str, product: &str) -> V
     submitted["data"]["registerDeal"]["dealRegistration"]["id"].clone()
 }
 
-const CHANGES: &str =
+pub const CHANGES: &str =
     "subscription { dealRegistrationChanged { type registration { id status partner { name } } } }";
 
 #[tokio::test]

@@ -417,3 +417,44 @@ async fn a_process_killed_under_write_load_loses_nothing_it_acknowledged() {
     }
     admin.close().await.ok();
 }
+
+#[tokio::test]
+async fn a_subscriber_on_one_process_hears_a_change_made_on_the_other() {
+    use crate::integrations::{next_json, subscriber, CHANGES};
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let a = Server::start(&database, true).await;
+    let b = Server::start(&database, false).await;
+    let manager = login(&a.base, MANAGER).await;
+    let address = a
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
+    let mut watching = subscriber(address, &manager, CHANGES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alice = login(&b.base, ALICE_NORTHWIND).await;
+    let product = first_id(
+        &b.base,
+        &alice,
+        "{ products(first: 10){ edges { node { id name } } } }",
+        "products",
+        "PartnerGraph Cloud",
+    )
+    .await;
+    let made = gql_at(
+        &b.base,
+        Some(&alice),
+        REGISTER,
+        deal("Pendant Publishing", &product, "heard-1"),
+    )
+    .await
+    .expect("an answer");
+    let id = made["data"]["registerDeal"]["dealRegistration"]["id"].clone();
+    let heard = next_json(&mut watching).await.expect("a change");
+    assert_eq!(
+        heard["payload"]["data"]["dealRegistrationChanged"]["registration"]["id"], id,
+        "{heard}"
+    );
+}
