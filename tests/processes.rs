@@ -458,3 +458,53 @@ async fn a_subscriber_on_one_process_hears_a_change_made_on_the_other() {
         "{heard}"
     );
 }
+
+#[tokio::test]
+async fn processes_started_together_take_the_days_health_snapshot_once() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    // A seeds the demo, taking today's snapshot, and goes; the day is then made untaken.
+    drop(Server::start(&database, true).await);
+    let today = chrono::Utc::now().date_naive();
+    let admin = partnergraph::db::connect(&database.url, None)
+        .await
+        .unwrap();
+    let taken = || async {
+        let sql = format!("SELECT count(*) FROM partner_health_snapshots WHERE day = '{today}'");
+        admin
+            .query_one(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+    };
+    // The partners a day's snapshot covers, as A took it.
+    let partners = taken().await;
+    assert!(partners > 0);
+    for statement in [
+        format!("DELETE FROM partner_health_snapshots WHERE day = '{today}'"),
+        "UPDATE settings SET value = '' WHERE key = 'health_snapshot_day'".to_owned(),
+    ] {
+        admin.execute_unprepared(&statement).await.unwrap();
+    }
+    // Two processes start at once; each runs the snapshot job as it starts.
+    let (b, c) = tokio::join!(
+        Server::start_on(&database.url, false),
+        Server::start_on(&database.url, false)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while taken().await < partners && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Both had their turn.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        taken().await,
+        partners,
+        "one snapshot per partner, not one per process"
+    );
+    drop((b, c));
+    admin.close().await.ok();
+}
