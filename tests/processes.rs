@@ -508,3 +508,71 @@ async fn processes_started_together_take_the_days_health_snapshot_once() {
     drop((b, c));
     admin.close().await.ok();
 }
+
+#[tokio::test]
+async fn processes_started_together_expire_and_reassign_each_due_item_once() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    drop(Server::start(&database, true).await);
+    let admin = partnergraph::db::connect(&database.url, None)
+        .await
+        .unwrap();
+    let number = |sql: &'static str| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .query_one(Statement::from_string(DbBackend::Postgres, sql))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get_by_index::<i64>(0)
+                .unwrap()
+        }
+    };
+    // Every approved registration's protection and every waiting lead's time to accept run out.
+    let approved =
+        number("SELECT count(*) FROM deal_registrations WHERE status = 'APPROVED'").await;
+    let waiting = number("SELECT count(*) FROM leads WHERE status = 'ASSIGNED'").await;
+    let excluded = number("SELECT count(*) FROM lead_exclusions").await;
+    assert!(approved > 0 && waiting > 0, "the demo has both");
+    for statement in [
+        "UPDATE deal_registrations SET protected_until = now() - interval '1 hour' WHERE status = 'APPROVED'",
+        "UPDATE leads SET accept_by = now() - interval '1 hour' WHERE status = 'ASSIGNED'",
+    ] {
+        admin.execute_unprepared(statement).await.unwrap();
+    }
+    // Two processes start at once; each runs both jobs as it starts.
+    let (b, c) = tokio::join!(
+        Server::start_on(&database.url, false),
+        Server::start_on(&database.url, false)
+    );
+    let expired = "SELECT count(*) FROM deal_history WHERE to_status = 'EXPIRED'";
+    let exclusions = "SELECT count(*) FROM lead_exclusions";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (number(expired).await < approved || number(exclusions).await < excluded + waiting)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Both had their turn.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        number(expired).await,
+        approved,
+        "each registration expired once"
+    );
+    let twice = number(
+        "SELECT count(*) FROM (SELECT registration_id FROM deal_history WHERE to_status = 'EXPIRED' \
+         GROUP BY registration_id HAVING count(*) > 1) t",
+    )
+    .await;
+    assert_eq!(twice, 0);
+    assert_eq!(
+        number(exclusions).await,
+        excluded + waiting,
+        "each lead lapsed once"
+    );
+    drop((b, c));
+    admin.close().await.ok();
+}
