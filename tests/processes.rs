@@ -193,6 +193,9 @@ async fn first_id(base: &str, token: &str, query: &str, field: &str, name: &str)
         .to_owned()
 }
 
+/// Registrations the write-load test sends, 10 ms apart.
+const WRITES: usize = 200;
+
 const REGISTER: &str = "mutation($i: RegisterDealInput!){ registerDeal(input: $i){ dealRegistration { id } userErrors { code message } } }";
 
 fn deal(customer: &str, product: &str, key: &str) -> Value {
@@ -335,12 +338,14 @@ async fn a_process_killed_under_write_load_loses_nothing_it_acknowledged() {
         "PartnerGraph Cloud",
     )
     .await;
-    // Writers keep registering on A while it is killed.
-    let writers: Vec<_> = (0..40)
+    // Writers keep registering on A while it is killed, once a few writes were acknowledged.
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writers: Vec<_> = (0..WRITES)
         .map(|i| {
             let (base, token, product) = (a.base.clone(), alice.clone(), product.clone());
+            let acked = acked.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(15 * i)).await;
+                tokio::time::sleep(Duration::from_millis(10 * i as u64)).await;
                 let key = format!("load-{i}");
                 let answer = gql_at(
                     &base,
@@ -354,11 +359,17 @@ async fn a_process_killed_under_write_load_loses_nothing_it_acknowledged() {
                         .as_str()
                         .map(str::to_owned)
                 });
+                if id.is_some() {
+                    acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 (key, id)
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.load(std::sync::atomic::Ordering::SeqCst) < 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     a.kill();
     let mut acknowledged = Vec::new();
     let mut unanswered = Vec::new();
@@ -409,7 +420,7 @@ async fn a_process_killed_under_write_load_loses_nothing_it_acknowledged() {
         .unwrap();
     assert_eq!(
         rows.len(),
-        40,
+        WRITES,
         "every write is there once the client retried"
     );
     for row in rows {
@@ -464,8 +475,8 @@ async fn processes_started_together_take_the_days_health_snapshot_once() {
     let Some(database) = Database::create().await else {
         return;
     };
-    // A seeds the demo, taking today's snapshot, and goes; the day is then made untaken.
-    drop(Server::start(&database, true).await);
+    // A seeds the demo, takes today's snapshot and goes; the day is then made untaken.
+    let a = Server::start(&database, true).await;
     let today = chrono::Utc::now().date_naive();
     let admin = partnergraph::db::connect(&database.url, None)
         .await
@@ -480,9 +491,15 @@ async fn processes_started_together_take_the_days_health_snapshot_once() {
             .try_get_by_index::<i64>(0)
             .unwrap()
     };
-    // The partners a day's snapshot covers, as A took it.
+    // The partners a day's snapshot covers, as A took it (its job runs as it starts, beside
+    // the first requests).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while taken().await == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(a);
     let partners = taken().await;
-    assert!(partners > 0);
+    assert!(partners > 0, "A took today's snapshot");
     for statement in [
         format!("DELETE FROM partner_health_snapshots WHERE day = '{today}'"),
         "UPDATE settings SET value = '' WHERE key = 'health_snapshot_day'".to_owned(),
@@ -575,4 +592,80 @@ async fn processes_started_together_expire_and_reassign_each_due_item_once() {
     );
     drop((b, c));
     admin.close().await.ok();
+}
+
+#[tokio::test]
+async fn claims_sent_to_both_processes_never_exceed_the_approved_amount() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let a = Server::start(&database, true).await;
+    let b = Server::start(&database, false).await;
+    let both = [a.base.clone(), b.base.clone()];
+    let manager = login(&a.base, MANAGER).await;
+    let alice = login(&b.base, ALICE_NORTHWIND).await;
+    let usd = |amount: &str| json!({ "amount": amount, "currency": "USD" });
+    let budget = gql_at(&a.base, Some(&manager),
+        "mutation($i: CreateMdfBudgetInput!){ createMdfBudget(input: $i){ mdfBudget { id } } }",
+        json!({ "i": { "name": "Claims race", "amount": usd("5000"), "periodStart": "2026-01-01", "periodEnd": "2027-12-31" } }))
+        .await
+        .expect("an answer")["data"]["createMdfBudget"]["mdfBudget"]["id"]
+        .clone();
+    let partner = first_id(
+        &a.base,
+        &manager,
+        "{ partners(first: 50){ edges { node { id name } } } }",
+        "partners",
+        "Northwind",
+    )
+    .await;
+    let allocation = gql_at(
+        &a.base,
+        Some(&manager),
+        "mutation($i: AllocateMdfInput!){ allocateMdf(input: $i){ mdfAllocation { id } } }",
+        json!({ "i": { "budgetId": budget, "partnerId": partner, "amount": usd("1000") } }),
+    )
+    .await
+    .expect("an answer")["data"]["allocateMdf"]["mdfAllocation"]["id"]
+        .clone();
+    let made = gql_at(&b.base, Some(&alice),
+        "mutation($i: CreateMdfRequestInput!){ createMdfRequest(input: $i){ mdfRequest { activities { id } } } }",
+        json!({ "i": { "allocationId": allocation, "title": "Race roadshow", "activities": [{ "description": "Event", "amount": usd("1000") }] } }))
+        .await
+        .expect("an answer");
+    let activity = made["data"]["createMdfRequest"]["mdfRequest"]["activities"][0]["id"].clone();
+    let approved = gql_at(&a.base, Some(&manager),
+        "mutation($i: ApproveMdfActivityInput!){ approveMdfActivity(input: $i){ mdfActivity { status } } }",
+        json!({ "i": { "activityId": activity, "approvedAmount": usd("1000") } }))
+        .await
+        .expect("an answer");
+    assert_eq!(
+        approved["data"]["approveMdfActivity"]["mdfActivity"]["status"], "APPROVED",
+        "{approved}"
+    );
+    let claim = "mutation($i: SubmitMdfClaimInput!){ submitMdfClaim(input: $i){ mdfClaim { amount { amount } } userErrors { code } } }";
+    let calls: Vec<_> = (0..10)
+        .map(|round| {
+            let (base, token) = (both[round % 2].clone(), alice.clone());
+            let input = json!({ "i": { "activityId": activity, "amount": usd("300"), "proofNote": format!("invoice {round}") } });
+            tokio::spawn(async move { gql_at(&base, Some(&token), claim, input).await })
+        })
+        .collect();
+    let mut claimed = rust_decimal::Decimal::ZERO;
+    for call in calls {
+        let answer = call.await.unwrap().expect("an answer");
+        if let Some(amount) =
+            answer["data"]["submitMdfClaim"]["mdfClaim"]["amount"]["amount"].as_str()
+        {
+            claimed += amount.parse::<rust_decimal::Decimal>().unwrap();
+        }
+    }
+    assert!(
+        claimed > rust_decimal::Decimal::ZERO,
+        "a claim went through"
+    );
+    assert!(
+        claimed <= rust_decimal::Decimal::new(1000, 0),
+        "claims never exceed the approved amount: {claimed}"
+    );
 }
