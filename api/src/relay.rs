@@ -621,6 +621,25 @@ impl UserError {
     }
 }
 
+/// A create sent again under an idempotency key: the object the key made, when the request
+/// is the one first sent with it (`stored` is that request's hash), else the key's user error.
+pub fn replayed<M>(
+    found: M,
+    stored: Option<&str>,
+    hash: &str,
+    what: &str,
+) -> Result<M, Vec<UserError>> {
+    if stored == Some(hash) {
+        Ok(found)
+    } else {
+        Err(UserError::one(
+            "idempotencyKey",
+            UserErrorCode::Taken,
+            format!("this key was used for a different {what}"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

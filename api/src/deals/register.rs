@@ -249,15 +249,8 @@ async fn existing_by_key(
 }
 
 fn replayed(found: deal_registration::Model, hash: &str) -> Outcome<deal_registration::Model> {
-    if found.request_hash.as_deref() == Some(hash) {
-        Ok(found)
-    } else {
-        Err(UserError::one(
-            "idempotencyKey",
-            UserErrorCode::Taken,
-            "this key was used for a different registration",
-        ))
-    }
+    let stored = found.request_hash.clone();
+    crate::relay::replayed(found, stored.as_deref(), hash, "registration")
 }
 
 pub(super) fn is_unique_violation(err: &DbErr) -> bool {

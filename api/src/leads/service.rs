@@ -544,15 +544,8 @@ async fn existing_by_key(
 }
 
 fn replayed(found: lead::Model, hash: &str) -> Outcome<lead::Model> {
-    if found.request_hash.as_deref() == Some(hash) {
-        Ok(found)
-    } else {
-        Err(UserError::one(
-            "idempotencyKey",
-            UserErrorCode::Taken,
-            "this key was used for a different lead",
-        ))
-    }
+    let stored = found.request_hash.clone();
+    crate::relay::replayed(found, stored.as_deref(), hash, "lead")
 }
 
 fn key_of(key: Option<String>) -> Result<Option<String>, Vec<UserError>> {

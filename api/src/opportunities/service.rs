@@ -136,15 +136,8 @@ async fn existing_by_key(
 }
 
 fn replayed(found: opportunity::Model, hash: &str) -> Outcome<opportunity::Model> {
-    if found.request_hash.as_deref() == Some(hash) {
-        Ok(found)
-    } else {
-        Err(UserError::one(
-            "idempotencyKey",
-            UserErrorCode::Taken,
-            "this key was used for a different opportunity",
-        ))
-    }
+    let stored = found.request_hash.clone();
+    crate::relay::replayed(found, stored.as_deref(), hash, "opportunity")
 }
 
 /// Creates an opportunity. The same idempotency key from the same user returns the first
