@@ -669,3 +669,130 @@ async fn claims_sent_to_both_processes_never_exceed_the_approved_amount() {
         "claims never exceed the approved amount: {claimed}"
     );
 }
+
+/// The statements `base`'s process has run, from its `/metrics`.
+async fn statements_at(base: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("partnergraph_sql_statements_total "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .expect("the statement counter") as u64
+}
+
+/// The HTTP status `base` answers `{ __typename }` with, sent with `bearer`.
+async fn status_at(base: &str, bearer: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(bearer)
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+        .as_u16()
+}
+
+/// Waits until `base` answers `bearer` without a statement (it remembers the caller).
+async fn remembered_at(base: &str, bearer: &str) {
+    for _ in 0..250 {
+        let before = statements_at(base).await;
+        assert_eq!(status_at(base, bearer).await, 200);
+        if statements_at(base).await == before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{base} never answered the caller from memory");
+}
+
+/// Sends `bearer` to `base` until it is refused; panics if it is still accepted after 1 s.
+async fn refused_within_a_second_at(base: &str, bearer: &str) {
+    let started = Instant::now();
+    loop {
+        match status_at(base, bearer).await {
+            401 => return,
+            200 => assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "still accepted after {:?}",
+                started.elapsed()
+            ),
+            other => panic!("answered {other}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_logout_a_deactivation_and_a_revoked_key_on_one_process_are_refused_by_the_other_within_a_second(
+) {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let a = Server::start(&database, true).await;
+    let b = Server::start(&database, false).await;
+
+    let alice = login(&a.base, ALICE_NORTHWIND).await;
+    remembered_at(&b.base, &alice).await;
+    let out = gql_at(
+        &a.base,
+        Some(&alice),
+        "mutation { logout { sessionsEnded } }",
+        json!({}),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(out["data"]["logout"]["sessionsEnded"], 1, "{out}");
+    refused_within_a_second_at(&b.base, &alice).await;
+
+    let dave = login(&a.base, DAVE_SUMMIT).await;
+    remembered_at(&b.base, &dave).await;
+    let manager = login(&a.base, MANAGER).await;
+    let me = gql_at(&b.base, Some(&dave), "{ me { id } }", json!({}))
+        .await
+        .expect("an answer");
+    let off = gql_at(
+        &a.base,
+        Some(&manager),
+        "mutation($i: DeactivateUserInput!){ deactivateUser(input: $i){ userErrors { code } } }",
+        json!({ "i": { "id": me["data"]["me"]["id"] } }),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(
+        off["data"]["deactivateUser"]["userErrors"],
+        json!([]),
+        "{off}"
+    );
+    refused_within_a_second_at(&b.base, &dave).await;
+
+    let bob = login(&a.base, BOB_TIERTWO).await;
+    let created = gql_at(
+        &a.base,
+        Some(&bob),
+        "mutation($i: CreateApiKeyInput!){ createApiKey(input: $i){ secret apiKey { id } } }",
+        json!({ "i": { "name": "CRM", "scopes": ["REGISTRATIONS_READ"] } }),
+    )
+    .await
+    .expect("an answer");
+    let key = created["data"]["createApiKey"]["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    remembered_at(&b.base, &key).await;
+    gql_at(
+        &a.base,
+        Some(&bob),
+        "mutation($i: RevokeApiKeyInput!){ revokeApiKey(input: $i){ apiKey { id } } }",
+        json!({ "i": { "id": created["data"]["createApiKey"]["apiKey"]["id"] } }),
+    )
+    .await
+    .expect("an answer");
+    refused_within_a_second_at(&b.base, &key).await;
+    // The manager's own session, untouched, is still answered from memory.
+    remembered_at(&b.base, &manager).await;
+}

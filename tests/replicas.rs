@@ -2,6 +2,8 @@
 //! workers), each request of a test's traffic sent to either: what must hold across replicas
 //! holds. Separate server processes and faults (kill -9, a database restart) are not here yet.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use axum::Router;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -95,18 +97,23 @@ async fn retries_of_one_idempotency_key_on_both_replicas_make_one_registration()
     assert_eq!(rows, 1);
 }
 
+/// The second replica's router and statement counter, to see what it answers from memory.
+async fn second_replica(app: &TestApp) -> (Router, partnergraph::db::StatementCounter) {
+    let state = app.replica_state(test_auth_config()).await;
+    let counter = state.statements.clone();
+    (partnergraph::http::router(state), counter)
+}
+
 #[tokio::test]
-async fn a_key_revoked_on_one_replica_is_refused_on_the_other_at_once() {
+async fn a_key_revoked_on_one_replica_is_refused_on_the_other_within_a_second() {
     let app = TestApp::demo().await;
-    let [a, b] = replicas(&app).await;
+    let a = app.router.clone();
+    let (b, b_statements) = second_replica(&app).await;
     let key = app
         .api_key(ALICE_NORTHWIND, "CRM", &["REGISTRATIONS_READ"])
         .await;
-    let me = json!({ "query": "{ me { id } }" });
-    assert_eq!(
-        send_to(&b, graphql_request(Some(&key), &me)).await.status,
-        StatusCode::OK
-    );
+    // B checks the key once, then answers it from memory.
+    remembered_on(&b, &b_statements, &key).await;
     let alice = app.login(ALICE_NORTHWIND).await;
     let listed = gql_on(
         &a,
@@ -129,10 +136,48 @@ async fn a_key_revoked_on_one_replica_is_refused_on_the_other_at_once() {
         json!({ "i": { "id": id } }),
     )
     .await;
+    refused_within(&b, &key, Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn a_logout_or_a_deactivation_on_one_replica_is_refused_on_the_other_within_a_second() {
+    let app = TestApp::demo().await;
+    let a = app.router.clone();
+    let (b, b_statements) = second_replica(&app).await;
+
+    let alice = app.login(ALICE_NORTHWIND).await;
+    remembered_on(&b, &b_statements, &alice).await;
+    let out = gql_on(
+        &a,
+        Some(&alice),
+        "mutation { logout { sessionsEnded } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(out["data"]["logout"]["sessionsEnded"], 1, "{out}");
+    refused_within(&b, &alice, Duration::from_secs(1)).await;
+
+    // A deactivated user's live session on the other replica.
+    let member = northwind_member(&app).await;
+    let me = app.gql(Some(&member), "{ me { id } }", json!({})).await;
+    let member_id = me["data"]["me"]["id"].clone();
+    remembered_on(&b, &b_statements, &member).await;
+    let manager = app.login(MANAGER).await;
+    let off = gql_on(
+        &a,
+        Some(&manager),
+        "mutation($i: DeactivateUserInput!){ deactivateUser(input: $i){ user { id } userErrors { code } } }",
+        json!({ "i": { "id": member_id } }),
+    )
+    .await;
     assert_eq!(
-        send_to(&b, graphql_request(Some(&key), &me)).await.status,
-        StatusCode::UNAUTHORIZED
+        off["data"]["deactivateUser"]["userErrors"],
+        json!([]),
+        "{off}"
     );
+    refused_within(&b, &member, Duration::from_secs(1)).await;
+    // Others' sessions stay remembered.
+    remembered_on(&b, &b_statements, &manager).await;
 }
 
 #[tokio::test]

@@ -177,9 +177,8 @@ async fn resolve_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Optio
             .extend()?
             .remove(&local)
             .map(|p| Node::Product(Product(p))),
-        deals::NODE_KIND => deals::find_for(db, &actor, local)
-            .await
-            .extend()?
+        deals::NODE_KIND => deals::find_for_node(ctx, db, &actor, local)
+            .await?
             .map(|d| Node::DealRegistration(DealRegistration(d))),
         integrations::api_keys::NODE_KIND => integrations::keys::find(db, &actor, local)
             .await

@@ -19,6 +19,7 @@ pub mod content_label;
 pub mod content_version;
 pub mod course;
 pub mod course_completion;
+pub mod credential_change;
 pub mod deal_comment;
 pub mod deal_exclusivity;
 pub mod deal_history;

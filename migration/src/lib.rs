@@ -27,6 +27,7 @@ mod m20261212_000021_org_map;
 mod m20261213_000022_joint_business_plans;
 mod m20261214_000023_plan_contents;
 mod m20261215_000024_audit_events;
+mod m20261216_000025_credential_changes;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000022_joint_business_plans::Migration),
             Box::new(m20261214_000023_plan_contents::Migration),
             Box::new(m20261215_000024_audit_events::Migration),
+            Box::new(m20261216_000025_credential_changes::Migration),
         ]
     }
 }

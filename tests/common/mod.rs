@@ -241,6 +241,11 @@ impl TestApp {
     pub async fn login(&self, email: &str) -> String {
         login_on(&self.router, email, DEMO_PASSWORD).await
     }
+
+    /// Waits until this replica answers `bearer` from memory (see `remembered_on`).
+    pub async fn remembered(&self, bearer: &str) {
+        remembered_on(&self.router, &self.state.statements, bearer).await
+    }
 }
 
 pub fn graphql_request(token: Option<&str>, body: &Value) -> Request<Body> {
@@ -302,6 +307,47 @@ pub async fn login_on(router: &Router, email: &str, password: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("login of {email} failed: {response}"))
         .to_owned()
+}
+
+/// Sends `{ __typename }` with `bearer` (a session's token or an API key) until the replica
+/// answers it without a statement: the caller's check is then remembered by that replica.
+/// Panics after five seconds.
+pub async fn remembered_on(router: &Router, statements: &db::StatementCounter, bearer: &str) {
+    let me = json!({ "query": "{ __typename }" });
+    for _ in 0..250 {
+        let before = statements.get();
+        let response = send_to(router, graphql_request(Some(bearer), &me)).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        if statements.get() == before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the caller was never answered from memory");
+}
+
+/// Sends `{ me { id } }` with `bearer` to `router` until it is refused with 401, and answers
+/// how long that took. Panics if it is still accepted after `limit`.
+pub async fn refused_within(
+    router: &Router,
+    bearer: &str,
+    limit: std::time::Duration,
+) -> std::time::Duration {
+    let me = json!({ "query": "{ me { id } }" });
+    let started = std::time::Instant::now();
+    loop {
+        let response = send_to(router, graphql_request(Some(bearer), &me)).await;
+        if response.status == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        assert!(
+            started.elapsed() < limit,
+            "still accepted after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// `extensions.code` of the first error, if any.

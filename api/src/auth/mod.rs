@@ -4,6 +4,7 @@
 //! invalid token fails the whole request with `UNAUTHENTICATED`, it never falls back to
 //! anonymous. Role gates are `RoleGuard`s; row-level rules live in each domain's `policy`.
 
+pub mod callers;
 mod graphql;
 mod guard;
 pub mod jwt;
@@ -38,7 +39,7 @@ pub struct Actor {
     /// The partner organisations this caller may see, computed at most once per request.
     pub(crate) scope: OnceCell<PartnerScope>,
     /// Rows read with the session, handed to the request's loaders.
-    pub(crate) rows: Option<CallerRows>,
+    pub(crate) rows: Option<Arc<CallerRows>>,
     /// The API key the caller came with (none for a signed-in session).
     pub api_key: Option<Arc<KeyGrant>>,
 }
@@ -70,7 +71,7 @@ impl Actor {
         }
     }
 
-    pub fn with_rows(mut self, rows: CallerRows) -> Self {
+    pub fn with_rows(mut self, rows: Arc<CallerRows>) -> Self {
         self.rows = Some(rows);
         self
     }

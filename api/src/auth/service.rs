@@ -1,7 +1,7 @@
 //! Login, refresh-token rotation, logout, and turning a bearer token into an `Actor`.
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use entity::{partner, partner_vertical, session, setting, tier, user};
@@ -11,6 +11,7 @@ use sea_orm::{
     QueryFilter, QueryResult, Statement,
 };
 
+use super::callers::{self, CallerCache};
 use super::jwt::JwtKeys;
 use super::password::verify_password;
 use super::throttle::{self, ThrottleKeys};
@@ -27,6 +28,8 @@ pub struct AuthService {
     /// Same secret, another audience: a download link can never pass as an access token.
     downloads: JwtKeys,
     config: AuthConfig,
+    /// Sessions and API keys this replica has checked (see `callers`).
+    pub(crate) callers: Arc<CallerCache>,
 }
 
 /// What a signed download link grants: one user, one file of one content item, briefly.
@@ -88,6 +91,7 @@ impl AuthService {
             keys,
             downloads,
             config,
+            callers: Arc::default(),
         })
     }
 
@@ -216,7 +220,12 @@ impl AuthService {
         } else {
             revoke.filter(session::Column::Id.eq(actor.session_id))
         };
-        Ok(revoke.exec(db).await?.rows_affected)
+        let ended = revoke.exec(db).await?.rows_affected;
+        match everywhere {
+            true => callers::forget_user(actor.user_id),
+            false => callers::forget_session(actor.session_id),
+        }
+        Ok(ended)
     }
 
     /// A short-lived link token letting `user_id` download `file_id` of `content_id`.
@@ -240,25 +249,42 @@ impl AuthService {
 
     /// A valid signature is not enough: the session must still be live and the user active.
     /// One statement reads the session with its user, the user's partner and the partner's
-    /// tier; the request's loaders start with those rows (most requests need them).
+    /// tier; the request's loaders start with those rows (most requests need them). A
+    /// session this replica has checked since its last change is answered from memory.
     pub async fn authenticate(&self, db: &Db, bearer: &str) -> AppResult<Actor> {
+        self.callers.start(db);
         if crate::integrations::keys::is_api_key(bearer) {
-            return crate::integrations::keys::authenticate(db, bearer).await;
+            return crate::integrations::keys::authenticate(db, &self.callers, bearer).await;
         }
         let claims = self.keys.verify(bearer)?;
         let rejected = || AppError::Unauthenticated("session has ended; log in again".into());
         let user_id: i64 = claims.sub.parse().map_err(|_| rejected())?;
+        if let Some(known) = self.callers.session(claims.sid) {
+            return match known.user_id == user_id {
+                true => Ok(actor_of(claims.sid, known.rows.clone())),
+                false => Err(rejected()),
+            };
+        }
+        let tag = self.callers.tag();
         let (found, rows) = session_with_rows(db, claims.sid)
             .await?
             .ok_or_else(rejected)?;
-        let user = &rows.user;
-        if found.user_id != user_id || found.revoked_at.is_some() || !user.is_active {
+        if found.user_id != user_id || found.revoked_at.is_some() || !rows.user.is_active {
             return Err(rejected());
         }
-        Ok(Actor::new(user.id, user.role, user.partner_id, found.id)
-            .with_org_admin(user.is_org_admin)
-            .with_rows(rows))
+        let rows = Arc::new(rows);
+        self.callers
+            .keep_session(tag, found.id, user_id, rows.clone());
+        Ok(actor_of(found.id, rows))
     }
+}
+
+/// The caller of a live session whose rows are `rows`.
+fn actor_of(session_id: i64, rows: Arc<CallerRows>) -> Actor {
+    let user = &rows.user;
+    Actor::new(user.id, user.role, user.partner_id, session_id)
+        .with_org_admin(user.is_org_admin)
+        .with_rows(rows)
 }
 
 /// `session_id`'s session and the rows around it, in one statement.
@@ -395,12 +421,20 @@ async fn revoke_if_reused(
         .await?;
     if reused.rows_affected > 0 {
         tracing::warn!("a rotated refresh token was presented again; its session is revoked");
+        let revoked = session::Entity::find()
+            .filter(session::Column::PreviousTokenHash.eq(hash))
+            .all(db)
+            .await?;
+        for session in revoked {
+            callers::forget_session(session.id);
+        }
     }
     Ok(())
 }
 
 /// Ends every session of a user (deactivation, password change).
 pub async fn revoke_user_sessions(db: &impl ConnectionTrait, user_id: i64) -> AppResult<u64> {
+    callers::forget_user(user_id);
     Ok(session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Some(Utc::now()).into())
         .filter(session::Column::UserId.eq(user_id))

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod lanes;
 mod loader;
 pub mod matching;
+mod node;
 pub mod policy;
 mod postings;
 mod register;
@@ -26,8 +27,8 @@ use sea_orm::ActiveEnum;
 
 pub use conflicts::{ConflictMutation, ConflictQuery};
 pub use loader::ConflictLoader;
+pub use node::{find_for, find_for_node};
 pub use registrations::{list as list_registrations, DealRegistrationFilter};
-pub use types::find_for;
 pub use types::{
     Account, DealMutation, DealQuery, DealRegistration, DealType, Product, ACCOUNT_KIND, NODE_KIND,
     PRODUCT_KIND,

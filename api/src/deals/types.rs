@@ -1132,16 +1132,3 @@ pub async fn create_account(
         },
     })
 }
-
-/// For `node(id:)`.
-pub async fn find_for(
-    db: &Db,
-    actor: &Actor,
-    id: i64,
-) -> crate::error::AppResult<Option<deal_registration::Model>> {
-    Ok(policy::visible_select(db, actor)
-        .await?
-        .filter(deal_registration::Column::Id.eq(id))
-        .one(db)
-        .await?)
-}

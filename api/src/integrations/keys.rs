@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::auth::callers::{CallerCache, KnownKeyParts};
+
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{PartnerStatus, Role};
 use entity::{api_key, partner, user};
@@ -192,7 +194,9 @@ pub async fn revoke(db: &Db, actor: &Actor, id: i64) -> AppResult<api_key::Model
     }
     let mut active: api_key::ActiveModel = key.into();
     active.revoked_at = Set(Some(Utc::now()));
-    Ok(active.update(db).await?)
+    let revoked = active.update(db).await?;
+    crate::auth::callers::forget_key(revoked.id);
+    Ok(revoked)
 }
 
 /// The key `id` if `actor` manages it.
@@ -209,13 +213,26 @@ fn rejected() -> AppError {
 
 /// The caller a key stands for, checked on every request (so a revocation, an expiry, a
 /// deactivated creator or a terminated partner takes effect at once on every replica).
-pub async fn authenticate(db: &Db, secret: &str) -> AppResult<Actor> {
+pub async fn authenticate(db: &Db, callers: &CallerCache, secret: &str) -> AppResult<Actor> {
+    let hash = token_hash(secret);
+    let now = Utc::now();
+    if let Some(known) = callers.key(&hash) {
+        if known.expires_at.is_some_and(|at| at <= now) {
+            return Err(rejected());
+        }
+        if used_long_ago(known.last_used_at, now) {
+            // The update is heard as a change to the key: the next request reads it again.
+            mark_used(db, known.grant.id, now).await?;
+        }
+        return Ok(Actor::new(known.user_id, known.role, known.partner_id, 0)
+            .with_api_key(known.grant.clone()));
+    }
+    let tag = callers.tag();
     let key = api_key::Entity::find()
-        .filter(api_key::Column::SecretHash.eq(token_hash(secret)))
+        .filter(api_key::Column::SecretHash.eq(hash.as_str()))
         .one(db)
         .await?
         .ok_or_else(rejected)?;
-    let now = Utc::now();
     if key.revoked_at.is_some() || key.expires_at.is_some_and(|at| at <= now) {
         return Err(rejected());
     }
@@ -231,26 +248,41 @@ pub async fn authenticate(db: &Db, secret: &str) -> AppResult<Actor> {
             return Err(rejected());
         }
     }
-    note_use(db, &key, now).await?;
-    let grant = KeyGrant {
+    let used_at = match used_long_ago(key.last_used_at, now) {
+        true => {
+            mark_used(db, key.id, now).await?;
+            Some(now)
+        }
+        false => key.last_used_at,
+    };
+    let grant = Arc::new(KeyGrant {
         id: key.id,
         name: key.name.clone(),
         scopes: Scopes::parse(&key.scopes),
+    });
+    let known = KnownKeyParts {
+        user_id: creator.id,
+        role: creator.role,
+        partner_id: key.partner_id,
+        grant: grant.clone(),
+        expires_at: key.expires_at,
+        last_used_at: used_at,
     };
-    Ok(Actor::new(creator.id, creator.role, key.partner_id, 0).with_api_key(Arc::new(grant)))
+    callers.keep_key(tag, hash, known);
+    Ok(Actor::new(creator.id, creator.role, key.partner_id, 0).with_api_key(grant))
 }
 
-async fn note_use(db: &Db, key: &api_key::Model, now: DateTime<Utc>) -> AppResult<()> {
-    let stale = key
-        .last_used_at
-        .is_none_or(|at| now - at >= Duration::seconds(LAST_USED_GRANULARITY_SECONDS));
-    if stale {
-        api_key::Entity::update_many()
-            .col_expr(api_key::Column::LastUsedAt, Some(now).into())
-            .filter(api_key::Column::Id.eq(key.id))
-            .exec(db)
-            .await?;
-    }
+/// `lastUsedAt` is kept to the minute: a busy key does not write on every request.
+fn used_long_ago(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_used_at.is_none_or(|at| now - at >= Duration::seconds(LAST_USED_GRANULARITY_SECONDS))
+}
+
+async fn mark_used(db: &Db, key_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::LastUsedAt, Some(now).into())
+        .filter(api_key::Column::Id.eq(key_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

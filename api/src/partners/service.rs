@@ -598,6 +598,7 @@ pub async fn change_status(
             reason,
         )
         .await?;
+        crate::auth::callers::forget_partner(id);
         if to == PartnerStatus::Terminated {
             let users = user::Entity::find()
                 .filter(user::Column::PartnerId.eq(id))
