@@ -430,6 +430,38 @@ async fn every_request_has_an_id_and_metrics_have_a_latency_histogram() {
     }
 }
 
+/// A counter's value in the metrics text.
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{metrics}")) as u64
+}
+
+#[tokio::test]
+async fn statements_on_the_replicas_own_clock_are_counted_apart_from_requests() {
+    let app = TestApp::demo().await;
+    let token = app.login(ALICE_NORTHWIND).await;
+    app.remembered(&token).await;
+    let before = app.send(get("/metrics")).await.text();
+    // The workers look for work and the rate limits are shared about once a second
+    // (SQLite's event bus and credential feed more often); no request runs meanwhile.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let after = app.send(get("/metrics")).await.text();
+    let statements = "partnergraph_sql_statements_total";
+    let background = "partnergraph_sql_background_total";
+    assert_eq!(counter(&after, statements), counter(&before, statements));
+    assert!(
+        counter(&after, background) > counter(&before, background),
+        "{after}"
+    );
+    // A remembered caller's query that needs no row costs no statement.
+    app.gql(Some(&token), "{ __typename }", json!({})).await;
+    let then = app.send(get("/metrics")).await.text();
+    assert_eq!(counter(&then, statements), counter(&after, statements));
+}
+
 #[tokio::test]
 async fn graphiql_gets_a_content_security_policy_and_a_favicon() {
     let app = TestApp::new().await;

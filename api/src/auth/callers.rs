@@ -338,7 +338,7 @@ async fn listen(cache: &Weak<CallerCache>, db: &Db) -> AppResult<()> {
 /// SQLite: reads the rows the triggers appended. The table keeps the newest 1,000; a gap
 /// before the first row read means some were dropped unread, and everything is forgotten.
 async fn poll(cache: &Weak<CallerCache>, db: &Db) -> AppResult<()> {
-    let reader = db.unmetered();
+    let reader = db.background();
     let mut last = credential_change::Entity::find()
         .order_by_desc(credential_change::Column::Id)
         .one(&reader)

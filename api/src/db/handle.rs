@@ -41,6 +41,7 @@ pub struct Db {
     pool: DatabaseConnection,
     leased: Option<Arc<Leased>>,
     statements: StatementCounter,
+    background: StatementCounter,
 }
 
 /// Connections of the pool's backend that this process keeps to itself, opened with the
@@ -74,6 +75,7 @@ impl Db {
             pool,
             leased,
             statements,
+            background: StatementCounter::default(),
         }
     }
 
@@ -83,6 +85,7 @@ impl Db {
             pool,
             leased: None,
             statements: StatementCounter::default(),
+            background: StatementCounter::default(),
         }
     }
 
@@ -119,22 +122,32 @@ impl Db {
         }
     }
 
-    /// The statements run through this handle (and through clones of its pool made after
-    /// it), on every path.
-    /// The pool without the statement counter, for this replica's own bookkeeping that
-    /// runs with no traffic (the SQLite credential feed reads ten times a second): counted,
-    /// it would move `/metrics`' statements between two requests that cost none.
-    pub fn unmetered(&self) -> DatabaseConnection {
-        match self.pool.get_database_backend() {
+    /// The pool for what this replica runs on its own clock, counted apart from the
+    /// statements of requests and of the work they find: the feeds' polls (SQLite's event
+    /// bus fifty times a second), the workers' looks for work, the rate-limit sync. Counted
+    /// with the rest, they would move `/metrics`' statements between two requests that
+    /// cost none, and with no traffic at all.
+    pub fn background(&self) -> DatabaseConnection {
+        let mut pool = match self.pool.get_database_backend() {
             DbBackend::Postgres => sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
                 self.pool.get_postgres_connection_pool().clone(),
             ),
             _ => sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
                 self.pool.get_sqlite_connection_pool().clone(),
             ),
-        }
+        };
+        let counter = self.background.clone();
+        pool.set_metric_callback(move |_| counter.count_background());
+        pool
     }
 
+    /// The statements run through `background`.
+    pub fn background_statements(&self) -> StatementCounter {
+        self.background.clone()
+    }
+
+    /// The statements run through this handle (and through clones of its pool made after
+    /// it), on every path.
     pub fn statements(&self) -> StatementCounter {
         self.statements.clone()
     }
@@ -480,6 +493,10 @@ fn close<C: Connection + 'static>(connection: C) {
 }
 
 impl StatementCounter {
+    fn count_background(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(super) fn count(&self, sql: &str) {
         tracing::trace!(target: "partnergraph::sql", sql = %sql);
         self.0.fetch_add(1, Ordering::Relaxed);

@@ -49,6 +49,7 @@ pub struct Metrics {
     connections_in_use: IntGauge,
     connection_waits: IntCounter,
     statements: IntCounter,
+    background: IntCounter,
     /// One render at a time: the counters above catch up with their sources in `render`.
     rendering: std::sync::Mutex<()>,
 }
@@ -107,7 +108,12 @@ impl Metrics {
         )?;
         let statements = IntCounter::new(
             "sql_statements_total",
-            "SQL statements run by this replica.",
+            "SQL statements run by this replica's requests and jobs.",
+        )?;
+        let background = IntCounter::new(
+            "sql_background_total",
+            "SQL statements this replica runs on its own clock (feed polls, looks for work, \
+             the rate-limit sync), apart from requests' and jobs'.",
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -119,6 +125,7 @@ impl Metrics {
         registry.register(Box::new(connections_in_use.clone()))?;
         registry.register(Box::new(connection_waits.clone()))?;
         registry.register(Box::new(statements.clone()))?;
+        registry.register(Box::new(background.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -131,6 +138,7 @@ impl Metrics {
             connections_in_use,
             connection_waits,
             statements,
+            background,
             rendering: std::sync::Mutex::new(()),
         })
     }
@@ -145,6 +153,7 @@ impl Metrics {
         self.connections_in_use.set(stats.in_use as i64);
         catch_up(&self.connection_waits, stats.waits);
         catch_up(&self.statements, state.statements.get());
+        catch_up(&self.background, state.db.background_statements().get());
         let mut out = Vec::new();
         if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %err, "metrics did not encode");

@@ -256,6 +256,8 @@ async fn sync(
     window: i64,
     prune: bool,
 ) -> AppResult<()> {
+    // On the replica's own clock: counted apart from requests' statements.
+    let db = &db.background();
     let now = Utc::now().timestamp();
     let start = now - now.rem_euclid(window);
     let (spent, live): (Vec<(String, u64)>, Vec<String>) = {

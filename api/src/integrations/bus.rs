@@ -93,10 +93,12 @@ impl EventBus {
         }
     }
 
+    /// Reads on the polling pool (see `Db::polling`).
     async fn poll(&self) -> AppResult<()> {
+        let reader = self.db.background();
         let mut last = event::Entity::find()
             .order_by_desc(event::Column::Id)
-            .one(&self.db)
+            .one(&reader)
             .await?
             .map_or(0, |e| e.id);
         loop {
@@ -105,7 +107,7 @@ impl EventBus {
                 .filter(event::Column::Id.gt(last))
                 .order_by_asc(event::Column::Id)
                 .limit(500)
-                .all(&self.db)
+                .all(&reader)
                 .await?;
             for found in fresh {
                 last = found.id;

@@ -184,7 +184,7 @@ async fn claim(db: &Db) -> AppResult<Option<import_job::Model>> {
                 ),
         )
     };
-    if claimable().limit(1).one(db).await?.is_none() {
+    if claimable().limit(1).one(&db.background()).await?.is_none() {
         return Ok(None);
     }
     let txn = begin_write(db).await?;

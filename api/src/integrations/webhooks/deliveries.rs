@@ -80,7 +80,7 @@ pub async fn fan_out(db: &Db) -> AppResult<usize> {
         .filter(event::Column::DispatchedAt.is_null())
         .order_by_asc(event::Column::Id)
         .limit(FAN_OUT_BATCH)
-        .all(db)
+        .all(&db.background())
         .await?;
     if candidates.is_empty() {
         return Ok(0);
@@ -166,7 +166,7 @@ pub async fn claim_due(db: &Db, config: &WebhookConfig, limit: u64) -> AppResult
             .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
             .filter(free.clone())
     };
-    if due().limit(1).one(db).await?.is_none() {
+    if due().limit(1).one(&db.background()).await?.is_none() {
         return Ok(vec![]);
     }
     let txn = begin_write(db).await?;
