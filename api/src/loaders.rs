@@ -271,20 +271,26 @@ impl Loader<i64> for RegistrationProducts {
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         use entity::{deal_registration_product as link, product};
-        let through_links: sea_orm::RelationDef = link::Entity::belongs_to(product::Entity)
-            .from(link::Column::ProductId)
-            .to(product::Column::Id)
-            .into();
-        let select = product::Entity::find()
-            .join_rev(sea_orm::JoinType::InnerJoin, through_links)
-            .column_as(link::Column::RegistrationId, "registration_id")
-            .filter(link::Column::RegistrationId.is_in(keys.iter().copied()));
+        // Its text by the number of registrations: built once per count, not per request.
+        static TEXTS: crate::db::Shapes = crate::db::Shapes::new();
+        let build = || {
+            let through_links: sea_orm::RelationDef = link::Entity::belongs_to(product::Entity)
+                .from(link::Column::ProductId)
+                .to(product::Column::Id)
+                .into();
+            product::Entity::find()
+                .join_rev(sea_orm::JoinType::InnerJoin, through_links)
+                .column_as(link::Column::RegistrationId, "registration_id")
+                .filter(link::Column::RegistrationId.is_in(keys.iter().copied()))
+                .into_query()
+        };
         let fail = |e: sea_orm::DbErr| Arc::new(AppError::from(e));
-        let rows = self
-            .db
-            .query_all(self.db.get_database_backend().build(&select.into_query()))
-            .await
+        let values = keys.iter().map(|&k| k.into()).collect();
+        let backend = self.db.get_database_backend();
+        let statement = TEXTS
+            .statement(backend, keys.len(), values, build)
             .map_err(fail)?;
+        let rows = self.db.query_all(statement).await.map_err(fail)?;
         let mut groups: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             let registration: i64 = row.try_get("", "registration_id").map_err(fail)?;
