@@ -40,12 +40,8 @@ const MAX_AGE: Duration = Duration::from_secs(300);
 const SQLITE_POLL: Duration = Duration::from_millis(100);
 const RETRY: Duration = Duration::from_secs(1);
 
-/// A signed-in session as authentication found it.
-pub struct KnownSession {
-    pub user_id: i64,
-    pub rows: Arc<CallerRows>,
-    read_at: Instant,
-}
+/// A signed-in session as authentication found it: its caller's rows.
+pub type KnownSession = Arc<CallerRows>;
 
 /// An API key as authentication found it (its creator active, its partner in business).
 pub struct KnownKey {
@@ -55,6 +51,11 @@ pub struct KnownKey {
     pub grant: Arc<KeyGrant>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What the cache holds: a caller as it was read, and when.
+pub struct Remembered<T> {
+    pub known: T,
     read_at: Instant,
 }
 
@@ -66,8 +67,8 @@ struct Change {
 }
 
 pub struct CallerCache {
-    sessions: Mutex<LruCache<i64, Arc<KnownSession>>>,
-    keys: Mutex<LruCache<String, Arc<KnownKey>>>,
+    sessions: Mutex<LruCache<i64, Arc<Remembered<KnownSession>>>>,
+    keys: Mutex<LruCache<String, Arc<Remembered<KnownKey>>>>,
     generation: AtomicU64,
     hearing: AtomicBool,
     started: OnceLock<()>,
@@ -138,44 +139,24 @@ impl CallerCache {
             .then(|| self.generation.load(Ordering::Acquire))
     }
 
-    pub fn session(&self, session_id: i64) -> Option<Arc<KnownSession>> {
+    pub fn session(&self, session_id: i64) -> Option<Arc<Remembered<KnownSession>>> {
         self.tag()?;
         let found = lock(&self.sessions).get(&session_id).cloned()?;
         fresh(found.read_at).then_some(found)
     }
 
-    pub fn key(&self, secret_hash: &str) -> Option<Arc<KnownKey>> {
+    pub fn key(&self, secret_hash: &str) -> Option<Arc<Remembered<KnownKey>>> {
         self.tag()?;
         let found = lock(&self.keys).get(secret_hash).cloned()?;
         fresh(found.read_at).then_some(found)
     }
 
-    pub fn keep_session(
-        &self,
-        tag: Option<u64>,
-        session_id: i64,
-        user_id: i64,
-        rows: Arc<CallerRows>,
-    ) {
-        let known = Arc::new(KnownSession {
-            user_id,
-            rows,
-            read_at: Instant::now(),
-        });
-        self.keep(tag, &self.sessions, session_id, known);
+    pub fn keep_session(&self, tag: Option<u64>, session_id: i64, rows: KnownSession) {
+        self.keep(tag, &self.sessions, session_id, rows);
     }
 
-    pub fn keep_key(&self, tag: Option<u64>, secret_hash: String, known: KnownKeyParts) {
-        let known = Arc::new(KnownKey {
-            user_id: known.user_id,
-            role: known.role,
-            partner_id: known.partner_id,
-            grant: known.grant,
-            expires_at: known.expires_at,
-            last_used_at: known.last_used_at,
-            read_at: Instant::now(),
-        });
-        self.keep(tag, &self.keys, secret_hash, known);
+    pub fn keep_key(&self, tag: Option<u64>, secret_hash: String, key: KnownKey) {
+        self.keep(tag, &self.keys, secret_hash, key);
     }
 
     /// Keeps `value` unless a change was heard since `tag` was taken (checked under the
@@ -183,13 +164,17 @@ impl CallerCache {
     fn keep<K: std::hash::Hash + Eq, V>(
         &self,
         tag: Option<u64>,
-        map: &Mutex<LruCache<K, Arc<V>>>,
+        map: &Mutex<LruCache<K, Arc<Remembered<V>>>>,
         key: K,
-        value: Arc<V>,
+        known: V,
     ) {
+        let remembered = Arc::new(Remembered {
+            known,
+            read_at: Instant::now(),
+        });
         let mut map = lock(map);
         if tag.is_some() && self.tag() == tag {
-            map.put(key, value);
+            map.put(key, remembered);
         }
     }
 
@@ -197,7 +182,7 @@ impl CallerCache {
         let mut sessions = lock(&self.sessions);
         let mut keys = lock(&self.keys);
         self.generation.fetch_add(1, Ordering::AcqRel);
-        let session_stale = |s: &KnownSession| depends(s, change);
+        let session_stale = |s: &Remembered<KnownSession>| depends(&s.known, change);
         let stale: Vec<i64> = match change.kind {
             's' => vec![change.id],
             _ => sessions
@@ -211,7 +196,7 @@ impl CallerCache {
         }
         let stale: Vec<String> = keys
             .iter()
-            .filter(|(_, k)| key_depends(k, change))
+            .filter(|(_, k)| key_depends(&k.known, change))
             .map(|(hash, _)| hash.clone())
             .collect();
         for hash in stale {
@@ -230,16 +215,6 @@ impl CallerCache {
     }
 }
 
-/// What `keep_key` keeps of a key found valid.
-pub struct KnownKeyParts {
-    pub user_id: i64,
-    pub role: Role,
-    pub partner_id: Option<i64>,
-    pub grant: Arc<KeyGrant>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -249,8 +224,7 @@ fn fresh(read_at: Instant) -> bool {
 }
 
 /// Whether a change to `change`'s row may alter what `session` holds.
-fn depends(session: &KnownSession, change: Change) -> bool {
-    let rows = &session.rows;
+fn depends(rows: &CallerRows, change: Change) -> bool {
     match change.kind {
         'u' => rows.user.id == change.id,
         'p' => rows.user.partner_id == Some(change.id),
@@ -411,12 +385,12 @@ mod tests {
     fn a_change_heard_drops_what_depends_on_it_and_what_was_read_before_it() {
         let cache = CallerCache::default();
         assert_eq!(cache.tag(), None, "nothing is kept before the feed is up");
-        cache.keep_session(cache.tag(), 1, 10, rows(10, Some(5)));
+        cache.keep_session(cache.tag(), 1, rows(10, Some(5)));
         assert!(cache.session(1).is_none());
 
         cache.set_hearing(true);
-        cache.keep_session(cache.tag(), 1, 10, rows(10, Some(5)));
-        cache.keep_session(cache.tag(), 2, 11, rows(11, Some(6)));
+        cache.keep_session(cache.tag(), 1, rows(10, Some(5)));
+        cache.keep_session(cache.tag(), 2, rows(11, Some(6)));
         assert!(cache.session(1).is_some() && cache.session(2).is_some());
 
         cache.forget(Change { kind: 'p', id: 5 });
@@ -425,7 +399,7 @@ mod tests {
 
         let before = cache.tag();
         cache.forget(Change { kind: 's', id: 99 });
-        cache.keep_session(before, 3, 12, rows(12, None));
+        cache.keep_session(before, 3, rows(12, None));
         assert!(cache.session(3).is_none(), "read before a change: not kept");
 
         cache.set_hearing(false);

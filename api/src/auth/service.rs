@@ -259,9 +259,9 @@ impl AuthService {
         let claims = self.keys.verify(bearer)?;
         let rejected = || AppError::Unauthenticated("session has ended; log in again".into());
         let user_id: i64 = claims.sub.parse().map_err(|_| rejected())?;
-        if let Some(known) = self.callers.session(claims.sid) {
-            return match known.user_id == user_id {
-                true => Ok(actor_of(claims.sid, known.rows.clone())),
+        if let Some(remembered) = self.callers.session(claims.sid) {
+            return match remembered.known.user.id == user_id {
+                true => Ok(actor_of(claims.sid, remembered.known.clone())),
                 false => Err(rejected()),
             };
         }
@@ -273,8 +273,7 @@ impl AuthService {
             return Err(rejected());
         }
         let rows = Arc::new(rows);
-        self.callers
-            .keep_session(tag, found.id, user_id, rows.clone());
+        self.callers.keep_session(tag, found.id, rows.clone());
         Ok(actor_of(found.id, rows))
     }
 }

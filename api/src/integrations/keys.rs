@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::callers::{CallerCache, KnownKeyParts};
+use crate::auth::callers::{CallerCache, KnownKey};
 
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{PartnerStatus, Role};
@@ -216,7 +216,8 @@ fn rejected() -> AppError {
 pub async fn authenticate(db: &Db, callers: &CallerCache, secret: &str) -> AppResult<Actor> {
     let hash = token_hash(secret);
     let now = Utc::now();
-    if let Some(known) = callers.key(&hash) {
+    if let Some(remembered) = callers.key(&hash) {
+        let known = &remembered.known;
         if known.expires_at.is_some_and(|at| at <= now) {
             return Err(rejected());
         }
@@ -260,7 +261,7 @@ pub async fn authenticate(db: &Db, callers: &CallerCache, secret: &str) -> AppRe
         name: key.name.clone(),
         scopes: Scopes::parse(&key.scopes),
     });
-    let known = KnownKeyParts {
+    let known = KnownKey {
         user_id: creator.id,
         role: creator.role,
         partner_id: key.partner_id,
