@@ -194,6 +194,9 @@ impl CallerCache {
         for id in stale {
             sessions.pop(&id);
         }
+        if change.kind == 's' {
+            return;
+        }
         let stale: Vec<String> = keys
             .iter()
             .filter(|(_, k)| key_depends(&k.known, change))
@@ -245,12 +248,14 @@ fn key_depends(key: &KnownKey, change: Change) -> bool {
 /// A trigger's payload, `kind:id`.
 fn parse_change(payload: &str) -> Option<Change> {
     let (kind, id) = payload.split_once(':')?;
+    change_of(kind, id.parse().ok()?)
+}
+
+/// A change of `kind` (one letter, as the triggers write it) to row `id`.
+fn change_of(kind: &str, id: i64) -> Option<Change> {
     let mut chars = kind.chars();
     let kind = chars.next().filter(|_| chars.next().is_none())?;
-    Some(Change {
-        kind,
-        id: id.parse().ok()?,
-    })
+    Some(Change { kind, id })
 }
 
 /// Hears changes for as long as the cache lives.
@@ -298,11 +303,7 @@ async fn listen(cache: &Weak<CallerCache>, db: &Db) -> AppResult<()> {
             Ok(Ok(None)) => return Err(AppError::internal("the LISTEN connection was lost")),
             Ok(Ok(Some(note))) => note,
         };
-        let change = note
-            .payload()
-            .strip_prefix(schema.as_str())
-            .and_then(|rest| rest.strip_prefix(':'))
-            .and_then(parse_change);
+        let change = crate::db::in_schema(note.payload(), &schema).and_then(parse_change);
         if let Some(change) = change {
             live.forget(change);
         }
@@ -338,7 +339,7 @@ async fn poll(cache: &Weak<CallerCache>, db: &Db) -> AppResult<()> {
         }
         for change in &fresh {
             last = change.id;
-            if let Some(change) = parse_change(&format!("{}:{}", change.kind, change.ref_id)) {
+            if let Some(change) = change_of(&change.kind, change.ref_id) {
                 live.forget(change);
             }
         }

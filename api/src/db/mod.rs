@@ -157,6 +157,12 @@ pub async fn current_schema(db: &impl ConnectionTrait) -> Result<String, DbErr> 
         .unwrap_or_default())
 }
 
+/// The rest of a NOTIFY payload written in `schema` (`schema:rest`), or `None` for one
+/// another schema's writer sent: schemas of one database share its channels.
+pub fn in_schema<'a>(payload: &'a str, schema: &str) -> Option<&'a str> {
+    payload.strip_prefix(schema)?.strip_prefix(':')
+}
+
 /// The default PostgreSQL pool: two connections per core of this replica, at least four. A
 /// replica cannot keep more statements busy than its cores can drive; further connections
 /// only queue inside the database, where the operating system rather than the pool's

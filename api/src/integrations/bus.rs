@@ -79,11 +79,8 @@ impl EventBus {
                 .recv()
                 .await
                 .map_err(crate::error::AppError::internal)?;
-            let Some(id) = note
-                .payload()
-                .strip_prefix(schema.as_str())
-                .and_then(|rest| rest.strip_prefix(':'))
-                .and_then(|id| id.parse::<i64>().ok())
+            let Some(id) =
+                crate::db::in_schema(note.payload(), &schema).and_then(|id| id.parse::<i64>().ok())
             else {
                 continue;
             };
@@ -93,7 +90,7 @@ impl EventBus {
         }
     }
 
-    /// Reads on the polling pool (see `Db::polling`).
+    /// Reads on the background pool (see `Db::background`).
     async fn poll(&self) -> AppResult<()> {
         let reader = self.db.background();
         let mut last = event::Entity::find()
