@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::policy;
-use crate::auth::{Actor, Role};
+use crate::auth::Actor;
 use crate::db::{Db, Prefixed, ReadRow, Shapes};
 use crate::error::{AppError, AppResult};
 use crate::loaders::{loader, ByIdLoader};
@@ -23,7 +23,6 @@ use crate::partners::policy::PartnerScope;
 
 /// The texts of the registration-with-partner statement, by how many partners bound it.
 static WITH_PARTNER: Shapes = Shapes::new();
-static EVERY_PARTNER: PartnerScope = PartnerScope::All;
 
 /// The registration `id` if `actor` may see it.
 pub async fn find_for(
@@ -49,7 +48,10 @@ pub async fn find_for_node(
     if !ctx.look_ahead().field("partner").exists() {
         return find_for(db, actor, id).await.map_err(|e| e.extend());
     }
-    let found = match by_partner_scope(db, actor).await.map_err(|e| e.extend())? {
+    let found = match policy::visible_by_partner_alone(db, actor)
+        .await
+        .map_err(|e| e.extend())?
+    {
         Some(scope) => with_partner_shaped(db, scope, id).await,
         None => with_partner(db, actor, id).await,
     }
@@ -73,15 +75,6 @@ fn to_partner() -> RelationDef {
         .from(deal_registration::Column::PartnerId)
         .to(partner::Column::Id)
         .into()
-}
-
-/// The partners `actor` sees registrations of, when that is all that decides it.
-async fn by_partner_scope<'a>(db: &Db, actor: &'a Actor) -> AppResult<Option<&'a PartnerScope>> {
-    Ok(match actor.role {
-        Role::ChannelManager => Some(&EVERY_PARTNER),
-        Role::Partner => policy::visible_partners(db, actor).await?,
-        Role::DirectRep => None,
-    })
 }
 
 async fn with_partner(db: &Db, actor: &Actor, id: i64) -> AppResult<WithPartner> {

@@ -28,6 +28,21 @@ pub async fn visible_select(
     })
 }
 
+/// What `visible_select` restricts to when partner alone decides it (managers: every
+/// partner; partner users: their scope), for reads that build their own statement; `None`
+/// for direct reps, who see by account.
+pub async fn visible_by_partner_alone<'a>(
+    db: &impl ConnectionTrait,
+    actor: &'a Actor,
+) -> AppResult<Option<&'a PartnerScope>> {
+    static EVERY_PARTNER: PartnerScope = PartnerScope::All;
+    Ok(match actor.role {
+        Role::ChannelManager => Some(&EVERY_PARTNER),
+        Role::Partner => Some(scope(db, actor).await?),
+        Role::DirectRep => None,
+    })
+}
+
 /// The partners whose registrations are all the caller sees, when what it sees is decided
 /// by partner alone (partner users); `None` for the other roles.
 pub async fn visible_partners<'a>(
