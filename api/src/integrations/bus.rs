@@ -74,6 +74,9 @@ impl EventBus {
             .await
             .map_err(crate::error::AppError::internal)?;
         let schema = crate::db::current_schema(&self.db).await?;
+        // Reading the announced events is delivery, not the work of the request that wrote
+        // them: it is counted with the replica's own statements (see `Db::background`).
+        let reader = self.db.background();
         loop {
             let note = listener
                 .recv()
@@ -84,7 +87,7 @@ impl EventBus {
             else {
                 continue;
             };
-            if let Some(found) = event::Entity::find_by_id(id).one(&self.db).await? {
+            if let Some(found) = event::Entity::find_by_id(id).one(&reader).await? {
                 let _ = self.sender.send(Arc::new(found));
             }
         }
