@@ -142,6 +142,12 @@ pub struct ConnectionFields {
 }
 
 impl ConnectionFields {
+    /// A `totalCount` already read.
+    pub fn known(count: i64) -> Self {
+        let count = u64::try_from(count).unwrap_or(0);
+        ConnectionFields::counted_by(move || Box::pin(async move { Ok(count) }))
+    }
+
     /// A `totalCount` that `count` answers when a client asks for it.
     pub fn counted_by<F>(count: F) -> Self
     where
@@ -483,8 +489,28 @@ where
     E::Model: ReadRow + Send + Sync,
     T: OutputType,
 {
-    let window = Window::of(db, || select.clone(), args).await?;
     let fields = count_fields(db, copies(&select));
+    paginate_newest_first_counted(db, select, id, args, to_node, None, fields).await
+}
+
+/// `paginate_newest_first` whose page statement also answers `total` when given: a scalar
+/// subquery of a count the database keeps, for `totalCount`, one statement where a count
+/// after the page is two. A page without rows carries no count: `fields` answers then.
+pub async fn paginate_newest_first_counted<E, T>(
+    db: &Db,
+    select: Select<E>,
+    id: E::Column,
+    args: &PageArgs,
+    to_node: impl Fn(E::Model) -> T,
+    total: Option<SimpleExpr>,
+    fields: ConnectionFields,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: ReadRow + Send + Sync,
+    T: OutputType,
+{
+    let window = Window::of(db, || select.clone(), args).await?;
     let ids = select
         .select_only()
         .column(id)
@@ -492,14 +518,28 @@ where
         .offset(window.offset)
         .limit(window.limit + 1)
         .into_query();
-    let rows = E::find()
-        .filter(id.in_subquery(ids))
-        .order_by_desc(id)
-        .into_model::<Fast<E::Model>>()
-        .all(db)
-        .await?;
-    Ok(window.connection(rows, fields, |Fast(row)| to_node(row)))
+    let page = E::find().filter(id.in_subquery(ids)).order_by_desc(id);
+    let Some(total) = total else {
+        let rows = page.into_model::<Fast<E::Model>>().all(db).await?;
+        return Ok(window.connection(rows, fields, |Fast(row)| to_node(row)));
+    };
+    let statement = page
+        .expr_as(total, TOTAL_COLUMN)
+        .build(db.get_database_backend());
+    let rows = db.query_all(statement).await?;
+    let fields = match rows.first() {
+        Some(row) => ConnectionFields::known(row.try_get::<i64>("", TOTAL_COLUMN)?),
+        None => fields,
+    };
+    let rows = rows
+        .iter()
+        .map(|row| E::Model::read_row(&Prefixed::new(row, "")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(window.connection(rows, fields, to_node))
 }
+
+/// The column a page's rows carry their list's total in (`paginate_newest_first_counted`).
+const TOTAL_COLUMN: &str = "total_count";
 
 /// The rows an offset-cursor page reads: from `offset`, `limit` of them (one more is read
 /// to learn whether more follow), and where the requested range ends.

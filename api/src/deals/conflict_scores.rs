@@ -15,7 +15,7 @@
 //! as of the last change around its registration.
 
 use entity::deal_registration::{self, Column};
-use sea_orm::sea_query::{CaseStatement, Expr};
+use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::candidates::{
@@ -99,9 +99,17 @@ pub async fn reassess_around_account(
     reassess(db, &ids).await
 }
 
-/// Stores the score a submission's own conflict check found.
-pub async fn store_submitted(db: &impl ConnectionTrait, id: i64, score: f64) -> AppResult<()> {
-    store(db, &[(id, Some(score))]).await
+/// `conflict_score` once a submission stores `score` for registration `id`, as the value of
+/// an UPDATE that may touch other rows (they keep theirs): the submission writes it with
+/// the statement that moves its customer's lanes (`lanes::refresh_also`).
+pub fn submitted(id: i64, score: f64) -> SimpleExpr {
+    CaseStatement::new()
+        .case(Column::Id.eq(id), Expr::val(score))
+        .finally(Expr::col((
+            deal_registration::Entity,
+            Column::ConflictScore,
+        )))
+        .into()
 }
 
 /// Assesses every active registration without a score (rows written before migration 17,

@@ -3,11 +3,13 @@
 //! account when it is created, and made at start-up for rows that have none.
 
 use entity::{account, account_domain, account_key, deal_registration, registration_key, setting};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr};
+use std::collections::BTreeSet;
+
+use sea_orm::sea_query::{Alias, Expr, InsertStatement, OnConflict, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use super::candidates::{account_customers, customer_of};
-use super::matching::blocking_keys;
+use super::matching::{blocking_keys, Customer};
 use super::postings::store_setting;
 use super::service::ACTIVE;
 use crate::error::AppResult;
@@ -31,6 +33,29 @@ pub async fn index_registration(
         insert_registration_keys(db, std::slice::from_ref(registration)).await?;
     }
     Ok(())
+}
+
+/// The INSERT of a new active registration's keys, written with its row (`registration`:
+/// an expression of its id), for its customer as stored (`customer_of` of the row).
+pub fn new_registration_keys(
+    customer: &Customer,
+    registration: SimpleExpr,
+    partner_id: i64,
+) -> Option<InsertStatement> {
+    let keys: BTreeSet<String> = blocking_keys(customer).into_iter().collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let mut insert = Query::insert();
+    insert.into_table(registration_key::Entity).columns([
+        registration_key::Column::Key,
+        registration_key::Column::RegistrationId,
+        registration_key::Column::PartnerId,
+    ]);
+    for key in keys {
+        insert.values_panic([key.into(), registration.clone(), partner_id.into()]);
+    }
+    Some(insert)
 }
 
 async fn insert_registration_keys(

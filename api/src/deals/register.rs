@@ -267,6 +267,31 @@ pub async fn register(
     idempotency_key: Option<String>,
     submit: bool,
 ) -> AppResult<Outcome<deal_registration::Model>> {
+    let registered = register_assessed(db, actor, input, money, idempotency_key, submit).await?;
+    Ok(registered.map(|r| r.registration))
+}
+
+/// A registration `register` wrote or replayed, with the conflicts a submission's check
+/// found at the moment it claimed its customer (`None` for a draft or a replay).
+pub struct Registered {
+    pub registration: deal_registration::Model,
+    pub conflicts: Option<Vec<candidates::Conflict>>,
+}
+
+/// `register`, answering a submission's conflicts too (the mutation's response shows them
+/// without asking the matcher again).
+///
+/// A key's earlier request is looked for only when this one cannot be written: its checks
+/// failed, or the INSERT met the key (the unique index on partner and key is what decides).
+/// The first request with a key, the one partners' systems make, reads nothing for it.
+pub async fn register_assessed(
+    db: &Db,
+    actor: &Actor,
+    input: RegistrationInput,
+    money: Option<MoneyInput>,
+    idempotency_key: Option<String>,
+    submit: bool,
+) -> AppResult<Outcome<Registered>> {
     let partner_id = actor.partner_id.ok_or_else(AppError::forbidden)?;
     let key = idempotency_key
         .map(|k| k.trim().to_owned())
@@ -279,47 +304,49 @@ pub async fn register(
         )));
     }
     let hash = request_hash(&input, submit);
-    if let Some(key) = &key {
-        if let Some(found) = existing_by_key(db, partner_id, key).await? {
-            return Ok(replayed(found, &hash));
-        }
-    }
     let mut errors = Vec::new();
-    let Some(checked) = check(db, &input, money.as_ref(), &mut errors).await? else {
-        return Ok(Err(errors));
-    };
-    let new = NewRegistration {
-        partner_id,
-        user_id: actor.user_id,
-        api_key_id: actor.api_key_id(),
-        input,
-        checked,
-        key: key.clone(),
-        hash: hash.clone(),
-        submit,
-    };
-    let outcome = if new.submit {
-        let txn = crate::db::begin_write_starting_with_a_write(db.pool()).await?;
-        let result = insert_submission(&txn, &new).await;
-        settle(txn, result).await?
-    } else {
-        insert_draft(db, &new).await?
-    };
-    match outcome {
-        // The racing request committed first: answer with its result, as a replay would.
-        Err(errors)
-            if key.is_some()
-                && errors
-                    .iter()
-                    .any(|e| e.field.as_deref() == Some("idempotencyKey")) =>
-        {
-            match existing_by_key(db, partner_id, key.as_deref().unwrap_or_default()).await? {
-                Some(found) => Ok(replayed(found, &hash)),
-                None => Ok(Err(errors)),
-            }
+    let outcome = match check(db, &input, money.as_ref(), &mut errors).await? {
+        None => Err(errors),
+        Some(checked) => {
+            let new = NewRegistration {
+                partner_id,
+                user_id: actor.user_id,
+                api_key_id: actor.api_key_id(),
+                input,
+                checked,
+                key: key.clone(),
+                hash: hash.clone(),
+                submit,
+            };
+            write(db, &new).await?
         }
-        other => Ok(other),
+    };
+    let (Err(errors), Some(key)) = (&outcome, &key) else {
+        return Ok(outcome);
+    };
+    // A replay (whose checks may no longer pass), or the racing request committed first:
+    // answer with the first result.
+    Ok(match existing_by_key(db, partner_id, key).await? {
+        Some(found) => replayed(found, &hash).map(|registration| Registered {
+            registration,
+            conflicts: None,
+        }),
+        None => Err(errors.clone()),
+    })
+}
+
+/// Writes `new`: a draft atomically by itself, a submission in a transaction of its own.
+async fn write(db: &Db, new: &NewRegistration) -> AppResult<Outcome<Registered>> {
+    if !new.submit {
+        let draft = insert_draft(db, new).await?;
+        return Ok(draft.map(|registration| Registered {
+            registration,
+            conflicts: None,
+        }));
     }
+    let txn = crate::db::begin_write_starting_with_a_write(db.pool()).await?;
+    let result = insert_submission(&txn, new).await;
+    settle(txn, result).await
 }
 
 /// A registration that passed its checks, to be written.
@@ -367,24 +394,35 @@ async fn insert_draft(
     created(db::write_atomically(db, statement).await)
 }
 
-/// Writes a submitted `new` with its products, history and claim on the customer.
+/// Writes a submitted `new` with its products, history, keys and claim on the customer,
+/// then its conflict score and lanes in one statement and its events in another.
 async fn insert_submission(
     db: &impl ConnectionTrait,
     new: &NewRegistration,
-) -> AppResult<Outcome<deal_registration::Model>> {
+) -> AppResult<Outcome<Registered>> {
     let customer_key = new.checked.customer.key();
     lanes::lock_customer(db, &customer_key).await?;
     let now = Utc::now();
+    // Its keys as `keys::index_registration` would write them for the stored row.
+    let stored_customer = Customer::new(
+        new.input.customer_name.trim(),
+        new.checked.domain.as_deref(),
+        new.checked.country.as_deref(),
+    );
     // The insert is the transaction's first statement: on SQLite, a read first would make
     // the write that follows fail whenever another writer committed in between.
     let inserted =
         crate::db::insert_with_dependents(db, registration_insert(new, &customer_key, now), |id| {
+            let keys = keys::new_registration_keys(&stored_customer, id.clone(), new.partner_id);
             registration_details(id, new, now)
+                .into_iter()
+                .chain(keys)
+                .collect()
         })
         .await;
-    let created = match created(inserted)? {
+    let mut created = match created(inserted)? {
         Ok(created) => created,
-        errors => return Ok(errors),
+        Err(errors) => return Ok(Err(errors)),
     };
     // Its conflicts, with its products as given (not read back).
     let probe = Probe {
@@ -392,9 +430,15 @@ async fn insert_submission(
         ..Probe::without_products(&created)
     };
     let assessment = candidates::assess(db, &probe).await?;
-    conflict_scores::store_submitted(db, created.id, assessment.score).await?;
-    lanes::refresh(db, &customer_key, created.id).await?;
-    keys::index_registration(db, &created).await?;
+    let score = conflict_scores::submitted(created.id, assessment.score);
+    lanes::refresh_also(
+        db,
+        &customer_key,
+        created.id,
+        (deal_registration::Column::ConflictScore, score),
+    )
+    .await?;
+    created.conflict_score = Some(assessment.score);
     let submitted = deal_event(
         EventType::DealSubmitted,
         &created,
@@ -402,24 +446,27 @@ async fn insert_submission(
         DealStatus::Submitted,
         None,
     );
-    events::emit(db, submitted).await?;
-    announce_conflicts(db, &created, &assessment.conflicts).await?;
-    Ok(Ok(created))
+    let announced = conflicts_announced(&created, &assessment.conflicts);
+    events::emit_all(db, std::iter::once(submitted).chain(announced).collect()).await?;
+    Ok(Ok(Registered {
+        registration: created,
+        conflicts: Some(assessment.conflicts),
+    }))
 }
 
-/// Tells vendor staff that a just-submitted registration conflicts with others (the
-/// `deal_registration.conflict_detected` event names them, so partners never receive it).
-async fn announce_conflicts(
-    db: &impl ConnectionTrait,
+/// The event telling vendor staff that a just-submitted registration conflicts with others
+/// (`deal_registration.conflict_detected` names them, so partners never receive it), if it
+/// does.
+fn conflicts_announced(
     registration: &deal_registration::Model,
     conflicts: &[candidates::Conflict],
-) -> AppResult<()> {
+) -> Option<NewEvent> {
     let found: Vec<_> = conflicts
         .iter()
         .filter(|conflict| conflict.blocks())
         .collect();
     if found.is_empty() {
-        return Ok(());
+        return None;
     }
     let listed: Vec<serde_json::Value> = found
         .iter()
@@ -436,13 +483,12 @@ async fn announce_conflicts(
             })
         })
         .collect();
-    let event = NewEvent {
+    Some(NewEvent {
         ty: EventType::DealConflictDetected,
         subject_id: registration.id,
         partner_id: Some(registration.partner_id),
         data: serde_json::json!({ "status": registration.status.to_value(), "conflicts": listed }),
-    };
-    events::emit(db, event).await
+    })
 }
 
 /// The INSERT of `new`'s row, returning it.

@@ -8,19 +8,22 @@ use async_graphql::{Context, ErrorExtensions, InputObject, ResultExt, ID};
 use chrono::{DateTime, Utc};
 use entity::enums::{DealStatus as StoredStatus, Role};
 use entity::{deal_registration, deal_registration_product};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr, SubQueryStatement};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
 
 use super::candidates;
 use super::matching::{web, Customer};
 use super::policy;
+use super::service::held_total;
 use super::types::{held_by, prefetch, DealRegistration, DealStatus};
 use super::{status_is, PRODUCT_KIND};
-use crate::auth::actor;
+use crate::auth::{actor, Actor};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::partners::policy::PartnerScope;
-use crate::relay::{local_id, paginate_newest_first, PageArgs, RelayConnection};
+use crate::relay::{
+    local_id, paginate_newest_first, paginate_newest_first_counted, PageArgs, RelayConnection,
+};
 
 /// Narrows a list of registrations; every field given must hold.
 #[derive(InputObject, Default, Clone)]
@@ -161,6 +164,23 @@ fn customer_is(text: &str) -> Result<Condition, AppError> {
     })
 }
 
+/// The partners whose kept registration counts are the caller's unfiltered list (narrowed to
+/// `partner` when given), if they are.
+async fn kept_count_of(
+    db: &Db,
+    actor: &Actor,
+    partner: Option<i64>,
+) -> Result<Option<Vec<i64>>, AppError> {
+    let scope = policy::visible_partners(db, actor).await?;
+    let counted: Option<BTreeSet<i64>> = match (scope, partner) {
+        (Some(PartnerScope::Only(partners)), None) => Some(partners.clone()),
+        (Some(scope), Some(one)) => scope.allows(one).then(|| BTreeSet::from([one])),
+        (None, Some(one)) if actor.role == Role::ChannelManager => Some(BTreeSet::from([one])),
+        _ => None,
+    };
+    Ok(counted.map(|partners| partners.into_iter().collect()))
+}
+
 /// A page of the registrations the caller may see, narrowed by `filter` (and to `partner`
 /// when given), newest first.
 pub async fn list(
@@ -191,28 +211,26 @@ pub async fn list(
     if let Some(partner) = partner {
         select = select.filter(deal_registration::Column::PartnerId.eq(partner));
     }
-    let mut connection = paginate_newest_first(
-        db,
-        select,
-        deal_registration::Column::Id,
-        &page,
-        DealRegistration,
-    )
-    .await
-    .extend()?;
-    // Unfiltered, each partner's count is kept by the database (migration 11).
-    if filter.is_empty() {
-        let scope = policy::visible_partners(db, &actor).await.extend()?;
-        let counted: Option<BTreeSet<i64>> = match (scope, partner) {
-            (Some(PartnerScope::Only(partners)), None) => Some(partners.clone()),
-            (Some(scope), Some(one)) => scope.allows(one).then(|| BTreeSet::from([one])),
-            (None, Some(one)) if actor.role == Role::ChannelManager => Some(BTreeSet::from([one])),
-            _ => None,
-        };
-        if let Some(counted) = counted {
-            connection.additional_fields = held_by(db, &counted);
+    // Unfiltered, each partner's count is kept by the database (migration 11): the page's
+    // statement reads it when the request asks for `totalCount`.
+    let kept = match filter.is_empty() {
+        true => kept_count_of(db, &actor, partner).await.extend()?,
+        false => None,
+    };
+    let id = deal_registration::Column::Id;
+    let connection = match kept {
+        Some(partners) => {
+            let total = ctx.look_ahead().field("totalCount").exists().then(|| {
+                let held = SubQueryStatement::SelectStatement(held_total(&partners));
+                SimpleExpr::SubQuery(None, Box::new(held))
+            });
+            let fallback = held_by(db, &partners.into_iter().collect());
+            paginate_newest_first_counted(db, select, id, &page, DealRegistration, total, fallback)
+                .await
         }
+        None => paginate_newest_first(db, select, id, &page, DealRegistration).await,
     }
+    .extend()?;
     prefetch(ctx, &connection).await?;
     Ok(connection)
 }

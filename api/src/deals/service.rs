@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::enums::DealStatus;
 use entity::{deal_comment, deal_history, deal_registration, deal_registration_product, product};
-use sea_orm::sea_query::{Expr, InsertStatement, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, InsertStatement, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
     QueryFilter,
@@ -20,7 +20,9 @@ use crate::events::{self, EventType, NewEvent};
 use crate::loaders::distinct;
 
 pub use super::accounts::{create_account, NewAccount};
-pub use super::register::{changes_from, register, update, RegistrationChanges, RegistrationInput};
+pub use super::register::{
+    changes_from, register, register_assessed, update, RegistrationChanges, RegistrationInput,
+};
 pub use super::review::{act, expire_lapsed, spawn_expiry_job, ActionInput};
 
 /// Statuses that hold or claim a customer.
@@ -203,11 +205,7 @@ pub(super) fn products_insert(
 /// (migration 11): a sum over at most 16 rows a partner, where counting the registrations
 /// walks every one of them.
 pub async fn registrations_held(db: &impl ConnectionTrait, partners: &[i64]) -> AppResult<u64> {
-    use entity::partner_registration_count as counted;
-    let select =
-        counted::Entity::find().filter(counted::Column::PartnerId.is_in(partners.iter().copied()));
-    // An integer sum, read the way money's minor units are.
-    let total = crate::db::sum_minor(db, select, counted::Column::Registrations).await?;
+    let total = crate::db::sums_minor(db, [held_total(partners)]).await?[0];
     u64::try_from(total)
         .map_err(|_| AppError::internal(format!("a registration count of {total} was kept")))
 }
@@ -230,6 +228,15 @@ pub async fn add_comment(
     }
     .insert(db)
     .await?)
+}
+
+/// The query of how many registrations `partners` hold, from the counts the database keeps:
+/// an integer sum, read the way money's minor units are.
+pub fn held_total(partners: &[i64]) -> SelectStatement {
+    use entity::partner_registration_count as counted;
+    let select =
+        counted::Entity::find().filter(counted::Column::PartnerId.is_in(partners.iter().copied()));
+    crate::db::minor_total(select, counted::Column::Registrations)
 }
 
 /// Products by id, for resolving lists.

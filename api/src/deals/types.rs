@@ -766,18 +766,30 @@ impl DealMutation {
         let actor = actor(ctx)?;
         let db = ctx.data::<Db>()?;
         let fields = registration_input(&input);
-        Ok(payload(
-            service::register(
-                db,
-                &actor,
-                fields,
-                input.estimated_value,
-                input.idempotency_key,
-                input.submit,
-            )
-            .await
-            .extend()?,
-        ))
+        let registered = service::register_assessed(
+            db,
+            &actor,
+            fields,
+            input.estimated_value,
+            input.idempotency_key,
+            input.submit,
+        )
+        .await
+        .extend()?;
+        let registered = match registered {
+            Ok(registered) => registered,
+            Err(errors) => return Ok(payload(Err(errors))),
+        };
+        // The conflicts the submission's check found are the response's: asking the matcher
+        // again was half of a submission's database time.
+        if let Some(conflicts) = registered.conflicts {
+            let key = ProbeKey(Arc::new(registered.registration.clone()));
+            loader::<ProbeKey, ConflictLoader>(ctx)
+                .await?
+                .feed_one(key, conflicts)
+                .await;
+        }
+        Ok(payload(Ok(registered.registration)))
     }
 
     /// Edits a draft, or the fields a reviewer listed on a returned registration.
