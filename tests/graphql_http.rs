@@ -269,6 +269,48 @@ async fn a_document_sent_again_is_checked_and_run_afresh() {
 }
 
 #[tokio::test]
+async fn a_request_that_passed_validation_is_validated_again_when_its_variables_change() {
+    // A request seen to pass validation skips it the next time it comes exactly the same;
+    // any other variable value is validated in full (an enum's value is part of it).
+    let app = TestApp::demo().await;
+    let token = app.login(MANAGER).await;
+    let query = "query($s: DealStatus) { dealRegistrations(first: 1, filter: { status: $s }) {
+        edges { node { status } } } }";
+    for _ in 0..3 {
+        let response = app
+            .gql(Some(&token), query, json!({ "s": "SUBMITTED" }))
+            .await;
+        let edges = &response["data"]["dealRegistrations"]["edges"];
+        assert_eq!(edges[0]["node"]["status"], "SUBMITTED", "{response}");
+    }
+    for _ in 0..2 {
+        let response = app
+            .post(
+                Some(&token),
+                json!({ "query": query, "variables": { "s": "BOGUS" } }),
+            )
+            .await;
+        assert_eq!(response.status, 400, "{}", response.text());
+        assert!(response.json()["data"].is_null(), "{}", response.text());
+    }
+    // The same document, operation and variables again, after them: still answered.
+    let response = app
+        .gql(Some(&token), query, json!({ "s": "SUBMITTED" }))
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    // A valid document that names an operation it does not hold is refused each time.
+    for _ in 0..2 {
+        let response = app
+            .post(
+                Some(&token),
+                json!({ "query": query, "variables": { "s": "SUBMITTED" }, "operationName": "Other" }),
+            )
+            .await;
+        assert_eq!(response.status, 400, "{}", response.text());
+    }
+}
+
+#[tokio::test]
 async fn graphiql_is_served_offline_by_the_server_itself() {
     let app = TestApp::new().await;
     let page = app

@@ -70,19 +70,26 @@ pub async fn build_state(
         db.clone(),
         http.rate_limits.clone(),
     ));
-    let schema = schema::build_schema(
-        db.clone(),
-        auth.clone(),
-        files.clone(),
-        &limits,
-        bus.clone(),
-        webhooks.clone(),
-        imports.clone(),
-    );
+    let schema_for = |validation| {
+        schema::build_schema(
+            db.clone(),
+            auth.clone(),
+            files.clone(),
+            &limits,
+            bus.clone(),
+            webhooks.clone(),
+            imports.clone(),
+            validation,
+        )
+    };
+    let schema = schema_for(async_graphql::ValidationMode::Strict);
+    let validated_schema = schema_for(async_graphql::ValidationMode::Fast);
     let types = http::types::TypeTable::from_sdl(&schema.sdl());
     Ok(AppState {
         db,
         schema,
+        validated_schema,
+        validated: Arc::default(),
         auth,
         limits: Arc::new(limits),
         files,

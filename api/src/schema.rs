@@ -263,6 +263,9 @@ pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscri
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
 }
 
+/// The schema with its runtime data. `validation`: `Strict` for every request, `Fast` for
+/// requests that passed `Strict` before (`http::validated`).
+#[allow(clippy::too_many_arguments)]
 pub fn build_schema(
     db: Db,
     auth: Arc<AuthService>,
@@ -271,8 +274,10 @@ pub fn build_schema(
     bus: Arc<EventBus>,
     webhooks: Arc<crate::config::WebhookConfig>,
     imports: Arc<tokio::sync::Notify>,
+    validation: async_graphql::ValidationMode,
 ) -> AppSchema {
     schema_builder(limits)
+        .validation_mode(validation)
         .data(db)
         .data(auth)
         .data(files)

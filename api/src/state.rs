@@ -12,6 +12,12 @@ use crate::schema::AppSchema;
 pub struct AppState {
     pub db: Db,
     pub schema: AppSchema,
+    /// The same schema validating only complexity, depth and fragment cycles: for requests
+    /// `validated` has seen pass in full.
+    pub validated_schema: AppSchema,
+    /// Requests (document, operation, variables) that passed validation on this replica: a
+    /// cache of a pure function of the request.
+    pub validated: Arc<crate::http::validated::Validated>,
     pub auth: Arc<AuthService>,
     pub limits: Arc<Limits>,
     pub files: crate::content::FileStore,

@@ -440,16 +440,23 @@ async fn run(
         Viewer::Anonymous => None,
     };
     let audited = audit_name.map(|name| (request.variables.clone(), name));
+    let validated = state.validated.key(&request);
+    let schema = match validated {
+        Some(key) if state.validated.passed(key) => &state.validated_schema,
+        _ => &state.schema,
+    };
     let signed_in = SignedIn::default();
     let request = loaders::attach(request, &state.db, state.limits.batch_window, caller)
         .data(viewer.clone())
         .data(signed_in.clone())
         .data(addr);
-    let mut response = state
-        .schema
+    let mut response = schema
         .execute(request)
         .instrument(crate::telemetry::operation_span(operation.as_deref()))
         .await;
+    if let (Some(key), false) = (validated, is_request_error(&response)) {
+        state.validated.remember(key);
+    }
     if is_request_error(&response) {
         label_request_errors(&mut response, matches!(viewer, Viewer::Anonymous));
         return response;

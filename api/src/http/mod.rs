@@ -14,6 +14,7 @@ pub mod persisted;
 pub mod ratelimit;
 pub mod scan;
 pub mod types;
+pub mod validated;
 mod websocket;
 
 use std::time::Duration;
