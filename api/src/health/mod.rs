@@ -11,3 +11,40 @@ mod types;
 pub use types::{
     health_field, history_field, HealthMutation, HealthQuery, HealthSnapshot, PartnerHealth,
 };
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::db::Db;
+
+/// A replica's health jobs, in one task so they never run at once: every `refresh_every`
+/// the kept signals (`refresh::run_once`), then, every `snapshot_every`, the day's snapshot
+/// (`service::snapshot`); both when the process starts. Each reads every measured partner's
+/// signals: at 20,000 partners a fresh replica's anonymous memory rose by about 25 MB
+/// during the refresh and 20 MB more during the snapshot, which are a replica's peak.
+/// Run one after the other, the snapshot reuses some of what the refresh freed (peak RSS
+/// 114 MB against 121 MB in one pair of starts; starts vary by about 10 MB).
+pub fn spawn_jobs(db: Db, refresh_every: Duration, snapshot_every: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(refresh_every);
+        let mut next_snapshot = Instant::now();
+        loop {
+            ticker.tick().await;
+            match refresh::run_once(&db, Utc::now(), refresh_every).await {
+                Ok(Some(n)) => tracing::debug!(rows = n, "partner health signals refreshed"),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "partner health signals refresh failed"),
+            }
+            if Instant::now() < next_snapshot {
+                continue;
+            }
+            next_snapshot = Instant::now() + snapshot_every;
+            match service::snapshot(&db, Utc::now()).await {
+                Ok(Some(n)) => tracing::info!(partners = n, "partner health snapshot taken"),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "partner health snapshot failed"),
+            }
+        }
+    });
+}
