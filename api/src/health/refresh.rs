@@ -191,3 +191,18 @@ pub async fn run_once(
     }
     refresh(db, now).await.map(Some)
 }
+
+/// Refreshes the kept signals every `period` (the first at once) until the process ends.
+pub fn spawn_refresh_job(db: Db, period: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        loop {
+            ticker.tick().await;
+            match run_once(&db, Utc::now(), period).await {
+                Ok(Some(n)) => tracing::debug!(rows = n, "partner health signals refreshed"),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "partner health signals refresh failed"),
+            }
+        }
+    });
+}

@@ -298,3 +298,18 @@ pub async fn snapshot(db: &Db, at: DateTime<Utc>) -> AppResult<Option<usize>> {
     txn.commit().await?;
     Ok(Some(written))
 }
+
+/// Takes the day's snapshot every `period` (the first at once) until the process ends.
+pub fn spawn_snapshot_job(db: Db, period: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        loop {
+            ticker.tick().await;
+            match snapshot(&db, Utc::now()).await {
+                Ok(Some(n)) => tracing::info!(partners = n, "partner health snapshot taken"),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "partner health snapshot failed"),
+            }
+        }
+    });
+}
