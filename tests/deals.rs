@@ -190,6 +190,36 @@ async fn a_draft_is_saved_whole_and_racing_replays_of_its_key_create_it_once() {
 }
 
 #[tokio::test]
+async fn racing_submissions_with_one_key_create_one_registration_and_answer_it_to_both() {
+    // The key's earlier request is looked for only after the write meets the key: the
+    // loser of the race (its INSERT refused by the unique index, under the customer's lock
+    // on PostgreSQL) answers the winner's registration, and nothing else is written.
+    let app = TestApp::demo().await;
+    let cloud = product_id(&app, "PartnerGraph Cloud").await;
+    let input = deal(
+        "Umbrella Corp",
+        "umbrella.example",
+        &[&cloud],
+        Some("sub-1"),
+    );
+    let before = count(&app, ALICE_NORTHWIND).await;
+    let (a, b) = tokio::join!(
+        register(&app, ALICE_NORTHWIND, input.clone()),
+        register(&app, ALICE_NORTHWIND, input.clone())
+    );
+    assert_eq!(a["userErrors"], json!([]), "{a}");
+    assert_eq!(b["userErrors"], json!([]), "{b}");
+    assert_eq!(a["dealRegistration"]["id"], b["dealRegistration"]["id"]);
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before + 1);
+    // A replay with other content is refused, and writes nothing either.
+    let mut changed = input.clone();
+    changed["i"]["customerName"] = json!("Umbrella Corporation");
+    let refused = register(&app, ALICE_NORTHWIND, changed).await;
+    assert_eq!(refused["dealRegistration"], Value::Null, "{refused}");
+    assert_eq!(count(&app, ALICE_NORTHWIND).await, before + 1);
+}
+
+#[tokio::test]
 async fn concurrent_drafts_are_each_saved_whole_with_their_own_products() {
     let app = TestApp::demo().await;
     let cloud = product_id(&app, "PartnerGraph Cloud").await;

@@ -5,7 +5,9 @@
 
 use chrono::Utc;
 use entity::event;
-use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, Func, Query, WithClause};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, Func, Query, UpdateStatement, WithClause,
+};
 use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::Value;
 
@@ -174,6 +176,30 @@ pub async fn emit(db: &impl ConnectionTrait, event: NewEvent) -> AppResult<()> {
 /// common table expression whose ids the statement's SELECT notifies (a statement fewer
 /// per event, which a submission that announces conflicts writes two of).
 pub async fn emit_all(db: &impl ConnectionTrait, events: Vec<NewEvent>) -> AppResult<()> {
+    emit_with(db, None, events).await
+}
+
+/// Runs `change` and writes `events`, the events it causes: on PostgreSQL one statement,
+/// the UPDATE a common table expression before the events' INSERT; on SQLite two.
+pub async fn emit_all_after(
+    db: &impl ConnectionTrait,
+    change: UpdateStatement,
+    events: Vec<NewEvent>,
+) -> AppResult<()> {
+    emit_with(db, Some(change), events).await
+}
+
+async fn emit_with(
+    db: &impl ConnectionTrait,
+    change: Option<UpdateStatement>,
+    events: Vec<NewEvent>,
+) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres || events.is_empty() {
+        if let Some(change) = &change {
+            db.execute(backend.build(change)).await?;
+        }
+    }
     if events.is_empty() {
         return Ok(());
     }
@@ -195,7 +221,6 @@ pub async fn emit_all(db: &impl ConnectionTrait, events: Vec<NewEvent>) -> AppRe
             now.into(),
         ]);
     }
-    let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
         db.execute(backend.build(&insert)).await?;
         return Ok(());
@@ -211,11 +236,22 @@ pub async fn emit_all(db: &impl ConnectionTrait, events: Vec<NewEvent>) -> AppRe
         .expr(Func::cust("pg_notify").args([NOTIFY_CHANNEL.into(), payload.into()]))
         .from(written.clone())
         .to_owned();
-    let cte = CommonTableExpression::new()
-        .query(insert)
-        .table_name(written)
-        .to_owned();
-    let statement = WithClause::new().cte(cte).to_owned().query(notify);
+    let mut with = WithClause::new();
+    if let Some(change) = change {
+        with.cte(
+            CommonTableExpression::new()
+                .query(change)
+                .table_name(Alias::new("changed"))
+                .to_owned(),
+        );
+    }
+    with.cte(
+        CommonTableExpression::new()
+            .query(insert)
+            .table_name(written)
+            .to_owned(),
+    );
+    let statement = with.query(notify);
     db.execute(backend.build(&statement)).await?;
     Ok(())
 }

@@ -9,10 +9,12 @@
 
 use entity::deal_registration::{self, Column};
 use entity::enums::DealStatus;
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Expr, Func, Query, SelectStatement, SimpleExpr, UpdateStatement,
+};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    Statement,
+    QueryTrait, Statement,
 };
 
 use super::service::ACTIVE;
@@ -50,21 +52,36 @@ pub async fn lock_customer(txn: &impl ConnectionTrait, key: &str) -> AppResult<(
     Ok(())
 }
 
+/// `SELECT values FROM pg_advisory_xact_lock(…)`: the values of a row to INSERT once the
+/// customer `key`'s lock (`lock_customer`) is held, taken by the INSERT's own statement
+/// (PostgreSQL). The lock's function in FROM runs before any row is produced, so the order
+/// is the one `lock_customer` keeps: the lock, then the write.
+pub fn under_customer_lock(key: &str, values: Vec<sea_orm::Value>) -> SelectStatement {
+    let lock = Func::cust("pg_advisory_xact_lock").args([
+        SimpleExpr::from(CUSTOMER_LOCK_CLASS),
+        Func::cust("hashtext").arg(key).into(),
+    ]);
+    Query::select()
+        .exprs(values.into_iter().map(Expr::val))
+        .from_function(lock, Alias::new("customer_lock"))
+        .to_owned()
+}
+
 /// Recomputes the lanes of customer `key`'s queue and of registration `moved` (which may
 /// have just left it).
 pub async fn refresh(txn: &impl ConnectionTrait, key: &str, moved: i64) -> AppResult<()> {
     set_lanes(txn, queue_of(key, moved), None).await
 }
 
-/// `refresh`, setting `column` to `value` too in the same UPDATE (a submission's conflict
-/// score: a statement fewer on the write partners' systems call hardest).
-pub async fn refresh_also(
-    txn: &impl ConnectionTrait,
+/// The UPDATE of `refresh`, setting `column` to `value` too (a submission's conflict score:
+/// it is written with the submission's events, `events::emit_all_after`, a statement for
+/// all three on the write partners' systems call hardest).
+pub fn refresh_also(
     key: &str,
     moved: i64,
     (column, value): (Column, SimpleExpr),
-) -> AppResult<()> {
-    set_lanes(txn, queue_of(key, moved), Some((column, value))).await
+) -> UpdateStatement {
+    lanes_update(queue_of(key, moved), Some((column, value)))
 }
 
 /// Customer `key`'s queue and registration `moved`.
@@ -93,12 +110,17 @@ async fn set_lanes(
     scope: Condition,
     also: Option<(Column, SimpleExpr)>,
 ) -> AppResult<()> {
+    let update = lanes_update(scope, also);
+    db.execute(db.get_database_backend().build(&update)).await?;
+    Ok(())
+}
+
+fn lanes_update(scope: Condition, also: Option<(Column, SimpleExpr)>) -> UpdateStatement {
     let mut update = deal_registration::Entity::update_many().col_expr(Column::ReviewLane, lane());
     if let Some((column, value)) = also {
         update = update.col_expr(column, value);
     }
-    update.filter(scope).exec(db).await?;
-    Ok(())
+    update.filter(scope).into_query()
 }
 
 /// `review_lane` of the row being updated, by the rule in the module comment.

@@ -7,8 +7,8 @@ use entity::enums::{DealStatus, DealType};
 use entity::{deal_history, deal_registration, product};
 use sea_orm::sea_query::{InsertStatement, Query, SimpleExpr};
 use sea_orm::{
-    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QuerySelect, QueryTrait, SqlErr, Value,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, Iterable, QueryFilter, QuerySelect, QueryTrait, SqlErr, Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -401,7 +401,6 @@ async fn insert_submission(
     new: &NewRegistration,
 ) -> AppResult<Outcome<Registered>> {
     let customer_key = new.checked.customer.key();
-    lanes::lock_customer(db, &customer_key).await?;
     let now = Utc::now();
     // Its keys as `keys::index_registration` would write them for the stored row.
     let stored_customer = Customer::new(
@@ -410,16 +409,18 @@ async fn insert_submission(
         new.checked.country.as_deref(),
     );
     // The insert is the transaction's first statement: on SQLite, a read first would make
-    // the write that follows fail whenever another writer committed in between.
-    let inserted =
-        crate::db::insert_with_dependents(db, registration_insert(new, &customer_key, now), |id| {
-            let keys = keys::new_registration_keys(&stored_customer, id.clone(), new.partner_id);
-            registration_details(id, new, now)
-                .into_iter()
-                .chain(keys)
-                .collect()
-        })
-        .await;
+    // the write that follows fail whenever another writer committed in between. On
+    // PostgreSQL it takes the customer's lock first (`lanes::under_customer_lock`).
+    let backend = db.get_database_backend();
+    let row = registration_insert_locked(backend, new, &customer_key, now)?;
+    let inserted = crate::db::insert_with_dependents(db, row, |id| {
+        let keys = keys::new_registration_keys(&stored_customer, id.clone(), new.partner_id);
+        registration_details(id, new, now)
+            .into_iter()
+            .chain(keys)
+            .collect()
+    })
+    .await;
     let mut created = match created(inserted)? {
         Ok(created) => created,
         Err(errors) => return Ok(Err(errors)),
@@ -431,13 +432,11 @@ async fn insert_submission(
     };
     let assessment = candidates::assess(db, &probe).await?;
     let score = conflict_scores::submitted(created.id, assessment.score);
-    lanes::refresh_also(
-        db,
+    let scored = lanes::refresh_also(
         &customer_key,
         created.id,
         (deal_registration::Column::ConflictScore, score),
-    )
-    .await?;
+    );
     created.conflict_score = Some(assessment.score);
     let submitted = deal_event(
         EventType::DealSubmitted,
@@ -447,7 +446,8 @@ async fn insert_submission(
         None,
     );
     let announced = conflicts_announced(&created, &assessment.conflicts);
-    events::emit_all(db, std::iter::once(submitted).chain(announced).collect()).await?;
+    let written = std::iter::once(submitted).chain(announced).collect();
+    events::emit_all_after(db, scored, written).await?;
     Ok(Ok(Registered {
         registration: created,
         conflicts: Some(assessment.conflicts),
@@ -500,6 +500,31 @@ fn registration_insert(
     let mut row = deal_registration::Entity::insert(new_row(new, customer_key, now)).into_query();
     row.returning_all();
     row
+}
+
+/// `registration_insert` of a submission: on PostgreSQL its values are selected from the
+/// customer's lock, so one statement takes the lock and writes the row, in that order.
+fn registration_insert_locked(
+    backend: DbBackend,
+    new: &NewRegistration,
+    customer_key: &str,
+    now: DateTime<Utc>,
+) -> AppResult<InsertStatement> {
+    if backend != DbBackend::Postgres {
+        return Ok(registration_insert(new, customer_key, now));
+    }
+    let row = new_row(new, customer_key, now);
+    let (columns, values): (Vec<_>, Vec<_>) = <deal_registration::Column as Iterable>::iter()
+        .filter_map(|column| Some((column, row.get(column).into_value()?)))
+        .unzip();
+    let mut insert = Query::insert();
+    insert
+        .into_table(deal_registration::Entity)
+        .columns(columns)
+        .select_from(lanes::under_customer_lock(customer_key, values))
+        .map_err(|e| AppError::internal(format!("the registration's insert: {e}")))?;
+    insert.returning_all();
+    Ok(insert)
 }
 
 /// The registration an INSERT returned, or the user error of a lost race for its key.
