@@ -195,10 +195,9 @@ async fn emit_with(
     events: Vec<NewEvent>,
 ) -> AppResult<()> {
     let backend = db.get_database_backend();
-    if backend != DbBackend::Postgres || events.is_empty() {
-        if let Some(change) = &change {
-            db.execute(backend.build(change)).await?;
-        }
+    let together = backend == DbBackend::Postgres && !events.is_empty();
+    if let (false, Some(change)) = (together, &change) {
+        db.execute(backend.build(change)).await?;
     }
     if events.is_empty() {
         return Ok(());

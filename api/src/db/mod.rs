@@ -402,9 +402,19 @@ pub async fn write_atomically(db: &Db, statement: Statement) -> Result<QueryResu
 
 /// The values an INSERT of `model` binds, in their order: its set columns' values.
 pub fn insert_values<A: ActiveModelTrait>(model: &A) -> Vec<Value> {
+    set_columns(model)
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect()
+}
+
+/// `model`'s set columns with their values, in the order an INSERT of it names them.
+pub fn set_columns<A: ActiveModelTrait>(
+    model: &A,
+) -> Vec<(<A::Entity as EntityTrait>::Column, Value)> {
     use sea_orm::Iterable;
     <A::Entity as EntityTrait>::Column::iter()
-        .filter_map(|column| model.get(column).into_value())
+        .filter_map(|column| Some((column, model.get(column).into_value()?)))
         .collect()
 }
 

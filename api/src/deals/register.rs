@@ -7,8 +7,8 @@ use entity::enums::{DealStatus, DealType};
 use entity::{deal_history, deal_registration, product};
 use sea_orm::sea_query::{InsertStatement, Query, SimpleExpr};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, Iterable, QueryFilter, QuerySelect, QueryTrait, SqlErr, Value,
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QuerySelect, QueryTrait, SqlErr, Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -513,9 +513,8 @@ fn registration_insert_locked(
     if backend != DbBackend::Postgres {
         return Ok(registration_insert(new, customer_key, now));
     }
-    let row = new_row(new, customer_key, now);
-    let (columns, values): (Vec<_>, Vec<_>) = <deal_registration::Column as Iterable>::iter()
-        .filter_map(|column| Some((column, row.get(column).into_value()?)))
+    let (columns, values): (Vec<_>, Vec<_>) = db::set_columns(&new_row(new, customer_key, now))
+        .into_iter()
         .unzip();
     let mut insert = Query::insert();
     insert
