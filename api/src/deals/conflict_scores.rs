@@ -101,7 +101,7 @@ pub async fn reassess_around_account(
 
 /// `conflict_score` once a submission stores `score` for registration `id`, as the value of
 /// an UPDATE that may touch other rows (they keep theirs): the submission writes it with
-/// the statement that moves its customer's lanes (`lanes::refresh_also`).
+/// the statement that moves its customer's lanes (`lanes::refresh_update`).
 pub fn submitted(id: i64, score: f64) -> SimpleExpr {
     CaseStatement::new()
         .case(Column::Id.eq(id), Expr::val(score))

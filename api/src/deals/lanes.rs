@@ -76,7 +76,7 @@ pub async fn refresh(txn: &impl ConnectionTrait, key: &str, moved: i64) -> AppRe
 /// The UPDATE of `refresh`, setting `column` to `value` too (a submission's conflict score:
 /// it is written with the submission's events, `events::emit_all_after`, a statement for
 /// all three on the write partners' systems call hardest).
-pub fn refresh_also(
+pub fn refresh_update(
     key: &str,
     moved: i64,
     (column, value): (Column, SimpleExpr),

@@ -432,7 +432,7 @@ async fn insert_submission(
     };
     let assessment = candidates::assess(db, &probe).await?;
     let score = conflict_scores::submitted(created.id, assessment.score);
-    let scored = lanes::refresh_also(
+    let scored = lanes::refresh_update(
         &customer_key,
         created.id,
         (deal_registration::Column::ConflictScore, score),

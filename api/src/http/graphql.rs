@@ -454,10 +454,11 @@ async fn run(
         .execute(request)
         .instrument(crate::telemetry::operation_span(operation.as_deref()))
         .await;
-    if let (Some(key), false) = (validated, is_request_error(&response)) {
+    let refused = is_request_error(&response);
+    if let (Some(key), false) = (validated, refused) {
         state.validated.remember(key);
     }
-    if is_request_error(&response) {
+    if refused {
         label_request_errors(&mut response, matches!(viewer, Viewer::Anonymous));
         return response;
     }

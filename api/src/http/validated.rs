@@ -50,17 +50,9 @@ impl Validated {
         if request.query.len() > MAX_REMEMBERED_TEXT {
             return None;
         }
-        let high = self.digest(&self.keys.0, request)?;
-        let low = self.digest(&self.keys.1, request)?;
+        let high = digest(&self.keys.0, request)?;
+        let low = digest(&self.keys.1, request)?;
         Some(RequestKey((u128::from(high) << 64) | u128::from(low)))
-    }
-
-    fn digest(&self, keys: &RandomState, request: &async_graphql::Request) -> Option<u64> {
-        let mut hasher = keys.build_hasher();
-        request.query.hash(&mut hasher);
-        request.operation_name.hash(&mut hasher);
-        serde_json::to_writer(HashWriter(&mut hasher), &request.variables).ok()?;
-        Some(hasher.finish())
     }
 
     /// Whether a request with `key` passed validation here before.
@@ -79,6 +71,15 @@ impl Validated {
             .unwrap_or_else(PoisonError::into_inner)
             .put(key.0, ());
     }
+}
+
+/// `request`'s document, operation and variables hashed under `keys`.
+fn digest(keys: &RandomState, request: &async_graphql::Request) -> Option<u64> {
+    let mut hasher = keys.build_hasher();
+    request.query.hash(&mut hasher);
+    request.operation_name.hash(&mut hasher);
+    serde_json::to_writer(HashWriter(&mut hasher), &request.variables).ok()?;
+    Some(hasher.finish())
 }
 
 /// Feeds what is written to a hasher: the variables are hashed as their JSON text without
