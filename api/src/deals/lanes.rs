@@ -10,11 +10,12 @@
 use entity::deal_registration::{self, Column};
 use entity::enums::DealStatus;
 use sea_orm::sea_query::{
-    Alias, CaseStatement, Expr, Func, Query, SelectStatement, SimpleExpr, UpdateStatement,
+    Alias, CaseStatement, Expr, Func, FunctionCall, Query, SelectStatement, SimpleExpr,
+    UpdateStatement,
 };
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryTrait, Statement,
+    QueryTrait,
 };
 
 use super::service::ACTIVE;
@@ -42,14 +43,18 @@ pub fn moves_lanes(from: Option<DealStatus>, to: DealStatus) -> bool {
 /// SQLite needs nothing: `begin_write` already makes every writer wait for the last.
 pub async fn lock_customer(txn: &impl ConnectionTrait, key: &str) -> AppResult<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-            [CUSTOMER_LOCK_CLASS.into(), key.into()],
-        ))
-        .await?;
+        let lock = Query::select().expr(customer_lock(key)).to_owned();
+        txn.execute(DbBackend::Postgres.build(&lock)).await?;
     }
     Ok(())
+}
+
+/// `pg_advisory_xact_lock` of customer `key`'s writers.
+fn customer_lock(key: &str) -> FunctionCall {
+    Func::cust("pg_advisory_xact_lock").args([
+        SimpleExpr::from(CUSTOMER_LOCK_CLASS),
+        Func::cust("hashtext").arg(key).into(),
+    ])
 }
 
 /// `SELECT values FROM pg_advisory_xact_lock(…)`: the values of a row to INSERT once the
@@ -57,13 +62,9 @@ pub async fn lock_customer(txn: &impl ConnectionTrait, key: &str) -> AppResult<(
 /// (PostgreSQL). The lock's function in FROM runs before any row is produced, so the order
 /// is the one `lock_customer` keeps: the lock, then the write.
 pub fn under_customer_lock(key: &str, values: Vec<sea_orm::Value>) -> SelectStatement {
-    let lock = Func::cust("pg_advisory_xact_lock").args([
-        SimpleExpr::from(CUSTOMER_LOCK_CLASS),
-        Func::cust("hashtext").arg(key).into(),
-    ]);
     Query::select()
         .exprs(values.into_iter().map(Expr::val))
-        .from_function(lock, Alias::new("customer_lock"))
+        .from_function(customer_lock(key), Alias::new("customer_lock"))
         .to_owned()
 }
 
