@@ -361,3 +361,51 @@ async fn at_risk_partners_rank_kept_signals_that_two_replicas_refresh_once() {
         refreshed.iter().map(|r| r.1).collect::<Vec<_>>()
     );
 }
+
+/// Northwind's registration trend in its latest snapshot.
+async fn snapshot_trend(app: &TestApp, token: &str) -> f64 {
+    let northwind = partner_id(app, "Northwind").await;
+    let seen = app
+        .gql(
+            Some(token),
+            "query($id: ID!){ node(id: $id) { ... on Partner { healthHistory(last: 1) {
+                 edges { node { day factors { name value } } } } } } }",
+            json!({ "id": northwind }),
+        )
+        .await;
+    seen["data"]["node"]["healthHistory"]["edges"][0]["node"]["factors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{seen}"))
+        .iter()
+        .find(|f| f["name"] == "registrationTrend")
+        .and_then(|f| f["value"].as_f64())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_day_s_snapshot_keeps_the_health_the_program_shows() {
+    use partnergraph::health::{refresh::run_once, service::snapshot};
+    let app = TestApp::demo().await;
+    let manager = app.login(MANAGER).await;
+    let now = chrono::Utc::now();
+    assert!(
+        run_once(&app.state.db, now, std::time::Duration::from_secs(300))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let shown = own_trend(&app, &manager).await;
+    // A registration after the refresh is in the live signals only: the snapshot taken
+    // before the next refresh keeps what `Partner.health` and `atRiskPartners` show.
+    let alice = app.login(ALICE_NORTHWIND).await;
+    crate::metrics::approved(&app, &alice, &manager, "Quokka Analytics", "USD").await;
+    assert!(snapshot(&app.state.db, now + chrono::Duration::seconds(1))
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(snapshot_trend(&app, &manager).await, shown);
+    // Past the kept signals' freshness, the snapshot reads the live ones.
+    let later = now + partnergraph::health::refresh::FRESH_FOR + chrono::Duration::days(1);
+    assert!(snapshot(&app.state.db, later).await.unwrap().is_some());
+    assert_eq!(snapshot_trend(&app, &manager).await, shown + 1.0);
+}

@@ -369,9 +369,13 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // Every replica runs it; each expiry is a compare-and-swap, so none is done twice.
     crate::deals::service::spawn_expiry_job(state.db.clone(), Duration::from_secs(60));
-    // Every replica runs it; the day's snapshot is claimed by one compare-and-set.
-    crate::health::service::spawn_snapshot_job(state.db.clone(), Duration::from_secs(3_600));
-    crate::health::refresh::spawn_refresh_job(state.db.clone(), Duration::from_secs(60));
+    // Every replica runs them; the refresh and the day's snapshot are each claimed by one
+    // compare-and-set.
+    crate::health::spawn_jobs(
+        state.db.clone(),
+        Duration::from_secs(60),
+        Duration::from_secs(3_600),
+    );
     // Every replica runs it; each lead moves by a compare-and-set on its version.
     crate::leads::respond::spawn_lapse_job(state.db.clone(), Duration::from_secs(60));
     // Every replica runs it; deleting what is past retention is the same done twice.

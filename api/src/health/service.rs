@@ -2,7 +2,7 @@
 //! partners at once, and the daily snapshot job (once a day however many replicas run it)
 //! that keeps each partner's history and announces band changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{HealthBand, PartnerStatus};
@@ -17,7 +17,7 @@ use super::model::{self, Band, Health, HealthModel};
 use super::signals;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::events::{emit, EventType, NewEvent};
+use crate::events::{emit_all, EventType, NewEvent};
 use crate::metrics::facts::Scope;
 use crate::relay::{UserError, UserErrorCode};
 
@@ -151,12 +151,8 @@ pub fn kept(row: &snapshot::Model) -> Option<Health> {
         })
 }
 
-/// Each partner's (or each of `only`'s) latest snapshot from before `day`.
-async fn latest_before(
-    db: &impl ConnectionTrait,
-    day: NaiveDate,
-    only: Option<&[i64]>,
-) -> AppResult<HashMap<i64, snapshot::Model>> {
+/// Keeps, of the snapshots, each partner's latest from before `day`.
+fn latest_before_filter(day: NaiveDate) -> sea_orm::sea_query::SimpleExpr {
     let s2 = Alias::new("s2");
     let latest = Query::select()
         .expr(Func::max(Expr::col((s2.clone(), snapshot::Column::Day))))
@@ -167,21 +163,56 @@ async fn latest_before(
         )
         .and_where(Expr::col((s2, snapshot::Column::Day)).lt(day))
         .to_owned();
-    let latest = Expr::col((snapshot::Entity, snapshot::Column::Day)).in_subquery(latest);
-    let mut select = snapshot::Entity::find().filter(latest);
-    if let Some(ids) = only {
-        select = select.filter(crate::db::in_ids(
+    Expr::col((snapshot::Entity, snapshot::Column::Day)).in_subquery(latest)
+}
+
+/// Each of `partner_ids`'s latest snapshot from before `day`.
+async fn latest_before(
+    db: &impl ConnectionTrait,
+    day: NaiveDate,
+    partner_ids: &[i64],
+) -> AppResult<HashMap<i64, snapshot::Model>> {
+    Ok(snapshot::Entity::find()
+        .filter(latest_before_filter(day))
+        .filter(crate::db::in_ids(
             db.get_database_backend(),
             Expr::col((snapshot::Entity, snapshot::Column::PartnerId)).into(),
-            ids,
-        ));
-    }
-    Ok(select
+            partner_ids,
+        ))
         .all(db)
         .await?
         .into_iter()
         .map(|s| (s.partner_id, s))
         .collect())
+}
+
+/// Every partner's band on its latest snapshot from before `day`: only the band, since
+/// the whole program's factors (about 1 KB a partner) are not needed to find a change.
+async fn bands_before(
+    db: &impl ConnectionTrait,
+    day: NaiveDate,
+) -> AppResult<HashMap<i64, HealthBand>> {
+    let rows: Vec<(i64, HealthBand)> = snapshot::Entity::find()
+        .select_only()
+        .column(snapshot::Column::PartnerId)
+        .column(snapshot::Column::Band)
+        .filter(latest_before_filter(day))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The partners that already have a snapshot for `day`.
+async fn taken_on(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<HashSet<i64>> {
+    let ids: Vec<i64> = snapshot::Entity::find()
+        .select_only()
+        .column(snapshot::Column::PartnerId)
+        .filter(snapshot::Column::Day.eq(day))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
 }
 
 /// The health each of `partner_ids` had on its latest snapshot at least `COMPARE_DAYS`
@@ -196,9 +227,7 @@ pub async fn earlier(
     }
     let cutoff = today - chrono::Duration::days(COMPARE_DAYS);
     let mut found: HashMap<i64, (NaiveDate, Health)> = HashMap::new();
-    for (id, row) in
-        latest_before(db, cutoff + chrono::Duration::days(1), Some(partner_ids)).await?
-    {
+    for (id, row) in latest_before(db, cutoff + chrono::Duration::days(1), partner_ids).await? {
         if let Some(health) = kept(&row) {
             found.insert(id, (row.day, health));
         }
@@ -208,21 +237,55 @@ pub async fn earlier(
 
 /// Writes `day`'s snapshot of every measured partner as of `at`, and an event for each
 /// partner whose band differs from its previous snapshot's. A partner that already has a
-/// snapshot for `day` keeps it. Returns how many were written.
+/// snapshot for `day` keeps it. Returns how many were written. The signals are the kept
+/// ones when they are fresh at `at` (the health the program shows), else read as of `at`;
+/// partners are scored and written `SNAPSHOT_CHUNK` at a time, so the job's memory does
+/// not grow with the program beyond one small row per partner.
 pub async fn write_snapshot(
     db: &impl ConnectionTrait,
     day: NaiveDate,
     at: DateTime<Utc>,
 ) -> AppResult<usize> {
     let model = model(db).await?;
-    let healths = health_of(db, &Scope::All, at, &model).await?;
-    let previous = latest_before(db, day, None).await?;
+    let (_, mut ids, signals) = program_signals(db, at).await?;
+    let (previous, taken) = (bands_before(db, day).await?, taken_on(db, day).await?);
+    ids.retain(|id| !taken.contains(id));
+    ids.sort_unstable();
+    let none = model::Signals::default();
     let mut written = 0;
-    let mut ids: Vec<&i64> = healths.keys().collect();
-    ids.sort();
-    for id in ids {
-        let health = &healths[id];
-        let inserted = snapshot::Entity::insert(snapshot::ActiveModel {
+    for chunk in ids.chunks(SNAPSHOT_CHUNK) {
+        let healths: Vec<(i64, Health)> = chunk
+            .iter()
+            .map(|id| (*id, model::score(signals.get(id).unwrap_or(&none), &model)))
+            .collect();
+        written += write_snapshot_rows(db, day, at, &healths).await?;
+        let changes = healths
+            .iter()
+            .filter_map(|(id, health)| {
+                let band = stored_band(health.band);
+                let before = previous.get(id).filter(|before| **before != band)?;
+                Some(band_changed(*id, *before, band, health, day))
+            })
+            .collect::<Vec<_>>();
+        if !changes.is_empty() {
+            emit_all(db, changes).await?;
+        }
+    }
+    Ok(written)
+}
+
+/// Rows per snapshot insert (6 values a row).
+const SNAPSHOT_CHUNK: usize = 1_000;
+
+async fn write_snapshot_rows(
+    db: &impl ConnectionTrait,
+    day: NaiveDate,
+    at: DateTime<Utc>,
+    healths: &[(i64, Health)],
+) -> AppResult<usize> {
+    let mut rows = Vec::with_capacity(healths.len());
+    for (id, health) in healths {
+        rows.push(snapshot::ActiveModel {
             partner_id: Set(*id),
             day: Set(day),
             score_hundredths: Set((health.score * rust_decimal::Decimal::from(100))
@@ -233,7 +296,12 @@ pub async fn write_snapshot(
             factors: Set(serde_json::to_string(&health.factors).map_err(AppError::internal)?),
             created_at: Set(at),
             ..Default::default()
-        })
+        });
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let inserted = snapshot::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([snapshot::Column::PartnerId, snapshot::Column::Day])
                 .do_nothing()
@@ -241,31 +309,28 @@ pub async fn write_snapshot(
         )
         .exec_without_returning(db)
         .await?;
-        if inserted == 0 {
-            continue;
-        }
-        written += 1;
-        let band = stored_band(health.band);
-        if let Some(before) = previous.get(id).filter(|p| p.band != band) {
-            emit(
-                db,
-                NewEvent {
-                    ty: EventType::PartnerHealthChanged,
-                    subject_id: *id,
-                    partner_id: Some(*id),
-                    data: json!({
-                        "id": crate::relay::global_id(crate::partners::NODE_KIND, *id).to_string(),
-                        "from": sea_orm::ActiveEnum::to_value(&before.band),
-                        "to": sea_orm::ActiveEnum::to_value(&band),
-                        "score": health.score,
-                        "day": day,
-                    }),
-                },
-            )
-            .await?;
-        }
+    Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+}
+
+fn band_changed(
+    id: i64,
+    from: HealthBand,
+    to: HealthBand,
+    health: &Health,
+    day: NaiveDate,
+) -> NewEvent {
+    NewEvent {
+        ty: EventType::PartnerHealthChanged,
+        subject_id: id,
+        partner_id: Some(id),
+        data: json!({
+            "id": crate::relay::global_id(crate::partners::NODE_KIND, id).to_string(),
+            "from": sea_orm::ActiveEnum::to_value(&from),
+            "to": sea_orm::ActiveEnum::to_value(&to),
+            "score": health.score,
+            "day": day,
+        }),
     }
-    Ok(written)
 }
 
 /// Today's snapshot, if no replica took it yet: the claim (a compare-and-set on a
@@ -297,19 +362,4 @@ pub async fn snapshot(db: &Db, at: DateTime<Utc>) -> AppResult<Option<usize>> {
     let written = write_snapshot(&txn, day, at).await?;
     txn.commit().await?;
     Ok(Some(written))
-}
-
-/// Takes the day's snapshot every `period` (the first at once) until the process ends.
-pub fn spawn_snapshot_job(db: Db, period: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(period);
-        loop {
-            ticker.tick().await;
-            match snapshot(&db, Utc::now()).await {
-                Ok(Some(n)) => tracing::info!(partners = n, "partner health snapshot taken"),
-                Ok(None) => {}
-                Err(err) => tracing::warn!(error = %err, "partner health snapshot failed"),
-            }
-        }
-    });
 }
