@@ -10,6 +10,7 @@ pub mod keys;
 pub mod lanes;
 mod loader;
 pub mod matching;
+mod mutation;
 mod node;
 pub mod policy;
 mod postings;
@@ -27,11 +28,11 @@ use sea_orm::ActiveEnum;
 
 pub use conflicts::{ConflictMutation, ConflictQuery};
 pub use loader::ConflictLoader;
+pub use mutation::DealMutation;
 pub use node::{find_for, find_for_node};
 pub use registrations::{list as list_registrations, DealRegistrationFilter};
 pub use types::{
-    Account, DealMutation, DealQuery, DealRegistration, DealType, Product, ACCOUNT_KIND, NODE_KIND,
-    PRODUCT_KIND,
+    Account, DealQuery, DealRegistration, DealType, Product, ACCOUNT_KIND, NODE_KIND, PRODUCT_KIND,
 };
 
 /// `deal_registrations.status = '…'` with the status written into the SQL, not bound. The
