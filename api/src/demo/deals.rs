@@ -55,11 +55,18 @@ pub(super) async fn seed_incentives(
         "rebate program",
     )?;
     let budget = expect(
-        incentives::create_budget(db, "Partner marketing fund", &usd(50_000), start, end).await?,
+        crate::incentives::mdf::create_budget(
+            db,
+            "Partner marketing fund",
+            &usd(50_000),
+            start,
+            end,
+        )
+        .await?,
         "budget",
     )?;
     let allocation = expect(
-        incentives::allocate(db, budget.id, partner_ids[0], &usd(10_000)).await?,
+        crate::incentives::mdf::allocate(db, budget.id, partner_ids[0], &usd(10_000)).await?,
         "allocation",
     )?;
     let alice = &users[2];
@@ -69,7 +76,7 @@ pub(super) async fn seed_incentives(
         ("Trade show booth".to_string(), usd(6_000)),
     ];
     expect(
-        incentives::create_request(
+        crate::incentives::mdf::create_request(
             db,
             &actor,
             &allocation,

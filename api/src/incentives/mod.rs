@@ -3,9 +3,13 @@
 //! partner's economics; partners see their own (a distributor also its tier-two's).
 
 pub mod awards;
+pub mod mdf;
+mod mutation;
 pub mod rebates;
 pub mod service;
+pub mod statements;
 mod types;
 
 pub use awards::{AwardMutation, AwardQuery};
-pub use types::{IncentiveMutation, IncentiveQuery};
+pub use mutation::IncentiveMutation;
+pub use types::IncentiveQuery;

@@ -1,30 +1,23 @@
-//! Rebate programs, the money ledger, and MDF. Earned rebates are kept in the ledger as
-//! accruals (a deal won) and adjustments (a program changed); nothing is ever edited.
-//! MDF running totals move only by conditional updates, backed by CHECK constraints.
+//! Rebate programs and the money ledger. Earned rebates are kept in the ledger as accruals
+//! (a deal won) and adjustments (a program changed); nothing is ever edited.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use entity::enums::DealStatus;
-use entity::{
-    deal_registration, ledger_entry, mdf_activity, mdf_allocation, mdf_budget, mdf_claim,
-    mdf_request, partner, rebate_eligibility, rebate_program,
-};
+use entity::{deal_registration, ledger_entry, partner, rebate_eligibility, rebate_program};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
-    Select, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
 use super::rebates::{self, Band, Method};
 use crate::auth::Actor;
 use crate::db::Db;
-use crate::db::{
-    begin_write, minor_total, read_sums, settle, sum_minor, sums_query, Outcome, Shapes,
-};
+use crate::db::{begin_write, settle, sum_minor, Outcome, Shapes};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, EventType, NewEvent};
 use crate::money::{minor_digits, round, to_minor, Money, MoneyInput};
@@ -67,7 +60,7 @@ pub fn method_of(program: &rebate_program::Model) -> Method {
     }
 }
 
-fn amount(minor: i64, currency: &str) -> Decimal {
+pub(super) fn amount(minor: i64, currency: &str) -> Decimal {
     Money::from_minor(minor, currency).amount
 }
 
@@ -381,7 +374,7 @@ pub async fn is_eligible(
 /// and not in the period of an earlier program the partner is in (revenue never earns
 /// twice). Sums run in the database; the rows are read only when a client lists them.
 /// `earlier`: those earlier programs (`ProgramView::earlier`).
-fn counted_select(
+pub(super) fn counted_select(
     program: &rebate_program::Model,
     partner_id: i64,
     earlier: &[rebate_program::Model],
@@ -398,7 +391,7 @@ fn counted_select(
 }
 
 /// The values `counted_select` binds, in its order.
-fn counted_values(
+pub(super) fn counted_values(
     program: &rebate_program::Model,
     partner_id: i64,
     earlier: &[rebate_program::Model],
@@ -461,7 +454,7 @@ pub async fn earnings(
 }
 
 /// What `program` pays on a measured volume of `total_minor`.
-fn earnings_on(program: &rebate_program::Model, total_minor: i64) -> Earnings {
+pub(super) fn earnings_on(program: &rebate_program::Model, total_minor: i64) -> Earnings {
     let total = amount(total_minor, &program.currency);
     let cap = program.cap_minor.map(|c| amount(c, &program.currency));
     let earned = round(
@@ -485,7 +478,7 @@ async fn ledger_sum(
     .await?)
 }
 
-fn ledger_entries(
+pub(super) fn ledger_entries(
     program_id: i64,
     partner_id: i64,
     kinds: &[&str],
@@ -534,7 +527,7 @@ pub async fn sync(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn write_entry(
+pub(super) async fn write_entry(
     db: &impl ConnectionTrait,
     partner_id: i64,
     program_id: Option<i64>,
@@ -599,14 +592,6 @@ pub async fn on_deal_won(
     Ok(())
 }
 
-pub struct Statement {
-    pub earnings: Earnings,
-    pub paid_minor: i64,
-    /// False when the partner has left the program (a tier change): `earned` is then what
-    /// accrued while it was in it, frozen, and still payable.
-    pub in_program: bool,
-}
-
 /// A program as one partner's statement reads it.
 pub struct ProgramView {
     pub program: rebate_program::Model,
@@ -642,7 +627,7 @@ pub async fn program_view(
 }
 
 /// The view of `program_id` in `program_view_query`'s rows, with the program's own row.
-fn read_view(
+pub(super) fn read_view(
     rows: &[QueryResult],
     program_id: i64,
 ) -> AppResult<Option<(ProgramView, &QueryResult)>> {
@@ -667,126 +652,9 @@ fn read_view(
     }))
 }
 
-static PROGRAM_STATEMENT: Shapes = Shapes::new();
-
-/// `partner_id`'s statement in `program_id`, with the program as it sees it (none when
-/// there is no such program; no statement when the partner is not in it). One statement
-/// when no earlier program of the partner's shares the currency, which is the usual case:
-/// the program's row carries its sums, taken over its own period. Otherwise those sums
-/// would count revenue an earlier program already paid on, and `statement` reads them again,
-/// leaving that revenue out.
-pub async fn program_statement(
-    db: &impl ConnectionTrait,
-    program_id: i64,
-    partner_id: i64,
-) -> AppResult<Option<(ProgramView, Option<Statement>)>> {
-    let backend = db.get_database_backend();
-    let query = PROGRAM_STATEMENT.statement(
-        backend,
-        0,
-        vec![
-            partner_id.into(),
-            partner_id.into(),
-            program_id.into(),
-            partner_id.into(),
-            program_id.into(),
-            program_id.into(),
-            partner_id.into(),
-            PAYOUT.into(),
-            program_id.into(),
-            program_id.into(),
-        ],
-        || program_statement_query(backend, program_id, partner_id),
-    )?;
-    let rows = db.query_all(query).await?;
-    let Some((view, row)) = read_view(&rows, program_id)? else {
-        return Ok(None);
-    };
-    let statement = if !view.eligible {
-        former_statement(db, &view, partner_id).await?
-    } else if view.earlier.is_empty() {
-        let total_minor: i64 = row.try_get("", "measured_minor")?;
-        Some(Statement {
-            earnings: earnings_on(&view.program, total_minor),
-            paid_minor: row.try_get("", "paid_minor")?,
-            in_program: true,
-        })
-    } else {
-        statement(db, &view, partner_id).await?
-    };
-    Ok(Some((view, statement)))
-}
-
-/// `program_view_query` with, on the program's own row, the partner's won revenue in the
-/// program's currency and period (`measured_minor`) and its payouts (`paid_minor`).
-fn program_statement_query(
-    backend: DbBackend,
-    program_id: i64,
-    partner_id: i64,
-) -> SelectStatement {
-    let [starts, ends_before] = period_bounds_in_sql(backend);
-    let closed_at = || {
-        Expr::col((
-            deal_registration::Entity,
-            deal_registration::Column::ClosedAt,
-        ))
-    };
-    let measured = minor_total(
-        deal_registration::Entity::find()
-            .filter(deal_registration::Column::PartnerId.eq(partner_id))
-            .filter(crate::deals::status_is(DealStatus::Won))
-            .filter(
-                Expr::col((
-                    deal_registration::Entity,
-                    deal_registration::Column::Currency,
-                ))
-                .equals((rebate_program::Entity, rebate_program::Column::Currency)),
-            )
-            .filter(closed_at().gte(starts))
-            .filter(closed_at().lt(ends_before)),
-        deal_registration::Column::ClosedAmountMinor,
-    );
-    let paid = minor_total(
-        ledger_entries(program_id, partner_id, &[PAYOUT]),
-        ledger_entry::Column::AmountMinor,
-    );
-    // Only the program's own row needs them; CASE keeps the earlier rows from summing.
-    let on_own_row = |total: SelectStatement| {
-        Expr::case(
-            Expr::col((rebate_program::Entity, rebate_program::Column::Id)).eq(program_id),
-            SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
-        )
-    };
-    let mut query = program_view_query(program_id, partner_id);
-    query
-        .expr_as(on_own_row(measured), Alias::new("measured_minor"))
-        .expr_as(on_own_row(paid), Alias::new("paid_minor"));
-    query
-}
-
-/// `period_bounds` of the program row in scope, computed by the database from its dates:
-/// as the text SQLite stores a UTC timestamp in (what a bound `DateTime<Utc>` becomes), or
-/// as a timestamp on PostgreSQL.
-fn period_bounds_in_sql(backend: DbBackend) -> [SimpleExpr; 2] {
-    let (start, end) = (
-        r#""rebate_programs"."period_start""#,
-        r#""rebate_programs"."period_end""#,
-    );
-    match backend {
-        DbBackend::Postgres => [
-            Expr::cust(format!("CAST({start} AS timestamp) AT TIME ZONE 'UTC'")),
-            Expr::cust(format!("CAST({end} + 1 AS timestamp) AT TIME ZONE 'UTC'")),
-        ],
-        _ => [
-            Expr::cust(format!("{start} || 'T00:00:00+00:00'")),
-            Expr::cust(format!("date({end}, '+1 day') || 'T00:00:00+00:00'")),
-        ],
-    }
-}
-
 /// The program and those before it in its currency, each with whether the partner is in
 /// it (named, or through its tier).
-fn program_view_query(program_id: i64, partner_id: i64) -> SelectStatement {
+pub(super) fn program_view_query(program_id: i64, partner_id: i64) -> SelectStatement {
     let partner_in_it = Query::select()
         .expr(Expr::cust("1"))
         .from(rebate_eligibility::Entity)
@@ -808,689 +676,4 @@ fn program_view_query(program_id: i64, partner_id: i64) -> SelectStatement {
         .filter(rebate_program::Column::Id.lte(program_id))
         .filter(rebate_program::Column::Currency.in_subquery(currency))
         .into_query()
-}
-
-static STATEMENT_SUMS: Shapes = Shapes::new();
-
-/// `partner_id`'s statement in the program of `view`; none when the partner is not in it.
-/// One statement: the measured volume and the payouts.
-pub async fn statement(
-    db: &impl ConnectionTrait,
-    view: &ProgramView,
-    partner_id: i64,
-) -> AppResult<Option<Statement>> {
-    if !view.eligible {
-        return Ok(None);
-    }
-    let program = &view.program;
-    let mut values = counted_values(program, partner_id, &view.earlier);
-    values.extend([program.id.into(), partner_id.into(), PAYOUT.into()]);
-    let sums = STATEMENT_SUMS.statement(
-        db.get_database_backend(),
-        view.earlier.len(),
-        values,
-        || {
-            sums_query([
-                minor_total(
-                    counted_select(program, partner_id, &view.earlier),
-                    deal_registration::Column::ClosedAmountMinor,
-                ),
-                minor_total(
-                    ledger_entries(program.id, partner_id, &[PAYOUT]),
-                    ledger_entry::Column::AmountMinor,
-                ),
-            ])
-        },
-    )?;
-    let [total_minor, paid_minor] = read_sums(db, sums).await?;
-    Ok(Some(Statement {
-        earnings: earnings_on(program, total_minor),
-        paid_minor,
-        in_program: true,
-    }))
-}
-
-/// The statement of a partner no longer in the program (its tier changed): accruals stop
-/// when it leaves, so what it earned is what the ledger accrued while it was in, and it
-/// stays payable. None when it never accrued anything here.
-async fn former_statement(
-    db: &impl ConnectionTrait,
-    view: &ProgramView,
-    partner_id: i64,
-) -> AppResult<Option<Statement>> {
-    let program = &view.program;
-    let entries = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::ProgramId.eq(program.id))
-        .filter(ledger_entry::Column::PartnerId.eq(partner_id))
-        .all(db)
-        .await?;
-    let total_of = |kinds: &[&str]| -> i64 {
-        entries
-            .iter()
-            .filter(|entry| kinds.contains(&entry.kind.as_str()))
-            .map(|entry| entry.amount_minor)
-            .sum()
-    };
-    if !entries.iter().any(|entry| entry.kind != PAYOUT) {
-        return Ok(None);
-    }
-    let measured = sum_minor(
-        db,
-        counted_select(program, partner_id, &view.earlier),
-        deal_registration::Column::ClosedAmountMinor,
-    )
-    .await?;
-    Ok(Some(Statement {
-        earnings: Earnings {
-            total: amount(measured, &program.currency),
-            earned: amount(total_of(&[ACCRUAL, ADJUSTMENT]), &program.currency),
-        },
-        paid_minor: total_of(&[PAYOUT]),
-        in_program: false,
-    }))
-}
-
-/// Records money paid against a statement: at most what is payable (`earned − paid`), so a
-/// payout never drives the statement negative. A partner that left the program is still
-/// paid what it accrued while in it. The program's row is locked while the payable amount
-/// is read, so two payouts at once cannot both spend it.
-pub async fn record_payout(
-    db: &Db,
-    actor: &Actor,
-    program: &rebate_program::Model,
-    partner_id: i64,
-    money: MoneyInput,
-) -> AppResult<Outcome<()>> {
-    let minor = match payout_minor(program, &money) {
-        Ok(minor) => minor,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    let txn = begin_write(db).await?;
-    let result: AppResult<_> = async {
-        rebate_program::Entity::find_by_id(program.id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?;
-        let statement = program_statement(&txn, program.id, partner_id)
-            .await?
-            .and_then(|(_, statement)| statement);
-        let Some(statement) = statement else {
-            return Ok(Err(UserError::one(
-                "partnerId",
-                UserErrorCode::NotFound,
-                "the partner has no statement in this program",
-            )));
-        };
-        let earned_minor = to_minor(&MoneyInput {
-            amount: statement.earnings.earned,
-            currency: program.currency.clone(),
-        })
-        .map_err(AppError::internal)?;
-        let payable_minor = earned_minor - statement.paid_minor;
-        if minor > payable_minor {
-            return Ok(Err(UserError::one(
-                "amount",
-                UserErrorCode::Overpayment,
-                format!(
-                    "only {} {} is payable",
-                    amount(payable_minor.max(0), &program.currency),
-                    program.currency
-                ),
-            )));
-        }
-        write_entry(
-            &txn,
-            partner_id,
-            Some(program.id),
-            PAYOUT,
-            minor,
-            &program.currency,
-            &format!("payout for program {}", program.id),
-            Some(actor.user_id),
-        )
-        .await?;
-        Ok(Ok(()))
-    }
-    .await;
-    settle(txn, result).await
-}
-
-/// A payout's amount in minor units: positive, in the program's currency.
-fn payout_minor(
-    program: &rebate_program::Model,
-    money: &MoneyInput,
-) -> Result<i64, Vec<UserError>> {
-    if money.currency != program.currency {
-        return Err(UserError::one(
-            "amount",
-            UserErrorCode::Invalid,
-            format!("pay in the program's currency, {}", program.currency),
-        ));
-    }
-    match to_minor(money) {
-        Ok(minor) if minor > 0 => Ok(minor),
-        Ok(_) => Err(UserError::one(
-            "amount",
-            UserErrorCode::Invalid,
-            "must be positive",
-        )),
-        Err(message) => Err(UserError::one("amount", UserErrorCode::Invalid, message)),
-    }
-}
-
-// ---- MDF ----
-
-pub const PENDING: &str = "PENDING";
-pub const APPROVED: &str = "APPROVED";
-pub const DECLINED: &str = "DECLINED";
-pub const SUBMITTED: &str = "SUBMITTED";
-pub const REJECTED: &str = "REJECTED";
-pub const PAID: &str = "PAID";
-
-fn positive_minor(money: &MoneyInput, currency: &str, field: &str) -> Result<i64, Vec<UserError>> {
-    if money.currency != currency {
-        return Err(UserError::one(
-            field,
-            UserErrorCode::Invalid,
-            format!("use the budget's currency, {currency}"),
-        ));
-    }
-    match to_minor(money) {
-        Ok(minor) if minor > 0 => Ok(minor),
-        Ok(_) => Err(UserError::one(
-            field,
-            UserErrorCode::Invalid,
-            "must be positive",
-        )),
-        Err(message) => Err(UserError::one(field, UserErrorCode::Invalid, message)),
-    }
-}
-
-pub async fn create_budget(
-    db: &Db,
-    name: &str,
-    money: &MoneyInput,
-    start: NaiveDate,
-    end: NaiveDate,
-) -> AppResult<Outcome<mdf_budget::Model>> {
-    if name.trim().is_empty() {
-        return Ok(Err(UserError::one(
-            "name",
-            UserErrorCode::Required,
-            "must not be blank",
-        )));
-    }
-    if end < start {
-        return Ok(Err(UserError::one(
-            "periodEnd",
-            UserErrorCode::Invalid,
-            "must not be before periodStart",
-        )));
-    }
-    if minor_digits(&money.currency).is_none() {
-        return Ok(Err(UserError::one(
-            "amount",
-            UserErrorCode::Invalid,
-            "unsupported currency",
-        )));
-    }
-    let minor = match positive_minor(money, &money.currency, "amount") {
-        Ok(minor) => minor,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    Ok(Ok(mdf_budget::ActiveModel {
-        name: Set(name.trim().to_owned()),
-        amount_minor: Set(minor),
-        allocated_minor: Set(0),
-        currency: Set(money.currency.clone()),
-        period_start: Set(start),
-        period_end: Set(end),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?))
-}
-
-/// Allocates part of a budget to a partner: Σ allocations ≤ budget, checked and moved in
-/// one conditional update.
-pub async fn allocate(
-    db: &Db,
-    budget_id: i64,
-    partner_id: i64,
-    money: &MoneyInput,
-) -> AppResult<Outcome<mdf_allocation::Model>> {
-    let Some(budget) = mdf_budget::Entity::find_by_id(budget_id).one(db).await? else {
-        return Ok(Err(UserError::one(
-            "budgetId",
-            UserErrorCode::NotFound,
-            "no such budget",
-        )));
-    };
-    if partner::Entity::find_by_id(partner_id)
-        .one(db)
-        .await?
-        .is_none()
-    {
-        return Ok(Err(UserError::one(
-            "partnerId",
-            UserErrorCode::NotFound,
-            "no such partner",
-        )));
-    }
-    let minor = match positive_minor(money, &budget.currency, "amount") {
-        Ok(minor) => minor,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    let txn = begin_write(db).await?;
-    let result: AppResult<_> = async {
-        let moved = mdf_budget::Entity::update_many()
-            .col_expr(
-                mdf_budget::Column::AllocatedMinor,
-                Expr::col(mdf_budget::Column::AllocatedMinor).add(minor),
-            )
-            .filter(mdf_budget::Column::Id.eq(budget_id))
-            .filter(
-                Expr::expr(Expr::col(mdf_budget::Column::AllocatedMinor).add(minor))
-                    .lte(Expr::col(mdf_budget::Column::AmountMinor)),
-            )
-            .exec(&txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            let left = mdf_budget::Entity::find_by_id(budget_id)
-                .one(&txn)
-                .await?
-                .map_or(0, |b| b.amount_minor - b.allocated_minor);
-            return Ok(Err(UserError::one(
-                "amount",
-                UserErrorCode::RuleViolation,
-                format!(
-                    "exceeds what is left of the budget ({} {})",
-                    amount(left, &budget.currency),
-                    budget.currency
-                ),
-            )));
-        }
-        let allocation = mdf_allocation::ActiveModel {
-            budget_id: Set(budget_id),
-            partner_id: Set(partner_id),
-            amount_minor: Set(minor),
-            approved_minor: Set(0),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        Ok(Ok(allocation))
-    }
-    .await;
-    settle(txn, result).await
-}
-
-pub async fn create_request(
-    db: &Db,
-    actor: &Actor,
-    allocation: &mdf_allocation::Model,
-    title: &str,
-    activities: &[(String, MoneyInput)],
-    currency: &str,
-) -> AppResult<Outcome<mdf_request::Model>> {
-    let mut errors = Vec::new();
-    if title.trim().is_empty() {
-        errors.push(UserError::new(
-            "title",
-            UserErrorCode::Required,
-            "must not be blank",
-        ));
-    }
-    if activities.is_empty() {
-        errors.push(UserError::new(
-            "activities",
-            UserErrorCode::Required,
-            "list at least one activity",
-        ));
-    }
-    let mut amounts = Vec::new();
-    for (i, (description, money)) in activities.iter().enumerate() {
-        if description.trim().is_empty() {
-            errors.push(UserError::new(
-                &format!("activities.{i}.description"),
-                UserErrorCode::Required,
-                "must not be blank",
-            ));
-        }
-        match positive_minor(money, currency, &format!("activities.{i}.amount")) {
-            Ok(minor) => amounts.push(minor),
-            Err(mut problem) => errors.append(&mut problem),
-        }
-    }
-    if !errors.is_empty() {
-        return Ok(Err(errors));
-    }
-    let txn = begin_write(db).await?;
-    let result: AppResult<_> = async {
-        let request = mdf_request::ActiveModel {
-            allocation_id: Set(allocation.id),
-            partner_id: Set(allocation.partner_id),
-            title: Set(title.trim().to_owned()),
-            created_by_id: Set(Some(actor.user_id)),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        for ((description, _), minor) in activities.iter().zip(amounts) {
-            mdf_activity::ActiveModel {
-                request_id: Set(request.id),
-                description: Set(description.trim().to_owned()),
-                requested_minor: Set(minor),
-                approved_minor: Set(None),
-                claimed_minor: Set(0),
-                status: Set(PENDING.into()),
-                claim_deadline: Set(None),
-                required_proof: Set(None),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
-        Ok(Ok(request))
-    }
-    .await;
-    settle(txn, result).await
-}
-
-pub async fn activity_context(
-    db: &impl ConnectionTrait,
-    activity_id: i64,
-) -> AppResult<
-    Option<(
-        mdf_activity::Model,
-        mdf_request::Model,
-        mdf_allocation::Model,
-        mdf_budget::Model,
-    )>,
-> {
-    let Some(activity) = mdf_activity::Entity::find_by_id(activity_id)
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let request = mdf_request::Entity::find_by_id(activity.request_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("request missing"))?;
-    let allocation = mdf_allocation::Entity::find_by_id(request.allocation_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("allocation missing"))?;
-    let budget = mdf_budget::Entity::find_by_id(allocation.budget_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("budget missing"))?;
-    Ok(Some((activity, request, allocation, budget)))
-}
-
-/// Approves an activity for at most what was requested: Σ approved ≤ allocation, moved
-/// in one conditional update.
-pub async fn approve_activity(
-    db: &Db,
-    activity_id: i64,
-    money: &MoneyInput,
-    claim_deadline: Option<NaiveDate>,
-    required_proof: Option<String>,
-) -> AppResult<Outcome<mdf_activity::Model>> {
-    let Some((activity, _, allocation, budget)) = activity_context(db, activity_id).await? else {
-        return Ok(Err(UserError::one(
-            "activityId",
-            UserErrorCode::NotFound,
-            "no such activity",
-        )));
-    };
-    if activity.status != PENDING {
-        return Ok(Err(UserError::one(
-            "activityId",
-            UserErrorCode::IllegalTransition,
-            "only a pending activity can be decided",
-        )));
-    }
-    let minor = match positive_minor(money, &budget.currency, "approvedAmount") {
-        Ok(minor) => minor,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    if minor > activity.requested_minor {
-        return Ok(Err(UserError::one(
-            "approvedAmount",
-            UserErrorCode::Invalid,
-            "cannot exceed the requested amount",
-        )));
-    }
-    let txn = begin_write(db).await?;
-    let result: AppResult<_> = async {
-        let moved = mdf_allocation::Entity::update_many()
-            .col_expr(
-                mdf_allocation::Column::ApprovedMinor,
-                Expr::col(mdf_allocation::Column::ApprovedMinor).add(minor),
-            )
-            .filter(mdf_allocation::Column::Id.eq(allocation.id))
-            .filter(
-                Expr::expr(Expr::col(mdf_allocation::Column::ApprovedMinor).add(minor))
-                    .lte(Expr::col(mdf_allocation::Column::AmountMinor)),
-            )
-            .exec(&txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            return Ok(Err(UserError::one(
-                "approvedAmount",
-                UserErrorCode::RuleViolation,
-                "exceeds what is left of the partner's allocation",
-            )));
-        }
-        let decided = mdf_activity::Entity::update_many()
-            .col_expr(mdf_activity::Column::Status, APPROVED.into())
-            .col_expr(mdf_activity::Column::ApprovedMinor, Some(minor).into())
-            .col_expr(mdf_activity::Column::ClaimDeadline, claim_deadline.into())
-            .col_expr(
-                mdf_activity::Column::RequiredProof,
-                required_proof.clone().into(),
-            )
-            .filter(mdf_activity::Column::Id.eq(activity_id))
-            .filter(mdf_activity::Column::Status.eq(PENDING))
-            .exec(&txn)
-            .await?;
-        if decided.rows_affected != 1 {
-            return Ok(Err(UserError::one(
-                "activityId",
-                UserErrorCode::IllegalTransition,
-                "the activity was decided meanwhile",
-            )));
-        }
-        Ok(Ok(mdf_activity::Entity::find_by_id(activity_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::internal("activity vanished"))?))
-    }
-    .await;
-    settle(txn, result).await
-}
-
-pub async fn decline_activity(
-    db: &Db,
-    activity_id: i64,
-) -> AppResult<Outcome<mdf_activity::Model>> {
-    let moved = mdf_activity::Entity::update_many()
-        .col_expr(mdf_activity::Column::Status, DECLINED.into())
-        .filter(mdf_activity::Column::Id.eq(activity_id))
-        .filter(mdf_activity::Column::Status.eq(PENDING))
-        .exec(db)
-        .await?;
-    if moved.rows_affected != 1 {
-        return Ok(Err(UserError::one(
-            "activityId",
-            UserErrorCode::IllegalTransition,
-            "only a pending activity can be declined",
-        )));
-    }
-    Ok(Ok(mdf_activity::Entity::find_by_id(activity_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("activity"))?))
-}
-
-/// Claims money for an approved activity: Σ claims ≤ the approved amount, moved in one
-/// conditional update.
-pub async fn submit_claim(
-    db: &Db,
-    activity: &mdf_activity::Model,
-    budget: &mdf_budget::Model,
-    partner_id: i64,
-    money: &MoneyInput,
-    proof_note: Option<String>,
-    proof_file_id: Option<i64>,
-) -> AppResult<Outcome<mdf_claim::Model>> {
-    if activity.status != APPROVED {
-        return Ok(Err(UserError::one(
-            "activityId",
-            UserErrorCode::IllegalTransition,
-            "only an approved activity can be claimed",
-        )));
-    }
-    if activity
-        .claim_deadline
-        .is_some_and(|deadline| Utc::now().date_naive() > deadline)
-    {
-        return Ok(Err(UserError::one(
-            "activityId",
-            UserErrorCode::RuleViolation,
-            "the claim deadline has passed",
-        )));
-    }
-    if activity.required_proof.is_some() && proof_note.is_none() && proof_file_id.is_none() {
-        return Ok(Err(UserError::one(
-            "proof",
-            UserErrorCode::Required,
-            "this activity requires proof",
-        )));
-    }
-    let minor = match positive_minor(money, &budget.currency, "amount") {
-        Ok(minor) => minor,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    let txn = begin_write(db).await?;
-    let result: AppResult<_> = async {
-        let moved = mdf_activity::Entity::update_many()
-            .col_expr(
-                mdf_activity::Column::ClaimedMinor,
-                Expr::col(mdf_activity::Column::ClaimedMinor).add(minor),
-            )
-            .filter(mdf_activity::Column::Id.eq(activity.id))
-            .filter(
-                Condition::all().add(
-                    Expr::expr(Expr::col(mdf_activity::Column::ClaimedMinor).add(minor))
-                        .lte(Expr::cust("COALESCE(approved_minor, 0)")),
-                ),
-            )
-            .exec(&txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            return Ok(Err(UserError::one(
-                "amount",
-                UserErrorCode::RuleViolation,
-                "exceeds the activity's approved amount",
-            )));
-        }
-        let claim = mdf_claim::ActiveModel {
-            activity_id: Set(activity.id),
-            partner_id: Set(partner_id),
-            amount_minor: Set(minor),
-            proof_file_id: Set(proof_file_id),
-            proof_note: Set(proof_note.clone()),
-            status: Set(SUBMITTED.into()),
-            paid_at: Set(None),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        Ok(Ok(claim))
-    }
-    .await;
-    settle(txn, result).await
-}
-
-/// Moves a claim `from` → `to`; a rejected claim frees its amount for another claim, a
-/// paid one is written to the ledger. Only one caller can make each move.
-pub async fn decide_claim(
-    db: &Db,
-    actor: &Actor,
-    claim_id: i64,
-    from: &str,
-    to: &str,
-) -> AppResult<Outcome<mdf_claim::Model>> {
-    let txn = begin_write(db).await?;
-    let result: AppResult<_> = async {
-        let Some(claim) = mdf_claim::Entity::find_by_id(claim_id).one(&txn).await? else {
-            return Ok(Err(UserError::one(
-                "id",
-                UserErrorCode::NotFound,
-                "no such claim",
-            )));
-        };
-        let mut update = mdf_claim::Entity::update_many()
-            .col_expr(mdf_claim::Column::Status, to.into())
-            .filter(mdf_claim::Column::Id.eq(claim_id))
-            .filter(mdf_claim::Column::Status.eq(from));
-        if to == PAID {
-            update = update.col_expr(mdf_claim::Column::PaidAt, Some(Utc::now()).into());
-        }
-        if update.exec(&txn).await?.rows_affected != 1 {
-            return Ok(Err(UserError::one(
-                "id",
-                UserErrorCode::IllegalTransition,
-                format!("only a {from} claim can become {to}").to_lowercase(),
-            )));
-        }
-        if to == REJECTED {
-            mdf_activity::Entity::update_many()
-                .col_expr(
-                    mdf_activity::Column::ClaimedMinor,
-                    Expr::col(mdf_activity::Column::ClaimedMinor).sub(claim.amount_minor),
-                )
-                .filter(mdf_activity::Column::Id.eq(claim.activity_id))
-                .exec(&txn)
-                .await?;
-        }
-        if to == PAID {
-            let Some((_, _, _, budget)) = activity_context(&txn, claim.activity_id).await? else {
-                return Err(AppError::internal("claim without activity"));
-            };
-            write_entry(
-                &txn,
-                claim.partner_id,
-                None,
-                MDF_PAYMENT,
-                claim.amount_minor,
-                &budget.currency,
-                &format!("MDF claim {claim_id}"),
-                Some(actor.user_id),
-            )
-            .await?;
-            let paid = NewEvent {
-                ty: EventType::MdfClaimPaid,
-                subject_id: claim.id,
-                partner_id: Some(claim.partner_id),
-                data: serde_json::json!({
-                    "amount": Money::from_minor(claim.amount_minor, &budget.currency),
-                }),
-            };
-            events::emit(&txn, paid).await?;
-        }
-        Ok(Ok(mdf_claim::Entity::find_by_id(claim_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::internal("claim vanished"))?))
-    }
-    .await;
-    settle(txn, result).await
 }
