@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::parse_query;
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::ServerError;
 use lru::LruCache;
 
@@ -128,5 +128,20 @@ mod refusals {
             broken.extensions.unwrap().get("code"),
             Some(&async_graphql::Value::from("GRAPHQL_PARSE_FAILED"))
         );
+    }
+}
+
+/// The type of the operation of `document` that a request naming `operation_name` runs.
+pub fn operation_of(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
     }
 }

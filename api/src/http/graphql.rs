@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{BatchResponse, ServerError, Variables};
-use axum::body::{to_bytes, Bytes};
+use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::header::{
     ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER, VARY,
@@ -19,15 +19,16 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tracing::Instrument;
 
 use super::admission::admit;
-use super::documents::DocumentCache;
+use super::documents::{operation_of, DocumentCache};
 use super::negotiate::{is_json_body, preferred_media, MediaType};
 use super::nulls::put_nulls_in_place;
 use super::observe::RequestFacts;
 use super::order::in_selection_order;
+use super::params::{params_from_query_string, parse_body, Params};
 use super::persisted::sha256_hex;
 use super::ratelimit::cost;
 use super::{coded_error, graphiql, set_code};
@@ -39,14 +40,14 @@ use crate::loaders;
 use crate::state::AppState;
 
 /// A request the HTTP layer refuses before GraphQL runs.
-struct HttpError {
+pub(super) struct HttpError {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
 impl HttpError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         HttpError {
             status,
             code,
@@ -54,7 +55,7 @@ impl HttpError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(message: impl Into<String>) -> Self {
         HttpError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
 
@@ -101,109 +102,6 @@ fn serialized_response(
     response
 }
 
-/// One GraphQL request's parameters, checked for type as the spec requires.
-struct Params {
-    /// Absent only when a persisted query's hash stands in for it.
-    query: Option<String>,
-    operation_name: Option<String>,
-    variables: Option<Map<String, Value>>,
-    /// `extensions.persistedQuery.sha256Hash` (automatic persisted queries).
-    persisted: Option<String>,
-}
-
-/// `extensions.persistedQuery` of Apollo's protocol: version 1 and a SHA-256 in hex.
-fn persisted_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<String>, HttpError> {
-    let Some(persisted) = extensions.and_then(|e| e.get("persistedQuery")) else {
-        return Ok(None);
-    };
-    let version = persisted.get("version").and_then(Value::as_i64);
-    let hash = persisted.get("sha256Hash").and_then(Value::as_str);
-    match (version, hash) {
-        (Some(1), Some(hash))
-            if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
-        {
-            Ok(Some(hash.to_ascii_lowercase()))
-        }
-        (Some(1), _) => Err(HttpError::bad_request(
-            "`extensions.persistedQuery.sha256Hash` must be a SHA-256 in hex",
-        )),
-        _ => Err(HttpError::new(
-            StatusCode::BAD_REQUEST,
-            "PERSISTED_QUERY_NOT_SUPPORTED",
-            "only version 1 of persisted queries is supported",
-        )),
-    }
-}
-
-fn optional_map(
-    object: &Map<String, Value>,
-    key: &str,
-) -> Result<Option<Map<String, Value>>, HttpError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map.clone())),
-        Some(_) => Err(HttpError::bad_request(format!("`{key}` must be an object"))),
-    }
-}
-
-fn params_from_json(value: &Value) -> Result<Params, HttpError> {
-    let Value::Object(object) = value else {
-        return Err(HttpError::bad_request(
-            "a GraphQL request must be a JSON object",
-        ));
-    };
-    let extensions = optional_map(object, "extensions")?;
-    let persisted = persisted_hash(extensions.as_ref())?;
-    let query = match object.get("query") {
-        Some(Value::String(query)) => Some(query.clone()),
-        None | Some(Value::Null) if persisted.is_some() => None,
-        Some(_) => return Err(HttpError::bad_request("`query` must be a string")),
-        None => return Err(HttpError::bad_request("`query` is required")),
-    };
-    let operation_name = match object.get("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(name)) => Some(name.clone()),
-        Some(_) => return Err(HttpError::bad_request("`operationName` must be a string")),
-    };
-    let variables = optional_map(object, "variables")?;
-    Ok(Params {
-        query,
-        operation_name,
-        variables,
-        persisted,
-    })
-}
-
-fn params_from_query_string(params: &HashMap<String, String>) -> Result<Params, HttpError> {
-    let json_map = |key: &str| -> Result<Option<Map<String, Value>>, HttpError> {
-        match params.get(key) {
-            None => Ok(None),
-            Some(text) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => Ok(Some(map)),
-                Ok(Value::Null) => Ok(None),
-                _ => Err(HttpError::bad_request(format!(
-                    "`{key}` must be a JSON object"
-                ))),
-            },
-        }
-    };
-    let variables = json_map("variables")?;
-    let persisted = persisted_hash(json_map("extensions")?.as_ref())?;
-    let query = params.get("query").cloned();
-    if query.is_none() && persisted.is_none() {
-        return Err(HttpError::bad_request("`query` is required"));
-    }
-    Ok(Params {
-        query,
-        persisted,
-        operation_name: params
-            .get("operationName")
-            .cloned()
-            .filter(|s| !s.is_empty()),
-        variables,
-    })
-}
-
 /// The type of the operation `params` would run, if the document parses.
 fn operation_type(
     documents: &DocumentCache,
@@ -213,29 +111,6 @@ fn operation_type(
 ) -> Option<OperationType> {
     let document = documents.parse(query, limits.scan()).ok()?;
     operation_of(&document, operation_name)
-}
-
-/// The type of the operation of `document` that a request naming `operation_name` runs.
-pub(super) fn operation_kind(
-    document: &ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<OperationType> {
-    operation_of(document, operation_name)
-}
-
-/// The type of the operation of `document` that a request naming `operation_name` runs.
-fn operation_of(
-    document: &ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<OperationType> {
-    match &document.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => match operation_name {
-            Some(name) => ops.get(name).map(|op| op.node.ty),
-            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-            None => None,
-        },
-    }
 }
 
 async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, HttpError> {
@@ -823,29 +698,6 @@ fn etag_matches(headers: &HeaderMap, tag: &HeaderValue) -> bool {
         .flat_map(|v| v.split(','))
         .map(|t| t.trim())
         .any(|t| t == "*" || t.trim_start_matches("W/") == ours)
-}
-
-fn parse_body(body: &Bytes, max_batch: usize) -> Result<(Vec<Params>, bool), HttpError> {
-    if body.is_empty() {
-        return Err(HttpError::bad_request("the request body is empty"));
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| HttpError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    match &value {
-        Value::Array(items) => {
-            if items.is_empty() || items.len() > max_batch {
-                return Err(HttpError::bad_request(format!(
-                    "a batch holds 1 to {max_batch} requests"
-                )));
-            }
-            let batch = items
-                .iter()
-                .map(params_from_json)
-                .collect::<Result<_, _>>()?;
-            Ok((batch, true))
-        }
-        _ => Ok((vec![params_from_json(&value)?], false)),
-    }
 }
 
 pub async fn post_graphql(State(state): State<AppState>, request: Request) -> Response {

@@ -10,6 +10,7 @@ mod negotiate;
 pub mod nulls;
 pub mod observe;
 mod order;
+mod params;
 pub mod persisted;
 pub mod ratelimit;
 pub mod scan;

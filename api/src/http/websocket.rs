@@ -251,7 +251,7 @@ impl Checked {
             Err(error) => return Some(Response::from_errors(vec![error])),
         };
         let operation = request.operation_name.as_deref();
-        let ty = super::graphql::operation_kind(&document, operation);
+        let ty = super::documents::operation_of(&document, operation);
         if ty != Some(OperationType::Subscription) {
             return refuse(
                 "only subscriptions run over WebSocket; send queries and mutations with POST"
