@@ -298,13 +298,7 @@ async fn own_trend(app: &TestApp, token: &str) -> f64 {
             json!({ "id": northwind }),
         )
         .await;
-    seen["data"]["node"]["health"]["factors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{seen}"))
-        .iter()
-        .find(|f| f["name"] == "registrationTrend")
-        .and_then(|f| f["value"].as_f64())
-        .unwrap()
+    registration_trend(&seen, &seen["data"]["node"]["health"]["factors"])
 }
 
 #[tokio::test]
@@ -373,13 +367,21 @@ async fn snapshot_trend(app: &TestApp, token: &str) -> f64 {
             json!({ "id": northwind }),
         )
         .await;
-    seen["data"]["node"]["healthHistory"]["edges"][0]["node"]["factors"]
+    registration_trend(
+        &seen,
+        &seen["data"]["node"]["healthHistory"]["edges"][0]["node"]["factors"],
+    )
+}
+
+/// The registration trend's value among `factors`, read from the response `seen`.
+fn registration_trend(seen: &Value, factors: &Value) -> f64 {
+    factors
         .as_array()
         .unwrap_or_else(|| panic!("{seen}"))
         .iter()
         .find(|f| f["name"] == "registrationTrend")
         .and_then(|f| f["value"].as_f64())
-        .unwrap()
+        .unwrap_or_else(|| panic!("no registration trend: {seen}"))
 }
 
 #[tokio::test]

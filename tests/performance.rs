@@ -124,6 +124,50 @@ async fn the_review_queue_costs_the_same_statements_for_five_rows_as_for_fifty()
     );
 }
 
+/// The queue's `totalCount` is read with its page, whatever the page: a page past the end
+/// (no row to carry it) is counted on its own, and the count is the queue's whole length.
+#[tokio::test]
+async fn the_review_queue_s_total_count_comes_with_its_page() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = batching_app().await;
+    seed(&app.db, &small_program()).await.expect("seed");
+    let token = app.login(MANAGER).await;
+    app.remembered(&token).await;
+    let queued = entity::deal_registration::Entity::find()
+        .filter(entity::deal_registration::Column::ReviewLane.is_not_null())
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(queued > 5, "the seeded queue holds more than a page");
+    const PAGE: &str = "query($n: Int!, $before: String) {
+        dealReviewQueue(first: $n, before: $before) { totalCount edges { cursor node { id } } } }";
+    const ROWS: &str = "query($n: Int!) { dealReviewQueue(first: $n) { edges { node { id } } } }";
+    let read = |query: &'static str, variables: Value| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let before = app.state.statements.get();
+            let response = app.gql(Some(&token), query, variables).await;
+            assert!(response.get("errors").is_none(), "{response}");
+            (app.state.statements.get() - before, response)
+        }
+    };
+    let (counted, page) = read(PAGE, json!({ "n": 5 })).await;
+    let (uncounted, _) = read(ROWS, json!({ "n": 5 })).await;
+    assert_eq!(
+        counted, uncounted,
+        "totalCount costs no statement of its own"
+    );
+    assert_eq!(counted, 1);
+    assert_eq!(page["data"]["dealReviewQueue"]["totalCount"], json!(queued));
+    let first = &page["data"]["dealReviewQueue"]["edges"][0]["cursor"];
+    let (_, empty) = read(PAGE, json!({ "n": 5, "before": first })).await;
+    assert_eq!(
+        empty["data"]["dealReviewQueue"],
+        json!({ "totalCount": queued, "edges": [] })
+    );
+}
+
 /// A page finds its conflicts with the keys of all its rows at once (key lists bound as one
 /// value each); a registration read alone finds its own with one statement. Both must agree.
 #[tokio::test]

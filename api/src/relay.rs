@@ -10,7 +10,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Enum, Object, OutputType, SimpleObject, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sea_orm::sea_query::SimpleExpr;
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, SelectModel, Selector, Value,
@@ -519,6 +519,58 @@ where
         .limit(window.limit + 1)
         .into_query();
     let page = E::find().filter(id.in_subquery(ids)).order_by_desc(id);
+    read_page_counted(db, page, window, total, fields, to_node).await
+}
+
+/// `paginate_ordered` whose page statement also counts the list when `count` (the request
+/// asks for `totalCount`): the count is a scalar subquery, which the database runs once, so
+/// the list costs one statement where a count after the page is two. A page without rows
+/// carries no count, and is counted on its own.
+pub async fn paginate_ordered_counted<E, T>(
+    db: &Db,
+    select: Select<E>,
+    args: &PageArgs,
+    to_node: impl Fn(E::Model) -> T,
+    count: bool,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: ReadRow + Send + Sync,
+    T: OutputType,
+{
+    let window = Window::of(db, || select.clone(), args).await?;
+    let fields = count_fields(db, copies(&select));
+    let total = count.then(|| count_of(&select));
+    let page = select.offset(window.offset).limit(window.limit + 1);
+    read_page_counted(db, page, window, total, fields, to_node).await
+}
+
+/// How many rows `select` lists, as an expression: its ordering left out (an aggregate
+/// cannot be ordered by the rows' columns on PostgreSQL).
+fn count_of<E: EntityTrait>(select: &Select<E>) -> SimpleExpr {
+    let mut listed = select.clone().into_query();
+    listed.clear_order_by();
+    let count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(listed, Alias::new("listed"))
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(count.into_sub_query_statement()))
+}
+
+/// The rows of `page`, with `total` read beside them when given (else `fields` counts).
+async fn read_page_counted<E, T>(
+    db: &Db,
+    page: Select<E>,
+    window: Window,
+    total: Option<SimpleExpr>,
+    fields: ConnectionFields,
+    to_node: impl Fn(E::Model) -> T,
+) -> AppResult<RelayConnection<T>>
+where
+    E: EntityTrait,
+    E::Model: ReadRow + Send + Sync,
+    T: OutputType,
+{
     let Some(total) = total else {
         let rows = page.into_model::<Fast<E::Model>>().all(db).await?;
         return Ok(window.connection(rows, fields, |Fast(row)| to_node(row)));

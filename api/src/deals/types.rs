@@ -15,7 +15,7 @@ use super::registrations::DealRegistrationFilter;
 use super::service::{self};
 use super::workflow::{self};
 use crate::auth::{actor, Role, RoleGuard};
-use crate::db::{Db, Fast};
+use crate::db::Db;
 use crate::loaders::{
     distinct, load_group, load_many, load_one, loader, prefetch_groups,
     prefetch_partners_with_tiers, CommentsByRegistration, DomainsByAccount, HistoryByRegistration,
@@ -24,7 +24,7 @@ use crate::loaders::{
 use crate::money::Money;
 use crate::partners::Partner;
 use crate::relay::{
-    global_id, paginate, paginate_loaded, paginate_ordered_as, ConnectionFields, PageArgs,
+    global_id, paginate, paginate_loaded, paginate_ordered_counted, ConnectionFields, PageArgs,
     RelayConnection,
 };
 use crate::users::User;
@@ -467,11 +467,12 @@ impl DealQuery {
             .order_by_asc(deal_registration::Column::ReviewLane)
             .order_by_asc(deal_registration::Column::SubmittedAt)
             .order_by_asc(deal_registration::Column::Id);
-        let page = paginate_ordered_as(
+        let page = paginate_ordered_counted(
             db,
             select,
             &PageArgs::new(first, after, last, before),
-            |Fast(model)| DealRegistration(model),
+            DealRegistration,
+            ctx.look_ahead().field("totalCount").exists(),
         )
         .await
         .extend()?;
