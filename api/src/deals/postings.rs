@@ -114,6 +114,11 @@ impl Postings {
         })
     }
 
+    /// How many hold each key, and the bands, without the holders' rows.
+    pub(super) fn into_counts_and_bands(self) -> (HashMap<String, u64>, Bands) {
+        (self.counts, self.bands)
+    }
+
     /// The listed holders of each key, with a registration's partner.
     pub(super) fn holders(&self) -> HashMap<&str, Vec<Holder>> {
         let mut holders: HashMap<&str, Vec<Holder>> = HashMap::new();

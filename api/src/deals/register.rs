@@ -17,7 +17,7 @@ use super::candidates::{self, Probe};
 use super::lanes;
 use super::matching::{web, Customer};
 use super::service::{deal_event, products_insert, products_of, reload, replace_products};
-use super::workflow::{self};
+use super::workflow;
 use super::{conflict_scores, keys};
 use crate::auth::Actor;
 use crate::db::{self, settle, Db, Outcome, Shapes};

@@ -12,8 +12,8 @@ use super::loader::ConflictLoader;
 use super::loader::ProbeKey;
 use super::policy::{self, sees_internal};
 use super::registrations::DealRegistrationFilter;
-use super::service::{self};
-use super::workflow::{self};
+use super::service;
+use super::workflow;
 use crate::auth::{actor, Role, RoleGuard};
 use crate::db::Db;
 use crate::loaders::{
