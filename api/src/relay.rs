@@ -550,11 +550,12 @@ where
 fn count_of<E: EntityTrait>(select: &Select<E>) -> SimpleExpr {
     let mut listed = select.clone().into_query();
     listed.clear_order_by();
-    let count = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from_subquery(listed, Alias::new("listed"))
-        .to_owned();
-    SimpleExpr::SubQuery(None, Box::new(count.into_sub_query_statement()))
+    crate::db::scalar(
+        Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(listed, Alias::new("listed"))
+            .to_owned(),
+    )
 }
 
 /// The rows of `page`, with `total` read beside them when given (else `fields` counts).

@@ -246,14 +246,16 @@ pub async fn sums_minor<const N: usize>(
     read_sums(db, db.get_database_backend().build(&sums_query(totals))).await
 }
 
+/// `query` (one row, one column) as a value of the statement it is written in.
+pub fn scalar(query: SelectStatement) -> SimpleExpr {
+    SimpleExpr::SubQuery(None, Box::new(query.into_sub_query_statement()))
+}
+
 /// One SELECT of several `minor_total`s, as columns `total_0`, `total_1`, ...
 pub fn sums_query<const N: usize>(totals: [SelectStatement; N]) -> SelectStatement {
     let mut query = Query::select();
     for (i, total) in totals.into_iter().enumerate() {
-        query.expr_as(
-            SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
-            Alias::new(format!("total_{i}")),
-        );
+        query.expr_as(scalar(total), Alias::new(format!("total_{i}")));
     }
     query
 }

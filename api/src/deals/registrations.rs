@@ -8,7 +8,7 @@ use async_graphql::{Context, ErrorExtensions, InputObject, ResultExt, ID};
 use chrono::{DateTime, Utc};
 use entity::enums::{DealStatus as StoredStatus, Role};
 use entity::{deal_registration, deal_registration_product};
-use sea_orm::sea_query::{Expr, SimpleExpr, SubQueryStatement};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
 
 use super::candidates;
@@ -220,10 +220,11 @@ pub async fn list(
     let id = deal_registration::Column::Id;
     let connection = match kept {
         Some(partners) => {
-            let total = ctx.look_ahead().field("totalCount").exists().then(|| {
-                let held = SubQueryStatement::SelectStatement(held_total(&partners));
-                SimpleExpr::SubQuery(None, Box::new(held))
-            });
+            let total = ctx
+                .look_ahead()
+                .field("totalCount")
+                .exists()
+                .then(|| crate::db::scalar(held_total(&partners)));
             let fallback = held_by(db, &partners.into_iter().collect());
             paginate_newest_first_counted(db, select, id, &page, DealRegistration, total, fallback)
                 .await

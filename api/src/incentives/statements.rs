@@ -114,7 +114,7 @@ fn program_statement_query(
     let on_own_row = |total: SelectStatement| {
         Expr::case(
             Expr::col((rebate_program::Entity, rebate_program::Column::Id)).eq(program_id),
-            SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
+            crate::db::scalar(total),
         )
     };
     let mut query = program_view_query(program_id, partner_id);
