@@ -29,6 +29,7 @@ pub mod partners;
 pub mod plans;
 pub mod recruitment;
 pub mod relay;
+pub mod reports;
 pub mod schema;
 pub mod seed;
 pub mod settings;

@@ -425,9 +425,9 @@ impl MetricsQuery {
         let viewer = super::policy::viewer(db, &actor).await.extend()?;
         let period = period_of(&input).extend()?;
         let filter = filter_of(input.filter).extend()?;
-        let report = report::report(db, &viewer, period, &filter, input.group_by.map(Into::into))
-            .await
-            .extend()?;
+        let group_by = input.group_by.map(Into::into);
+        let report = report::report(db, &viewer, period, &filter, group_by);
+        let report = crate::reports::in_turn(report).await.extend()?.extend()?;
         Ok(ChannelMetrics {
             from: report.period.from,
             to: report.period.to,
