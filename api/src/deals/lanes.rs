@@ -85,13 +85,17 @@ pub fn refresh_update(
     lanes_update(queue_of(key, moved), Some((column, value)))
 }
 
-/// Customer `key`'s queue and registration `moved`.
+/// Registration `moved`, and those of customer `key`'s queue whose lane changes. Most
+/// moves change no other lane (the customer's queue is one partner's, or was already
+/// contested), and a row updated to the lane it had would still be written again, with
+/// every index of the table.
 fn queue_of(key: &str, moved: i64) -> Condition {
     Condition::any()
         .add(
             Condition::all()
                 .add(Column::CustomerKey.eq(key))
-                .add(Column::Status.is_in(AWAITING)),
+                .add(Column::Status.is_in(AWAITING))
+                .add(lane_changes()),
         )
         .add(Column::Id.eq(moved))
 }
@@ -100,10 +104,22 @@ fn queue_of(key: &str, moved: i64) -> Condition {
 pub async fn refresh_all(db: &impl ConnectionTrait) -> AppResult<()> {
     set_lanes(
         db,
-        Condition::all().add(Column::Status.is_in(AWAITING)),
+        Condition::all()
+            .add(Column::Status.is_in(AWAITING))
+            .add(lane_changes()),
         None,
     )
     .await
+}
+
+/// The row's lane is not the one the rule gives it (no lane compared as -1).
+fn lane_changes() -> SimpleExpr {
+    let none = || Expr::val(-1);
+    let kept = Func::coalesce([
+        Expr::col((deal_registration::Entity, Column::ReviewLane)).into(),
+        none().into(),
+    ]);
+    Expr::expr(kept).ne(Func::coalesce([lane(), none().into()]))
 }
 
 async fn set_lanes(
