@@ -33,11 +33,17 @@ use super::persisted::sha256_hex;
 use super::ratelimit::cost;
 use super::{coded_error, graphiql, set_code};
 use crate::auth::{ClientAddr, SignedIn, Viewer};
-use crate::config::{Introspection, Limits};
+use crate::config::Limits;
 use crate::error::AppError;
 use crate::integrations::scopes::refuse_document;
 use crate::loaders;
 use crate::state::AppState;
+
+mod introspection;
+mod uploads;
+
+use introspection::{introspection_refused, introspects, may_introspect};
+use uploads::{is_multipart, post_multipart};
 
 /// A request the HTTP layer refuses before GraphQL runs.
 pub(super) struct HttpError {
@@ -159,54 +165,6 @@ fn to_graphql_request(params: Params, query: String) -> async_graphql::Request {
 /// A response with `errors` alone: the request did not execute.
 fn refused(error: ServerError) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![error])
-}
-
-/// Whether `viewer` may introspect the schema.
-fn may_introspect(mode: Introspection, viewer: &Viewer) -> bool {
-    match mode {
-        Introspection::On => true,
-        Introspection::Authenticated => matches!(viewer, Viewer::User(_)),
-        Introspection::Off => false,
-    }
-}
-
-/// Whether `document` asks for `__schema` or `__type` anywhere (they exist on the root only,
-/// so a name match is enough; `__typename` is no introspection).
-fn introspects(document: &ExecutableDocument) -> bool {
-    fn in_set(set: &async_graphql::parser::types::SelectionSet) -> bool {
-        use async_graphql::parser::types::Selection;
-        set.items.iter().any(|item| match &item.node {
-            Selection::Field(field) => {
-                matches!(field.node.name.node.as_str(), "__schema" | "__type")
-                    || in_set(&field.node.selection_set.node)
-            }
-            Selection::InlineFragment(inline) => in_set(&inline.node.selection_set.node),
-            Selection::FragmentSpread(_) => false,
-        })
-    }
-    document
-        .operations
-        .iter()
-        .any(|(_, op)| in_set(&op.node.selection_set.node))
-        || document
-            .fragments
-            .values()
-            .any(|f| in_set(&f.node.selection_set.node))
-}
-
-fn introspection_refused(mode: Introspection) -> ServerError {
-    match mode {
-        Introspection::Off => coded_error(
-            "introspection is turned off on this server".into(),
-            "FORBIDDEN",
-            None,
-        ),
-        _ => coded_error(
-            "sign in to introspect the schema".into(),
-            "UNAUTHENTICATED",
-            None,
-        ),
-    }
 }
 
 /// Request errors (nothing executed) get a code by kind; an anonymous caller is not told
@@ -739,91 +697,4 @@ pub async fn post_graphql(State(state): State<AppState>, request: Request) -> Re
         Err(err) => return err.into_response(media),
     };
     execute(&state, batch, is_batch, viewer, addr, media).await
-}
-
-fn is_multipart(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        })
-}
-
-/// `body` as a reader that fails (setting `too_large`) once more than `limit` bytes came.
-fn limited_body(
-    body: axum::body::Body,
-    limit: usize,
-    too_large: Arc<std::sync::atomic::AtomicBool>,
-) -> impl futures_util::AsyncRead + Send + Unpin {
-    use futures_util::{StreamExt, TryStreamExt};
-    let mut received = 0usize;
-    body.into_data_stream()
-        .map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            received += chunk.len();
-            if received > limit {
-                too_large.store(true, std::sync::atomic::Ordering::Relaxed);
-                return Err(std::io::Error::other("the upload is too large"));
-            }
-            Ok(chunk)
-        })
-        .into_async_read()
-}
-
-/// The GraphQL multipart request spec (file uploads): `operations`, `map` and the files.
-async fn post_multipart(state: &AppState, request: Request, media: MediaType) -> Response {
-    let headers = request.headers().clone();
-    let addr = client_addr(state, &request);
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    // Uploads are for signed-in callers only: nobody else gets to send 25 MiB.
-    let viewer = match viewer(state, &headers).await {
-        Ok(Viewer::Anonymous) => {
-            return HttpError::new(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
-                "sign in to upload files",
-            )
-            .into_response(media)
-        }
-        Ok(viewer) => viewer,
-        Err(err) => return err.into_response(media),
-    };
-    let limit = state.limits.max_upload_bytes;
-    let too_large = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let body = limited_body(request.into_body(), limit, too_large.clone());
-    let options = async_graphql::http::MultipartOptions::default()
-        .max_file_size(limit)
-        .max_num_files(5);
-    // Each file streams into a temporary file as it arrives (async-graphql's `tempfile`
-    // feature); the body is never held in memory whole.
-    let batch = match async_graphql::http::receive_batch_body(content_type, body, options).await {
-        Ok(batch) => batch,
-        Err(_) if too_large.load(std::sync::atomic::Ordering::Relaxed) => {
-            return HttpError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("the upload exceeds {limit} bytes"),
-            )
-            .into_response(media)
-        }
-        Err(err) => {
-            return HttpError::bad_request(format!("invalid multipart request: {err}"))
-                .into_response(media)
-        }
-    };
-    let (requests, is_batch) = match batch {
-        async_graphql::BatchRequest::Single(request) => (vec![request], false),
-        async_graphql::BatchRequest::Batch(requests) => (requests, true),
-    };
-    if requests.is_empty() || requests.len() > state.limits.max_batch {
-        return HttpError::bad_request("a batch holds 1 to 10 requests").into_response(media);
-    }
-    let requests = requests.into_iter().map(Prepared::Ready).collect();
-    run_all(state, requests, is_batch, viewer, addr, media).await
 }
