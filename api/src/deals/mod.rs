@@ -19,6 +19,7 @@ mod registrations;
 mod review;
 pub mod service;
 mod types;
+mod update;
 pub mod workflow;
 
 use entity::deal_registration;

@@ -20,10 +20,9 @@ use crate::events::{self, EventType, NewEvent};
 use crate::loaders::distinct;
 
 pub use super::accounts::{create_account, NewAccount};
-pub use super::register::{
-    changes_from, register, register_assessed, update, RegistrationChanges, RegistrationInput,
-};
+pub use super::register::{register, register_assessed, RegistrationInput};
 pub use super::review::{act, expire_lapsed, spawn_expiry_job, ActionInput};
+pub use super::update::{changes_from, update, RegistrationChanges};
 
 /// Statuses that hold or claim a customer.
 pub const ACTIVE: [DealStatus; 3] = [
