@@ -22,9 +22,9 @@ fn turns() -> usize {
 }
 
 /// Runs `report` once a turn is free.
-pub async fn in_turn<T>(report: impl Future<Output = T>) -> AppResult<T> {
+pub async fn in_turn<T>(report: impl Future<Output = AppResult<T>>) -> AppResult<T> {
     let _turn = TURNS.acquire().await.map_err(AppError::internal)?;
-    Ok(report.await)
+    report.await
 }
 
 #[cfg(test)]
@@ -43,6 +43,7 @@ mod tests {
                 most.fetch_max(now, SeqCst);
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 running.fetch_sub(1, SeqCst);
+                Ok(())
             }))
         });
         for report in futures_util::future::join_all(reports).await {

@@ -160,9 +160,10 @@ async fn with_partner_shaped(
     let registration = deal_registration::Model::read_row(&Prefixed::new(first, "A_"))?;
     let partner = partner::Model::read_row(&Prefixed::new(first, "B_"))
         .map_err(|e| AppError::internal(format!("the registration's partner: {e}")))?;
-    let products = match products {
-        true => Some(joined_products(&rows)?),
-        false => None,
+    let products = if products {
+        Some(joined_products(&rows)?)
+    } else {
+        None
     };
     Ok(Some(Found {
         registration,
@@ -199,13 +200,9 @@ fn joined_products(rows: &[QueryResult]) -> AppResult<Vec<product::Model>> {
     let mut products = Vec::with_capacity(rows.len());
     for row in rows {
         let columns = Prefixed::new(row, PRODUCT_PREFIX);
-        if columns.get::<Option<i64>>(product::Column::Id)?.is_none() {
-            continue;
+        if columns.get::<Option<i64>>(product::Column::Id)?.is_some() {
+            products.push(product::Model::read_row(&columns)?);
         }
-        products.push(product::Model::read_row(&Prefixed::new(
-            row,
-            PRODUCT_PREFIX,
-        ))?);
     }
     Ok(products)
 }

@@ -335,7 +335,7 @@ impl HealthQuery {
         let bands = bands.unwrap_or_else(|| vec![HealthBand::AtRisk, HealthBand::Watch]);
         let model = service::model(db).await.extend()?;
         let ranked = ranked(db, Utc::now(), &model, &bands);
-        let (computed_at, ranked) = crate::reports::in_turn(ranked).await.extend()?.extend()?;
+        let (computed_at, ranked) = crate::reports::in_turn(ranked).await.extend()?;
         // The rank is the cursor: positions in the worst-first order. Only the page's
         // partners get their factors explained.
         let rows: Vec<(i64, (i64, Signals))> = ranked

@@ -427,7 +427,7 @@ impl MetricsQuery {
         let filter = filter_of(input.filter).extend()?;
         let group_by = input.group_by.map(Into::into);
         let report = report::report(db, &viewer, period, &filter, group_by);
-        let report = crate::reports::in_turn(report).await.extend()?.extend()?;
+        let report = crate::reports::in_turn(report).await.extend()?;
         Ok(ChannelMetrics {
             from: report.period.from,
             to: report.period.to,
